@@ -1,0 +1,20 @@
+import type { BuildOptions } from 'esbuild'
+
+/**
+ * Bundling options for every function (serverless-esbuild reads them through esbuild.config.cjs; the
+ * benchmark builds with the same object). The AWS SDK v3 is bundled, pinned by the lockfile, rather than
+ * taken from the Lambda runtime: the version we test is the version we run.
+ */
+export const esbuildOptions = (): BuildOptions & Record<string, unknown> => ({
+  bundle: true,
+  minify: true,
+  sourcemap: false,
+  target: 'node22',
+  platform: 'node',
+  format: 'cjs',
+  keepNames: true,
+  // serverless-esbuild: bundle everything and ship no node_modules. `exclude` marks a module external
+  // without packaging it: pg tries `require('pg-native')` inside a try/catch, and it is never installed.
+  exclude: ['pg-native'],
+  metafile: false,
+})

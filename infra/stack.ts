@@ -1,0 +1,440 @@
+import { ConfigError } from '../src/lib/errors'
+import { findCatalogProblems, type RuntimeCatalogDocument } from '../src/lib/secrets/catalog'
+import type { RotationDocument } from '../src/rotation/rotation-config'
+import { SERVICE_NAME, type SecretDeclaration, type StageDeclarations } from './stage-declarations'
+
+/**
+ * Everything serverless.yml computes from a stage's declarations: the CloudFormation resources (KMS key,
+ * secrets, their resource policies, rotation schedules, per-function IAM roles) and the environment of
+ * the HTTP and rotation functions. Pure: same declarations in, same template out.
+ */
+type Cfn = Record<string, unknown>
+
+export interface ManagedSecret {
+  readonly logicalName: string
+  readonly logicalId: string
+  /** The secret's name in Secrets Manager. */
+  readonly awsName: string
+  readonly username: string
+  readonly passwordLength: number
+  readonly excludeCharacters: string
+  readonly fields: Readonly<Record<string, string | number>>
+  readonly rotation: SecretDeclaration['rotation']
+}
+
+export interface StackPlan {
+  readonly decl: StageDeclarations
+  readonly managed: readonly ManagedSecret[]
+  /** Name of the local stage's demo-consumer key secret (local stage only). */
+  readonly localConsumersSecretName: string | undefined
+}
+
+export function secretAwsName(stage: string, logicalName: string): string {
+  return `${SERVICE_NAME}/${stage}/${logicalName}`
+}
+
+function logicalIdFor(logicalName: string): string {
+  const pascal = logicalName
+    .split(/[^A-Za-z0-9]+/)
+    .filter((p) => p.length > 0)
+    .map((p) => p[0]?.toUpperCase() + p.slice(1))
+    .join('')
+  return `Secret${pascal}`
+}
+
+export function planStack(decl: StageDeclarations): StackPlan {
+  const { params, stage } = decl
+  const problems: string[] = []
+  const managed: ManagedSecret[] = []
+  const ids = new Map<string, string>()
+  for (const [name, s] of Object.entries(params.secrets)) {
+    if (s.username === undefined) continue
+    const logicalId = logicalIdFor(name)
+    const clash = ids.get(logicalId)
+    if (clash !== undefined) problems.push(`secrets "${name}" and "${clash}" map to the same resource id ${logicalId}; rename one`)
+    ids.set(logicalId, name)
+    managed.push({
+      logicalName: name,
+      logicalId,
+      awsName: secretAwsName(stage, name),
+      username: s.username,
+      passwordLength: s.passwordLength ?? params.passwordLength,
+      excludeCharacters: s.excludeCharacters ?? params.passwordExcludeCharacters,
+      fields: s.fields ?? {},
+      rotation: s.rotation,
+    })
+    if (s.rotation?.strategy === 'postgres-alternating-users') {
+      const master = s.rotation.masterSecret
+      if (master === undefined) problems.push(`secrets "${name}": postgres-alternating-users needs rotation.masterSecret`)
+      else if (params.secrets[master] === undefined) problems.push(`secrets "${name}": masterSecret "${master}" is not declared`)
+      else if (master === name) problems.push(`secrets "${name}": a secret cannot be its own masterSecret`)
+    } else if (s.rotation?.masterSecret !== undefined) {
+      problems.push(`secrets "${name}": masterSecret only applies to postgres-alternating-users`)
+    }
+    if (s.rotation?.strategy.startsWith('postgres') === true) {
+      for (const f of ['host', 'port', 'dbname']) {
+        if (s.fields?.[f] === undefined) problems.push(`secrets "${name}": a PostgreSQL strategy needs fields.${f}`)
+      }
+    }
+  }
+  const catalogCheck = findCatalogProblems(runtimeCatalogDocument({ decl, managed, localConsumersSecretName: undefined }, (m) => m.awsName), params.accountId)
+  problems.push(...catalogCheck)
+  if (stage === 'local') {
+    if (params.localConsumers === undefined || params.localConsumers.length === 0) {
+      problems.push('params.local.localConsumers: the local stage needs at least one demo consumer')
+    }
+  } else if (params.localConsumers !== undefined) {
+    problems.push(`params.${stage}.localConsumers: demo consumers exist only in the local stage`)
+  }
+  if (problems.length > 0) throw new ConfigError(`Stage "${stage}" declarations are invalid:\n- ${problems.join('\n- ')}`)
+  return {
+    decl,
+    managed,
+    localConsumersSecretName: stage === 'local' ? `${SERVICE_NAME}/local/_local/consumer-keys` : undefined,
+  }
+}
+
+/** The runtime catalog, with `secretIdOf` choosing how a managed secret is referenced (name, or a CFN placeholder). */
+export function runtimeCatalogDocument(plan: StackPlan, secretIdOf: (m: ManagedSecret) => string): RuntimeCatalogDocument {
+  const byName = new Map(plan.managed.map((m) => [m.logicalName, m]))
+  return {
+    // A secret with no readers (a master credential only the rotation function uses) is not brokered.
+    secrets: Object.entries(plan.decl.params.secrets)
+      .filter(([, s]) => s.readers.length > 0)
+      .map(([name, s]) => {
+      const m = byName.get(name)
+      const rotationStrategy = s.rotation?.strategy
+      return {
+        name,
+        secretId: m === undefined ? (s.arn as string) : secretIdOf(m),
+        readers: s.readers,
+        ...(rotationStrategy === undefined ? {} : { rotationStrategy }),
+      }
+    }),
+  }
+}
+
+export function rotationDocument(plan: StackPlan, secretIdOf: (m: ManagedSecret) => string): RotationDocument {
+  const byName = new Map(plan.managed.map((m) => [m.logicalName, m]))
+  return {
+    pgSslMode: plan.decl.params.pgSslMode,
+    targets: plan.managed
+      .filter((m) => m.rotation !== undefined)
+      .map((m) => {
+        const masterName = m.rotation?.masterSecret
+        const master = masterName === undefined ? undefined : byName.get(masterName)
+        const masterId = master === undefined ? plan.decl.params.secrets[masterName ?? '']?.arn : secretIdOf(master)
+        return {
+          secretId: secretIdOf(m),
+          strategy: m.rotation?.strategy ?? 'random',
+          passwordLength: m.passwordLength,
+          excludeCharacters: m.excludeCharacters,
+          ...(masterId === undefined ? {} : { masterSecretId: masterId }),
+        }
+      }),
+  }
+}
+
+const deployed = (m: ManagedSecret): string => `\${${m.logicalId}}`
+
+/** A JSON document with `${LogicalId}` placeholders as a CloudFormation string (Ref of a secret is its ARN). */
+function subJson(doc: unknown): Cfn {
+  return { 'Fn::Sub': JSON.stringify(doc) }
+}
+
+export function httpEnvironment(plan: StackPlan): Record<string, unknown> {
+  const { params, stage } = plan.decl
+  const local = stage === 'local'
+  return {
+    BROKER_STAGE: stage,
+    BROKER_ACCOUNT_ID: local ? params.accountId : { Ref: 'AWS::AccountId' },
+    BROKER_AUTH_MODE: params.authMode,
+    BROKER_CATALOG_JSON: local ? JSON.stringify(runtimeCatalogDocument(plan, (m) => m.awsName)) : subJson(runtimeCatalogDocument(plan, deployed)),
+    BROKER_CACHE_TTL_SECONDS: String(params.cacheTtlSeconds),
+    BROKER_CACHE_MAX_ENTRIES: String(params.cacheMaxEntries),
+    BROKER_MAX_STALE_SECONDS: String(params.maxStaleSeconds),
+    BROKER_FORCE_REFRESH_MIN_INTERVAL_SECONDS: String(params.forceRefreshMinIntervalSeconds),
+    BROKER_UPSTREAM_TIMEOUT_MS: String(params.upstreamTimeoutMs),
+    BROKER_LOG_LEVEL: params.logLevel,
+    ...(plan.localConsumersSecretName === undefined ? {} : { BROKER_LOCAL_CONSUMERS_SECRET_ID: plan.localConsumersSecretName }),
+  }
+}
+
+export function rotationEnvironment(plan: StackPlan): Record<string, unknown> {
+  const { params, stage } = plan.decl
+  const local = stage === 'local'
+  return {
+    BROKER_STAGE: stage,
+    BROKER_ROTATION_JSON: local ? JSON.stringify(rotationDocument(plan, (m) => m.awsName)) : subJson(rotationDocument(plan, deployed)),
+    BROKER_LOG_LEVEL: params.logLevel,
+  }
+}
+
+const partitionArn = (service: string, resource: string, region = '${AWS::Region}'): Cfn => ({
+  'Fn::Sub': `arn:\${AWS::Partition}:${service}:${region}:\${AWS::AccountId}:${resource}`,
+})
+
+function logStatements(stage: string): Cfn[] {
+  return [
+    {
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: [partitionArn('logs', `log-group:/aws/lambda/${SERVICE_NAME}-${stage}-*:*`)],
+    },
+  ]
+}
+
+function lambdaRole(name: string, statements: Cfn[], extraManaged: Cfn[] = []): Cfn {
+  return {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      RoleName: name,
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+      },
+      Policies: [{ PolicyName: name, PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
+      ...(extraManaged.length > 0 ? { ManagedPolicyArns: extraManaged } : {}),
+    },
+  }
+}
+
+const viaSecretsManager: Cfn = { StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' } } }
+
+export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn } {
+  const { stage, params } = plan.decl
+  const rotated = plan.managed.filter((m) => m.rotation !== undefined)
+  const externalArns = Object.values(params.secrets).flatMap((s) => (s.arn === undefined || s.readers.length === 0 ? [] : [s.arn]))
+  const isBrokered = (m: ManagedSecret): boolean => (params.secrets[m.logicalName]?.readers.length ?? 0) > 0
+  const brokeredRefs: unknown[] = [...plan.managed.filter(isBrokered).map((m) => ({ Ref: m.logicalId })), ...externalArns]
+  const mastersOwned = new Set(rotated.flatMap((m) => (m.rotation?.masterSecret === undefined ? [] : [m.rotation.masterSecret])))
+  const masterRefs = rotated.flatMap((m) => {
+    const master = m.rotation?.masterSecret
+    if (master === undefined) return []
+    const owned = plan.managed.find((x) => x.logicalName === master)
+    return [owned === undefined ? params.secrets[master]?.arn : { Ref: owned.logicalId }]
+  })
+  const keyArn = { 'Fn::GetAtt': ['BrokerKey', 'Arn'] }
+  const accountRoot = { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' }
+  const httpRoleName = `${SERVICE_NAME}-${stage}-http`
+  const rotationRoleName = `${SERVICE_NAME}-${stage}-rotation`
+  const namedRoleArn = (name: string): Cfn => ({ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${name}` })
+  const roleArn = (id: string): Cfn => ({ 'Fn::GetAtt': [id, 'Arn'] })
+
+  const resources: Cfn = {
+    BrokerKey: {
+      Type: 'AWS::KMS::Key',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        Description: `${SERVICE_NAME} ${stage}: encrypts the brokered secrets`,
+        EnableKeyRotation: true,
+        KeyPolicy: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              // Administration by the account's IAM policies, but no cryptographic use: nobody can decrypt directly.
+              Sid: 'AccountAdministersTheKey',
+              Effect: 'Allow',
+              Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+              Action: [
+                'kms:Create*', 'kms:Describe*', 'kms:Enable*', 'kms:List*', 'kms:Put*', 'kms:Update*', 'kms:Revoke*',
+                'kms:Disable*', 'kms:Get*', 'kms:Delete*', 'kms:TagResource', 'kms:UntagResource',
+                'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion',
+              ],
+              Resource: '*',
+            },
+            // The roles are named by ARN in a condition, not as principals: the key is created before them,
+            // and a GetAtt on a role would make key → role → secret → key a cycle.
+            {
+              Sid: 'BrokerReadsThroughSecretsManager',
+              Effect: 'Allow',
+              Principal: { AWS: accountRoot },
+              Action: ['kms:Decrypt'],
+              Resource: '*',
+              Condition: { ...viaSecretsManager, ArnEquals: { 'aws:PrincipalArn': namedRoleArn(httpRoleName) } },
+            },
+            {
+              Sid: 'RotationWritesThroughSecretsManager',
+              Effect: 'Allow',
+              Principal: { AWS: accountRoot },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+              Resource: '*',
+              Condition: { ...viaSecretsManager, ArnEquals: { 'aws:PrincipalArn': namedRoleArn(rotationRoleName) } },
+            },
+            {
+              // CloudFormation creates the secrets (and their generated first value) with the deployer's
+              // credentials; allow that only through Secrets Manager, only when CloudFormation is the caller.
+              Sid: 'StackDeploymentThroughSecretsManager',
+              Effect: 'Allow',
+              Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+              Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+              Resource: '*',
+              Condition: {
+                StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' } },
+                'ForAnyValue:StringEquals': { 'aws:CalledVia': ['cloudformation.amazonaws.com'] },
+              },
+            },
+          ],
+        },
+      },
+    },
+    BrokerKeyAlias: {
+      Type: 'AWS::KMS::Alias',
+      Properties: { AliasName: `alias/${SERVICE_NAME}-${stage}`, TargetKeyId: { Ref: 'BrokerKey' } },
+    },
+    HttpFunctionRole: lambdaRole(httpRoleName, [
+      ...logStatements(stage),
+      ...(brokeredRefs.length === 0
+        ? []
+        : [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: brokeredRefs }]),
+      { Effect: 'Allow', Action: ['kms:Decrypt'], Resource: keyArn, Condition: viaSecretsManager },
+      ...(params.tracing ? [{ Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' }] : []),
+    ]),
+    RotationFunctionRole: lambdaRole(rotationRoleName, [
+      ...logStatements(stage),
+      ...(rotated.length === 0
+        ? []
+        : [
+            {
+              Effect: 'Allow',
+              Action: [
+                'secretsmanager:DescribeSecret',
+                'secretsmanager:GetSecretValue',
+                'secretsmanager:PutSecretValue',
+                'secretsmanager:UpdateSecretVersionStage',
+              ],
+              Resource: rotated.map((m) => ({ Ref: m.logicalId })),
+            },
+          ]),
+      ...(masterRefs.length === 0
+        ? []
+        : [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: masterRefs }]),
+      // GetRandomPassword acts on no resource: AWS accepts nothing narrower than "*".
+      { Effect: 'Allow', Action: ['secretsmanager:GetRandomPassword'], Resource: '*' },
+      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: keyArn, Condition: viaSecretsManager },
+      ...(params.rotationVpc === undefined
+        ? []
+        : [
+            {
+              // ENI management for a function in a VPC: these actions take no resource ARN either.
+              Effect: 'Allow',
+              Action: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+              Resource: '*',
+            },
+          ]),
+      ...(params.tracing ? [{ Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' }] : []),
+    ]),
+  }
+
+  for (const m of plan.managed) {
+    resources[m.logicalId] = {
+      Type: 'AWS::SecretsManager::Secret',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        Name: m.awsName,
+        Description: `${SERVICE_NAME} ${stage}: ${m.logicalName}`,
+        KmsKeyId: { Ref: 'BrokerKey' },
+        GenerateSecretString: {
+          SecretStringTemplate: JSON.stringify({ username: m.username, ...m.fields }),
+          GenerateStringKey: 'password',
+          PasswordLength: m.passwordLength,
+          ExcludeCharacters: m.excludeCharacters,
+        },
+        Tags: [
+          { Key: 'secret-broker:stage', Value: stage },
+          { Key: 'secret-broker:name', Value: m.logicalName },
+        ],
+      },
+    }
+    const writers = m.rotation === undefined ? [] : [roleArn('RotationFunctionRole')]
+    const readers = [
+      ...(isBrokered(m) ? [roleArn('HttpFunctionRole')] : []),
+      ...(m.rotation !== undefined || mastersOwned.has(m.logicalName) ? [roleArn('RotationFunctionRole')] : []),
+    ]
+    resources[`${m.logicalId}ResourcePolicy`] = {
+      Type: 'AWS::SecretsManager::ResourcePolicy',
+      Properties: {
+        SecretId: { Ref: m.logicalId },
+        BlockPublicPolicy: true,
+        ResourcePolicy: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'OnlyTheBrokerAndRotationRead',
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 'secretsmanager:GetSecretValue',
+              Resource: '*',
+              Condition: { StringNotEquals: { 'aws:PrincipalArn': readers.length > 0 ? readers : [roleArn('RotationFunctionRole')] } },
+            },
+            // A rotated secret changes only through its rotation function; an unrotated one stays writable by operators.
+            ...(writers.length === 0
+              ? []
+              : [
+                  {
+                    Sid: 'OnlyRotationWrites',
+                    Effect: 'Deny',
+                    Principal: '*',
+                    Action: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+                    Resource: '*',
+                    Condition: { StringNotEquals: { 'aws:PrincipalArn': writers } },
+                  },
+                ]),
+          ],
+        },
+      },
+    }
+    if (m.rotation !== undefined) {
+      resources[`${m.logicalId}RotationSchedule`] = {
+        Type: 'AWS::SecretsManager::RotationSchedule',
+        DependsOn: ['RotateSecretLambdaPermission'],
+        Properties: {
+          SecretId: { Ref: m.logicalId },
+          RotationLambdaARN: { 'Fn::GetAtt': ['RotateSecretLambdaFunction', 'Arn'] },
+          RotateImmediatelyOnUpdate: false,
+          RotationRules: {
+            ScheduleExpression: m.rotation.schedule ?? params.rotationSchedule,
+            Duration: m.rotation.window ?? params.rotationWindow,
+          },
+        },
+      }
+    }
+  }
+  resources['RotateSecretLambdaPermission'] = {
+    Type: 'AWS::Lambda::Permission',
+    Properties: {
+      FunctionName: { 'Fn::GetAtt': ['RotateSecretLambdaFunction', 'Arn'] },
+      Action: 'lambda:InvokeFunction',
+      Principal: 'secretsmanager.amazonaws.com',
+      SourceAccount: { Ref: 'AWS::AccountId' },
+    },
+  }
+
+  // Only principals of this account may invoke the API at all (health is open to anyone who can reach it);
+  // the broker's catalog then decides which of them may read what. Merged into the REST API Serverless creates.
+  resources['ApiGatewayRestApi'] = {
+    Type: 'AWS::ApiGateway::RestApi',
+    Properties: {
+      Policy: {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: '*', Action: 'execute-api:Invoke', Resource: 'execute-api:/*/GET/health' },
+          {
+            Effect: 'Allow',
+            Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+            Action: 'execute-api:Invoke',
+            Resource: 'execute-api:/*',
+          },
+        ],
+      },
+    },
+  }
+
+  const outputs: Cfn = {
+    BrokerKeyArn: { Value: keyArn },
+    ...Object.fromEntries(plan.managed.map((m) => [`${m.logicalId}Arn`, { Value: { Ref: m.logicalId } }])),
+  }
+  return { Resources: resources, Outputs: outputs }
+}

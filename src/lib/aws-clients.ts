@@ -1,0 +1,29 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
+
+/**
+ * The only place an AWS SDK client is constructed. Timeouts and attempts are bounded so no request can run
+ * past the Lambda's own timeout: worst case ≈ maxAttempts × (connect + request timeout) + backoff.
+ * The endpoint comes from the SDK's own AWS_ENDPOINT_URL* variables unless a caller passes one (tests).
+ */
+export interface SecretsManagerClientOptions {
+  readonly region: string
+  readonly requestTimeoutMs: number
+  readonly maxAttempts: number
+  readonly endpoint?: string
+  readonly credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+}
+
+export function createSecretsManagerClient(opts: SecretsManagerClientOptions): SecretsManagerClient {
+  return new SecretsManagerClient({
+    region: opts.region,
+    maxAttempts: opts.maxAttempts,
+    retryMode: 'standard',
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: Math.min(1000, opts.requestTimeoutMs),
+      requestTimeout: opts.requestTimeoutMs,
+    }),
+    ...(opts.endpoint === undefined ? {} : { endpoint: opts.endpoint }),
+    ...(opts.credentials === undefined ? {} : { credentials: opts.credentials }),
+  })
+}

@@ -1,0 +1,115 @@
+import { z } from 'zod'
+import { checkCatalogPrincipal, parsePrincipalArn } from '../auth/principal'
+import { ConfigError } from '../errors'
+import { checkSecretName } from './secret-name'
+
+/**
+ * The catalog: which logical names exist, which secret each one is, and who may read it. It is declared per
+ * stage in serverless.yml, checked at packaging time and again at cold start, and is never touched by a
+ * request: a broken catalog stops the deploy, not a caller.
+ */
+export const ROTATION_STRATEGIES = ['random', 'postgres-single-user', 'postgres-alternating-users'] as const
+export type RotationStrategyKind = (typeof ROTATION_STRATEGIES)[number]
+
+export interface CatalogEntry {
+  readonly name: string
+  /** Full ARN in deployed stages; the secret's name in the local stage (serverless-offline resolves no intrinsics). */
+  readonly secretId: string
+  readonly readers: readonly string[]
+  readonly rotationStrategy: RotationStrategyKind | undefined
+}
+
+export interface Catalog {
+  lookup(name: string): CatalogEntry | undefined
+  /** The logical names `principalArn` may read, sorted. */
+  namesReadableBy(principalArn: string): readonly string[]
+  readonly size: number
+}
+
+const SECRET_ARN = /^arn:(aws|aws-cn|aws-us-gov):secretsmanager:[a-z0-9-]+:(\d{12}):secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/
+
+const RuntimeCatalogSchema = z.strictObject({
+  secrets: z.array(
+    z.strictObject({
+      name: z.string(),
+      secretId: z.string(),
+      readers: z.array(z.string()),
+      rotationStrategy: z.enum(ROTATION_STRATEGIES).optional(),
+    }),
+  ),
+})
+export type RuntimeCatalogDocument = z.infer<typeof RuntimeCatalogSchema>
+
+/** Problems found in a catalog, each naming the entry; empty when the catalog is sound. */
+export function findCatalogProblems(doc: RuntimeCatalogDocument, accountId: string): string[] {
+  const problems: string[] = []
+  const seen = new Set<string>()
+  for (const [i, entry] of doc.secrets.entries()) {
+    const where = `secrets[${i}] (${JSON.stringify(entry.name).slice(0, 80)})`
+    const nameProblem = checkSecretName(entry.name)
+    if (nameProblem !== undefined) problems.push(`${where}: name is not a valid logical name (${nameProblem})`)
+    if (entry.name.split('/').at(-1) === 'rotation') {
+      problems.push(`${where}: a name may not end in the segment "rotation" (reserved for /secrets/{name}/rotation)`)
+    }
+    if (seen.has(entry.name)) problems.push(`${where}: duplicate name`)
+    seen.add(entry.name)
+    const arn = SECRET_ARN.exec(entry.secretId)
+    if (arn === null && !(SECRET_NAME.test(entry.secretId) && !entry.secretId.startsWith('arn:'))) {
+      problems.push(`${where}: secretId must be a full secret ARN (…:secret:NAME-AbCdEf) or a secret name`)
+    } else if (arn !== null && arn[2] !== accountId) {
+      problems.push(`${where}: secretId belongs to account ${arn[2] ?? '?'}, not this stage's account ${accountId}`)
+    }
+    if (entry.readers.length === 0) problems.push(`${where}: readers is empty (nobody could read it)`)
+    const readerSet = new Set<string>()
+    for (const reader of entry.readers) {
+      const readerProblem = checkCatalogPrincipal(reader)
+      if (readerProblem !== undefined) problems.push(`${where}: reader ${JSON.stringify(reader)} ${readerProblem}`)
+      else if (parsePrincipalArn(reader)?.accountId !== accountId) {
+        problems.push(`${where}: reader ${reader} is in another account; only ${accountId} principals may read`)
+      }
+      if (readerSet.has(reader)) problems.push(`${where}: reader ${reader} listed twice`)
+      readerSet.add(reader)
+    }
+  }
+  return problems
+}
+
+/**
+ * Parse and check a catalog document (JSON text or an already parsed object).
+ * @throws ConfigError listing every problem at once.
+ * @example const catalog = loadCatalog(config.catalogJson, config.accountId)
+ */
+export function loadCatalog(source: string | unknown, accountId: string): Catalog {
+  let raw: unknown = source
+  if (typeof source === 'string') {
+    try {
+      raw = JSON.parse(source)
+    } catch {
+      throw new ConfigError('The catalog is not valid JSON')
+    }
+  }
+  const parsed = RuntimeCatalogSchema.safeParse(raw)
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    throw new ConfigError(`The catalog is malformed: ${issues.join('; ')}`)
+  }
+  const problems = findCatalogProblems(parsed.data, accountId)
+  if (problems.length > 0) throw new ConfigError(`The catalog is invalid:\n- ${problems.join('\n- ')}`)
+
+  const byName = new Map<string, CatalogEntry>()
+  const byReader = new Map<string, string[]>()
+  for (const e of parsed.data.secrets) {
+    byName.set(
+      e.name,
+      Object.freeze({ name: e.name, secretId: e.secretId, readers: Object.freeze([...e.readers]), rotationStrategy: e.rotationStrategy }),
+    )
+    for (const r of e.readers) byReader.set(r, [...(byReader.get(r) ?? []), e.name])
+  }
+  for (const names of byReader.values()) names.sort()
+  return Object.freeze({
+    lookup: (name: string) => byName.get(name),
+    namesReadableBy: (principalArn: string) => byReader.get(principalArn) ?? [],
+    size: byName.size,
+  })
+}
