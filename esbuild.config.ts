@@ -16,5 +16,7 @@ export const esbuildOptions = (): BuildOptions & Record<string, unknown> => ({
   // serverless-esbuild: bundle everything and ship no node_modules. `exclude` marks a module external
   // without packaging it: pg tries `require('pg-native')` inside a try/catch, and it is never installed.
   exclude: ['pg-native'],
+  // Each local stack (npm start, every integration suite) bundles into its own folder, so several can run at once.
+  outputWorkFolder: process.env['SECRET_BROKER_ESBUILD_WORK_DIR'] ?? '.esbuild',
   metafile: false,
 })

@@ -108,12 +108,24 @@ export function isStage(s: string): s is Stage {
   return (STAGES as readonly string[]).includes(s)
 }
 
-export function loadStageDeclarations(stage: string, file = join(REPO_ROOT, 'serverless.yml')): StageDeclarations {
+/**
+ * Local-stage overrides for tests and `npm start` flags (e.g. a short cache TTL), as a JSON object in this
+ * variable. Applied to the local stage only; never to dev or prod.
+ */
+export const LOCAL_PARAM_OVERRIDES_VAR = 'SECRET_BROKER_LOCAL_PARAMS'
+
+export function loadStageDeclarations(
+  stage: string,
+  file = join(REPO_ROOT, 'serverless.yml'),
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): StageDeclarations {
   if (!isStage(stage)) throw new ConfigError(`Unknown stage "${stage}": expected one of ${STAGES.join(', ')}`)
   const doc = parse(readFileSync(file, 'utf8'), { customTags: CFN_TAGS, uniqueKeys: true }) as {
     params?: Record<string, Record<string, unknown>>
   }
-  const merged = { ...(doc.params?.['default'] ?? {}), ...(doc.params?.[stage] ?? {}) }
+  const overridesJson = stage === 'local' ? env[LOCAL_PARAM_OVERRIDES_VAR] : undefined
+  const overrides = overridesJson === undefined || overridesJson === '' ? {} : (JSON.parse(overridesJson) as Record<string, unknown>)
+  const merged = { ...(doc.params?.['default'] ?? {}), ...(doc.params?.[stage] ?? {}), ...overrides }
   const unresolved = JSON.stringify(merged).match(/\$\{[^}]*\}/)
   if (unresolved !== null) {
     throw new ConfigError(`params for stage ${stage} use ${unresolved[0]}: params must be plain values (they are read without Serverless)`)

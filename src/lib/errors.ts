@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'METHOD_NOT_ALLOWED',
   'PAYLOAD_TOO_LARGE',
   'UPSTREAM_UNAVAILABLE',
+  'UPSTREAM_REFUSED',
   'AUDIT_UNAVAILABLE',
   'ROTATION_STEP_FAILED',
   'INTERNAL',
@@ -79,6 +80,15 @@ export class UpstreamUnavailableError extends BrokerError {
     super(message, options)
     this.retryAfterSeconds = options?.retryAfterSeconds ?? 5
   }
+}
+
+/**
+ * Secrets Manager refused the broker itself (access denied, KMS decryption failure): a deployment problem,
+ * not the caller's. Never papered over with a cached value.
+ */
+export class UpstreamRefusedError extends BrokerError {
+  readonly code = 'UPSTREAM_REFUSED'
+  readonly httpStatus = 502
 }
 
 /** The audit record could not be written: the request fails closed and no value leaves. */

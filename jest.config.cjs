@@ -1,0 +1,21 @@
+// Jest 30 with @swc/jest: TypeScript and the ESM-only @middy/* packages are compiled to CommonJS.
+// Unit tests touch no network; integration tests start their own moto/PostgreSQL/serverless-offline on loopback.
+'use strict'
+const transform = {
+  '^.+\\.(t|j|mj)s$': [
+    '@swc/jest',
+    { jsc: { parser: { syntax: 'typescript' }, target: 'es2022', keepClassNames: true }, module: { type: 'commonjs' } },
+  ],
+}
+const common = {
+  testEnvironment: 'node',
+  transform,
+  transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
+  setupFilesAfterEnv: ['<rootDir>/tests/support/jest-setup.ts'],
+}
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/tests/unit/**/*.test.ts'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/tests/integration/**/*.test.ts'], slowTestThreshold: 30 },
+  ],
+}

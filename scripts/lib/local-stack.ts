@@ -1,0 +1,191 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import { mkdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms'
+import { CreateSecretCommand, GetRandomPasswordCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import { planStack, type ManagedSecret, type StackPlan } from '../../infra/stack'
+import { LOCAL_PARAM_OVERRIDES_VAR, loadStageDeclarations, REPO_ROOT } from '../../infra/stage-declarations'
+import { freePort, waitFor } from '../../tests/support/ports'
+import { MOTO_CREDENTIALS, startMoto, type MotoServer } from './moto'
+import { startProcess, type Started } from './processes'
+
+/**
+ * The local stack: moto (started here, or one the user points at), the KMS key and secrets the local
+ * stage declares in serverless.yml (through the same infra/stack.ts plan a deploy uses), demo consumers
+ * with fresh SigV4 keys, and the HTTP API under serverless-offline. Used by `npm start` and by the
+ * integration tests; `stop()` stops only what this call started.
+ */
+export interface LocalConsumer {
+  readonly name: string
+  readonly principalArn: string
+  readonly accessKeyId: string
+  readonly secretAccessKey: string
+}
+
+export interface LocalStackOptions {
+  /** Use this emulator instead of starting one. */
+  readonly motoEndpoint?: string
+  /** Where the broker functions send their Secrets Manager calls (a fault proxy in tests); moto by default. */
+  readonly upstreamEndpoint?: string | ((motoEndpoint: string) => Promise<string>)
+  /** Local-stage params to override (e.g. cacheTtlSeconds). */
+  readonly paramOverrides?: Record<string, unknown>
+  /** Extra fields per secret value, by logical name (tests add canaries; npm start the local PostgreSQL port). */
+  readonly secretFields?: (secret: ManagedSecret) => Record<string, unknown>
+  /** Runs after the secrets exist in the emulator and before the API starts (PostgreSQL, rotation wiring). */
+  readonly beforeServe?: (ctx: { motoEndpoint: string; plan: StackPlan; values: ReadonlyMap<string, Record<string, unknown>> }) => Promise<void>
+  readonly httpPort?: number
+  /** Folder for logs and the audit file; a fresh temp folder under .tmp by default. */
+  readonly stateDir?: string
+  readonly region?: string
+}
+
+export interface LocalStack {
+  readonly apiUrl: string
+  readonly motoEndpoint: string
+  /** The endpoint the broker functions use for Secrets Manager. */
+  readonly upstreamEndpoint: string
+  readonly region: string
+  readonly plan: StackPlan
+  readonly consumers: readonly LocalConsumer[]
+  /** Logical name → the secret's name in Secrets Manager. */
+  readonly secretNames: ReadonlyMap<string, string>
+  readonly auditFile: string
+  readonly offlineLog: string
+  readonly stateDir: string
+  stop(): Promise<void>
+}
+
+const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+function localAccessKeyId(): string {
+  const bytes = randomBytes(16)
+  return `LOCL${Array.from(bytes, (b) => KEY_ALPHABET[b % 32]).join('')}`
+}
+
+export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
+  const region = opts.region ?? 'us-east-1'
+  const overrides = JSON.stringify(opts.paramOverrides ?? {})
+  const plan = planStack(loadStageDeclarations('local', undefined, { [LOCAL_PARAM_OVERRIDES_VAR]: overrides }))
+  const stateDir = opts.stateDir ?? join(REPO_ROOT, '.tmp', `stack-${randomUUID().slice(0, 8)}`)
+  mkdirSync(stateDir, { recursive: true })
+  const cleanups: (() => Promise<void>)[] = []
+  const stop = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined)
+    cleanups.length = 0
+  }
+  try {
+    let moto: MotoServer | undefined
+    if (opts.motoEndpoint === undefined) {
+      moto = await startMoto({ logDir: stateDir })
+      const started = moto
+      cleanups.push(() => started.stop())
+    }
+    const motoEndpoint = opts.motoEndpoint ?? (moto as MotoServer).endpoint
+    const clientConfig = { region, endpoint: motoEndpoint, credentials: MOTO_CREDENTIALS, maxAttempts: 2 }
+    const sm = new SecretsManagerClient(clientConfig)
+    const kms = new KMSClient(clientConfig)
+    cleanups.push(() => {
+      sm.destroy()
+      kms.destroy()
+      return Promise.resolve()
+    })
+
+    const key = await kms.send(new CreateKeyCommand({ Description: 'secret-broker local: encrypts the brokered secrets' }))
+    const keyId = key.KeyMetadata?.KeyId as string
+    await kms.send(new CreateAliasCommand({ AliasName: `alias/secret-broker-local-${randomUUID().slice(0, 8)}`, TargetKeyId: keyId }))
+
+    const values = new Map<string, Record<string, unknown>>()
+    for (const m of plan.managed) {
+      const pw = await sm.send(
+        new GetRandomPasswordCommand({ PasswordLength: m.passwordLength, ExcludeCharacters: m.excludeCharacters, RequireEachIncludedType: false }),
+      )
+      const value = { username: m.username, password: pw.RandomPassword as string, ...m.fields, ...(opts.secretFields?.(m) ?? {}) }
+      values.set(m.logicalName, value)
+      await sm.send(
+        new CreateSecretCommand({
+          Name: m.awsName,
+          KmsKeyId: keyId,
+          SecretString: JSON.stringify(value),
+          Tags: [
+            { Key: 'secret-broker:stage', Value: 'local' },
+            { Key: 'secret-broker:name', Value: m.logicalName },
+          ],
+        }),
+      )
+    }
+
+    const consumers: LocalConsumer[] = (plan.decl.params.localConsumers ?? []).map((c) => ({
+      name: c.name,
+      principalArn: c.principalArn,
+      accessKeyId: localAccessKeyId(),
+      secretAccessKey: randomBytes(30).toString('base64'),
+    }))
+    await sm.send(
+      new CreateSecretCommand({
+        Name: plan.localConsumersSecretName,
+        KmsKeyId: keyId,
+        SecretString: JSON.stringify({ consumers }),
+      }),
+    )
+
+    if (opts.beforeServe !== undefined) await opts.beforeServe({ motoEndpoint, plan, values })
+
+    const upstreamEndpoint =
+      typeof opts.upstreamEndpoint === 'function' ? await opts.upstreamEndpoint(motoEndpoint) : (opts.upstreamEndpoint ?? motoEndpoint)
+    const httpPort = opts.httpPort ?? (await freePort())
+    const lambdaPort = await freePort()
+    const auditFile = join(stateDir, 'audit.jsonl')
+    const offlineLog = join(stateDir, 'offline.log')
+    const workDir = join('.esbuild', `stack-${randomUUID().slice(0, 8)}`)
+    const env: Record<string, string> = {}
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('BROKER_')) env[k] = v
+    Object.assign(env, {
+      AWS_ENDPOINT_URL: upstreamEndpoint,
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+      BROKER_AUDIT_FILE: auditFile,
+      [LOCAL_PARAM_OVERRIDES_VAR]: overrides,
+      SECRET_BROKER_ESBUILD_WORK_DIR: workDir,
+      SLS_TELEMETRY_DISABLED: '1',
+      SLS_NOTIFICATIONS_MODE: 'off',
+    })
+    delete env['AWS_PROFILE']
+    delete env['AWS_SESSION_TOKEN']
+    const offline: Started = startProcess(
+      process.execPath,
+      [join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js'), 'offline', 'start', '--stage', 'local', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)],
+      { cwd: REPO_ROOT, env, logFile: offlineLog },
+    )
+    cleanups.push(async () => {
+      await offline.stop()
+      rmSync(join(REPO_ROOT, workDir), { recursive: true, force: true })
+    })
+    const apiUrl = `http://127.0.0.1:${httpPort}`
+    await waitFor(
+      async () => (await fetch(`${apiUrl}/health`)).status === 200,
+      {
+        timeoutMs: 120_000,
+        what: `serverless-offline on ${apiUrl} (log: ${offlineLog})`,
+        intervalMs: 250,
+        abortIf: () => (offline.child.exitCode === null ? undefined : `it exited with code ${offline.child.exitCode}`),
+      },
+    )
+    return {
+      apiUrl,
+      motoEndpoint,
+      upstreamEndpoint,
+      region,
+      plan,
+      consumers,
+      secretNames: new Map(plan.managed.map((m) => [m.logicalName, m.awsName])),
+      auditFile,
+      offlineLog,
+      stateDir,
+      stop,
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}

@@ -1,0 +1,56 @@
+import { join } from 'node:path'
+import { freePort, waitFor } from '../../tests/support/ports'
+import { findOnPath, makeTempDir, startProcess, type Started } from './processes'
+
+/**
+ * moto's server on a free loopback port, for `npm start` and the integration tests. Each caller gets its
+ * own server (state is in memory), so suites never share or reset each other's secrets.
+ */
+export interface MotoServer {
+  readonly endpoint: string
+  readonly port: number
+  readonly process: Started
+  stop(): Promise<void>
+}
+
+export const MOTO_INSTALL_HINT =
+  "moto_server was not found on PATH. The local stack and the integration tests need moto's server:\n" +
+  "  python3 -m pip install 'moto[server]'\n" +
+  'then check that `moto_server --help` runs.'
+
+export class MotoNotInstalledError extends Error {
+  constructor() {
+    super(MOTO_INSTALL_HINT)
+    this.name = 'MotoNotInstalledError'
+  }
+}
+
+export async function startMoto(opts: { logDir?: string } = {}): Promise<MotoServer> {
+  const bin = findOnPath('moto_server')
+  if (bin === undefined) throw new MotoNotInstalledError()
+  const logDir = opts.logDir ?? makeTempDir('moto')
+  let lastError: unknown
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort()
+    const proc = startProcess(bin, ['-H', '127.0.0.1', '-p', String(port)], { logFile: join(logDir, `moto-${port}.log`) })
+    const endpoint = `http://127.0.0.1:${port}`
+    try {
+      await waitFor(
+        async () => (await fetch(`${endpoint}/moto-api/data.json`)).ok,
+        {
+          timeoutMs: 20_000,
+          what: `moto_server on port ${port}`,
+          abortIf: () => (proc.child.exitCode === null ? undefined : `moto_server exited with code ${proc.child.exitCode}`),
+        },
+      )
+      return { endpoint, port, process: proc, stop: () => proc.stop() }
+    } catch (err) {
+      lastError = err
+      await proc.stop()
+    }
+  }
+  throw new Error(`moto_server did not start: ${String(lastError)}`)
+}
+
+/** Static credentials for the emulator; moto accepts any pair when IAM enforcement is off. */
+export const MOTO_CREDENTIALS = { accessKeyId: 'AKIDLOCALEMULATOR000', secretAccessKey: 'local-emulator-credentials' } as const

@@ -1,0 +1,86 @@
+import { appendFileSync, writeSync } from 'node:fs'
+import type { CacheState } from './secrets/secret-cache'
+
+/**
+ * The audit record: the only place that names the end caller (CloudTrail sees the broker's role, and a cache
+ * hit reaches nothing). Exactly one record per request, written before any value leaves; if it cannot be
+ * written the request fails closed. It holds who, what, when, from where and the outcome, never a value.
+ */
+export type AuditOutcome = 'allowed' | 'denied' | 'not-modified' | 'error'
+
+export interface AuditItem {
+  secretName: string | undefined
+  versionId: string | undefined
+  outcome: AuditOutcome
+  reason: string | undefined
+  cache: CacheState | undefined
+  staleForMs?: number
+}
+
+export interface AuditRecord {
+  readonly audit: 'secret.access'
+  readonly time: string
+  readonly requestId: string
+  readonly principal: string | undefined
+  readonly accountId: string | undefined
+  readonly sourceIp: string | undefined
+  readonly userAgent: string | undefined
+  readonly method: string
+  readonly route: string
+  readonly status: number
+  readonly outcome: AuditOutcome
+  readonly reason: string | undefined
+  readonly secretName: string | undefined
+  readonly versionId: string | undefined
+  readonly cache: CacheState | undefined
+  readonly staleForMs: number | undefined
+  readonly forceRefresh: 'done' | 'rate-limited' | undefined
+  readonly items: readonly AuditItem[] | undefined
+  readonly durationMs: number
+}
+
+export interface AuditSink {
+  /** Throws when the record could not be written; the caller then fails closed. */
+  write(record: AuditRecord): void
+}
+
+/** Caller-controlled strings (names, user agents) are kept short in the record; JSON escapes the rest. */
+export function clip(s: string | undefined, max = 256): string | undefined {
+  if (s === undefined) return undefined
+  return s.length <= max ? s : `${s.slice(0, max)}…(${s.length} chars)`
+}
+
+/**
+ * Writes each record as one JSON line to stdout (CloudWatch Logs in Lambda), synchronously so a failure is
+ * seen before the response leaves, and optionally appends it to a file (the local stack's audit log).
+ */
+export function createAuditSink(opts: { file?: string | undefined; fd?: number } = {}): AuditSink {
+  const fd = opts.fd ?? 1
+  return {
+    write(record) {
+      const line = `${JSON.stringify(record)}\n`
+      writeSync(fd, line)
+      if (opts.file !== undefined) appendFileSync(opts.file, line)
+    },
+  }
+}
+
+export interface MemoryAuditSink extends AuditSink {
+  readonly records: AuditRecord[]
+  failNext: boolean
+}
+
+export function createMemoryAuditSink(): MemoryAuditSink {
+  const sink: MemoryAuditSink = {
+    records: [],
+    failNext: false,
+    write(record) {
+      if (sink.failNext) {
+        sink.failNext = false
+        throw new Error('audit sink unavailable')
+      }
+      sink.records.push(record)
+    },
+  }
+  return sink
+}
