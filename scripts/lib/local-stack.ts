@@ -148,6 +148,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       [LOCAL_PARAM_OVERRIDES_VAR]: overrides,
       SECRET_BROKER_ESBUILD_WORK_DIR: workDir,
       SLS_TELEMETRY_DISABLED: '1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       SLS_NOTIFICATIONS_MODE: 'off',
     })
     delete env['AWS_PROFILE']

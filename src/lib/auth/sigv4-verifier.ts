@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto'
+import { createHash, timingSafeEqual } from 'node:crypto'
 import { Sha256 } from '@aws-crypto/sha256-js'
 import { SignatureV4 } from '@smithy/signature-v4'
 import type { Clock } from '../clock'
@@ -56,6 +56,12 @@ export async function verifySigV4(
   if (headers['x-amz-security-token'] !== undefined) {
     throw new UnauthenticatedError('Temporary credentials are not accepted by the local stage.')
   }
+  // The client may state the payload hash in X-Amz-Content-SHA256 (the SDK signers do); the signature then
+  // covers that header, not the body, so the stated hash must be checked against the body itself.
+  const statedHash = headers['x-amz-content-sha256']
+  if (statedHash !== undefined && statedHash !== sha256Hex(req.body)) {
+    throw new UnauthenticatedError('The payload does not match its signed hash.')
+  }
   const credential = opts.lookup(accessKeyId)
   if (credential === undefined) throw new UnauthenticatedError('The access key is not known.')
 
@@ -95,6 +101,12 @@ export async function verifySigV4(
     throw new UnauthenticatedError('The request signature does not match.')
   }
   return { principalArn: credential.principalArn, accessKeyId }
+}
+
+function sha256Hex(body: string | Uint8Array | undefined): string {
+  return createHash('sha256')
+    .update(body ?? '')
+    .digest('hex')
 }
 
 function parseAmzDate(s: string): Date | undefined {

@@ -1,0 +1,12 @@
+import { readPending } from './read-values'
+import type { StepInput, StepResult } from './step-input'
+
+/**
+ * testSecret: log in with the pending value and run a query.
+ * Run again: the same read-only check, with no side effect.
+ */
+export async function testSecretStep(input: StepInput): Promise<StepResult> {
+  const pending = await readPending(input)
+  await input.strategy.verify(pending, input.ctx)
+  return { outcome: 'unchanged', detail: 'pending credentials work' }
+}

@@ -1,0 +1,12 @@
+import type { RotationStrategyKind } from '../../lib/secrets/catalog'
+import { postgresAlternatingUsersStrategy, postgresSingleUserStrategy } from './postgres-user-password'
+import { randomPasswordStrategy } from './random-password'
+import type { RotationStrategy } from './rotation-strategy'
+
+export type StrategyRegistry = Readonly<Record<RotationStrategyKind, RotationStrategy>>
+
+export const defaultStrategies: StrategyRegistry = Object.freeze({
+  random: randomPasswordStrategy,
+  'postgres-single-user': postgresSingleUserStrategy,
+  'postgres-alternating-users': postgresAlternatingUsersStrategy,
+})

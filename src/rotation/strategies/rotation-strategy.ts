@@ -1,0 +1,43 @@
+import type { Log } from '../../lib/logger'
+import type { RotationStrategyKind } from '../../lib/secrets/catalog'
+import type { ConnectAs } from '../db-session'
+import type { StepScope } from '../rotation-errors'
+import type { RotationTarget } from '../rotation-config'
+import type { PasswordGenerator } from '../secrets-manager'
+import type { SecretValue } from '../secret-value'
+
+/** What a strategy may use. Everything with a side effect arrives here, so strategies test with fakes. */
+export interface RotationContext {
+  readonly scope: StepScope
+  readonly target: RotationTarget
+  readonly passwords: PasswordGenerator
+  readonly connectAs: ConnectAs
+  readonly randomBytes: (size: number) => Buffer
+  /** The master secret's value (postgres-alternating-users), as read by the handler's @middy/secrets-manager. */
+  readonly readMasterSecret: (secretId: string) => Promise<unknown>
+  /**
+   * Older values of this secret to log in with when the current one no longer does, newest first:
+   * AWSPREVIOUS, then unlabelled versions (a displaced rotation's value). Read lazily, only when needed.
+   */
+  readonly olderValues: () => Promise<readonly SecretValue[]>
+  readonly log: Log
+}
+
+/**
+ * A rotation strategy: how to make a new value and how to make the target system accept it. The step files
+ * own idempotency (createSecret checks for an existing pending value, setSecret first probes `accepts`),
+ * so a strategy's methods may assume they are needed.
+ */
+export interface RotationStrategy {
+  readonly kind: RotationStrategyKind
+  /** createSecret: the next value, derived from the current one. */
+  generate(current: SecretValue, ctx: RotationContext): Promise<SecretValue>
+  /** setSecret, before anything else: refuse a pending value that points at another user or system. */
+  checkPending(pending: SecretValue, current: SecretValue, ctx: RotationContext): void
+  /** setSecret's idempotency probe: does the target already accept these credentials? */
+  accepts(pending: SecretValue, ctx: RotationContext): Promise<boolean>
+  /** setSecret: make the target accept `pending`. */
+  apply(pending: SecretValue, current: SecretValue, ctx: RotationContext): Promise<void>
+  /** testSecret: prove `pending` works. */
+  verify(pending: SecretValue, ctx: RotationContext): Promise<void>
+}
