@@ -37,7 +37,7 @@ function logicalIdFor(logicalName: string): string {
   const pascal = logicalName
     .split(/[^A-Za-z0-9]+/)
     .filter((p) => p.length > 0)
-    .map((p) => p[0]?.toUpperCase() + p.slice(1))
+    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
     .join('')
   return `Secret${pascal}`
 }

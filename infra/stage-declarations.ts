@@ -70,7 +70,7 @@ export const StageParamsSchema = z.strictObject({
   forceRefreshMinIntervalSeconds: z.number().int().min(0).max(3600),
   upstreamTimeoutMs: z.number().int().min(100).max(20_000),
   logRetentionDays: z.number().refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), {
-    message: `one of ${LOG_RETENTION_DAYS.join(', ')}`,
+    error: `one of ${LOG_RETENTION_DAYS.join(', ')}`,
   }),
   logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']),
   passwordLength: z.number().int().min(16).max(4096),

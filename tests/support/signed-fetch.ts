@@ -44,7 +44,7 @@ export async function signRequest(url: string, opts: SignedFetchOptions): Promis
     },
     opts.signingDate === undefined ? {} : { signingDate: opts.signingDate },
   )
-  return { headers: signed.headers as Record<string, string> }
+  return { headers: signed.headers }
 }
 
 export async function signedFetch(url: string, opts: SignedFetchOptions = {}): Promise<SimpleResponse> {

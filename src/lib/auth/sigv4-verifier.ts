@@ -91,8 +91,9 @@ export async function verifySigV4(
     },
     { signingDate, signableHeaders: new Set(signedHeaders) },
   )
-  const expected = /Signature=([0-9a-f]{64})/.exec(String(signed.headers['authorization'] ?? ''))?.[1]
-  const expectedHeaders = /SignedHeaders=([^,]+)/.exec(String(signed.headers['authorization'] ?? ''))?.[1]
+  const signedAuth = signed.headers['authorization'] ?? ''
+  const expected = /Signature=([0-9a-f]{64})/.exec(signedAuth)?.[1]
+  const expectedHeaders = /SignedHeaders=([^,]+)/.exec(signedAuth)?.[1]
   if (
     expected === undefined ||
     expectedHeaders !== signedHeaderList ||

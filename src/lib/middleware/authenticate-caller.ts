@@ -23,9 +23,10 @@ export function authenticateCaller(opts: { mode: AuthMode; accountId: string; re
         ctx.caller = resolveCaller(request.event.requestContext?.identity?.userArn, opts.accountId, 'api-gateway-iam')
         return
       }
-      const keys = (request.context as unknown as { localConsumerKeys?: LocalConsumerKeys }).localConsumerKeys
-      if (keys === undefined || !Array.isArray(keys.consumers)) throw new UnauthenticatedError('The local consumer keys are not loaded.')
-      const byKey = new Map<string, SigV4Credential>(keys.consumers.map((c) => [c.accessKeyId, c]))
+      const keys = (request.context as unknown as { localConsumerKeys?: Partial<LocalConsumerKeys> }).localConsumerKeys
+      if (keys?.consumers === undefined || !Array.isArray(keys.consumers)) throw new UnauthenticatedError('The local consumer keys are not loaded.')
+      const consumers: LocalConsumerKeys['consumers'] = keys.consumers
+      const byKey = new Map<string, SigV4Credential>(consumers.map((c) => [c.accessKeyId, c]))
       const { principalArn } = await verifySigV4(
         { method: ctx.req.method, path: ctx.req.path, headers: ctx.req.headers, query: ctx.req.query, body: ctx.req.body },
         { region: opts.region, service: 'execute-api', clock: opts.clock, lookup: (id) => byKey.get(id) },

@@ -46,7 +46,7 @@ export function withHttpStack<D extends HttpStackDeps>(logic: RouteLogic<D>, dep
           cacheExpiry: -1,
           disablePrefetch: true,
           cacheKey: `local-consumer-keys:${config.localConsumersSecretId}`,
-        }) as unknown as Parameters<typeof stack.use>[0],
+        }),
       )
     }
     stack.use(authenticateCaller({ mode: config.authMode, accountId: config.accountId, region: config.region, clock: deps.clock }))

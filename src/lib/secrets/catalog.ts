@@ -80,7 +80,7 @@ export function findCatalogProblems(doc: RuntimeCatalogDocument, accountId: stri
  * @throws ConfigError listing every problem at once.
  * @example const catalog = loadCatalog(config.catalogJson, config.accountId)
  */
-export function loadCatalog(source: string | unknown, accountId: string): Catalog {
+export function loadCatalog(source: unknown, accountId: string): Catalog {
   let raw: unknown = source
   if (typeof source === 'string') {
     try {

@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs'
+import { packageStage } from '../../scripts/package'
+
+/**
+ * `npm run package` for every stage with no credentials and no network, cfn-lint on each template, and
+ * the deployment properties that must hold in dev and prod: AWS_IAM everywhere but health, the local
+ * SigV4 verifier never present, least privilege, a retained customer-managed key used only through
+ * Secrets Manager, generated 32-character passwords, rotation wired with its permission and schedule.
+ */
+type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string }> }
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown>; Principal?: unknown }
+
+const templates: Record<string, Template> = {}
+
+function byType(t: Template, type: string) {
+  return Object.entries(t.Resources).filter(([, r]) => r.Type === type)
+}
+function asArray<T>(x: T | T[]): T[] {
+  return Array.isArray(x) ? x : [x]
+}
+
+describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage) => {
+  beforeAll(() => {
+    const result = packageStage(stage)
+    if (!result.ok) throw new Error(`packaging failed:\n${result.output.slice(-3000)}`)
+    templates[stage] = JSON.parse(readFileSync(result.template, 'utf8')) as Template
+  }, 120_000)
+
+  it('every function runs nodejs22.x with its own role', () => {
+    const fns = byType(templates[stage]!, 'AWS::Lambda::Function')
+    expect(fns.length).toBeGreaterThanOrEqual(6)
+    for (const [, fn] of fns) {
+      expect(fn.Properties?.['Runtime']).toBe('nodejs22.x')
+      expect(JSON.stringify(fn.Properties?.['Role'])).toMatch(/HttpFunctionRole|RotationFunctionRole/)
+    }
+  })
+
+  it('protects every route but health with AWS_IAM', () => {
+    const methods = byType(templates[stage]!, 'AWS::ApiGateway::Method')
+    for (const [id, m] of methods) {
+      const expected = id === 'ApiGatewayMethodHealthGet' ? 'NONE' : 'AWS_IAM'
+      expect([id, m.Properties?.['AuthorizationType']]).toEqual([id, expected])
+    }
+  })
+
+  it('grants no "*" action, and "*" resources only where AWS offers nothing narrower', () => {
+    const allowedStar = new Set(['secretsmanager:GetRandomPassword', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'])
+    for (const [, role] of byType(templates[stage]!, 'AWS::IAM::Role')) {
+      const policies = (role.Properties?.['Policies'] ?? []) as { PolicyDocument: { Statement: Statement[] } }[]
+      for (const s of policies.flatMap((p) => p.PolicyDocument.Statement)) {
+        for (const action of asArray(s.Action)) expect(action).not.toMatch(/\*/)
+        if (asArray(s.Resource).includes('*')) for (const a of asArray(s.Action)) expect(allowedStar.has(a)).toBe(true)
+      }
+    }
+  })
+
+  it('keeps the HTTP functions to reading the secrets they broker', () => {
+    const http = templates[stage]!.Resources['HttpFunctionRole']!
+    const actions = ((http.Properties?.['Policies'] ?? []) as { PolicyDocument: { Statement: Statement[] } }[])
+      .flatMap((p) => p.PolicyDocument.Statement)
+      .flatMap((s) => asArray(s.Action))
+    expect(actions.filter((a) => a.startsWith('secretsmanager:')).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'])
+  })
+
+  it('has a retained, rotating customer-managed key usable only through Secrets Manager', () => {
+    const [[, key]] = byType(templates[stage]!, 'AWS::KMS::Key') as [[string, Template['Resources'][string]]]
+    expect(key.DeletionPolicy).toBe('Retain')
+    expect(key.UpdateReplacePolicy).toBe('Retain')
+    expect(key.Properties?.['EnableKeyRotation']).toBe(true)
+    const statements = (key.Properties?.['KeyPolicy'] as { Statement: Statement[] }).Statement
+    for (const s of statements) {
+      const crypto = asArray(s.Action).filter((a) => /Decrypt|Encrypt|GenerateDataKey|ReEncrypt/.test(a))
+      if (crypto.length > 0) expect(JSON.stringify(s.Condition)).toContain('kms:ViaService')
+    }
+  })
+
+  it('generates 32-character passwords into {"username", "password"} secrets that are retained and locked down', () => {
+    const secrets = byType(templates[stage]!, 'AWS::SecretsManager::Secret')
+    expect(secrets.length).toBeGreaterThan(0)
+    for (const [id, s] of secrets) {
+      expect(s.DeletionPolicy).toBe('Retain')
+      const gen = s.Properties?.['GenerateSecretString'] as { PasswordLength: number; GenerateStringKey: string; SecretStringTemplate: string; ExcludeCharacters: string }
+      expect(gen.PasswordLength).toBe(32)
+      expect(gen.GenerateStringKey).toBe('password')
+      expect(JSON.parse(gen.SecretStringTemplate)).toHaveProperty('username')
+      for (const c of ['@', '/', '"', "'", '\\', ':', '?', '#']) expect(gen.ExcludeCharacters).toContain(c)
+      expect(JSON.stringify(s.Properties?.['KmsKeyId'])).toContain('BrokerKey')
+      const policy = templates[stage]!.Resources[`${id}ResourcePolicy`]
+      expect(policy?.Properties?.['BlockPublicPolicy']).toBe(true)
+    }
+  })
+
+  it('wires rotation: a schedule no more often than every 4 hours, and a permission limited to this account', () => {
+    const schedules = byType(templates[stage]!, 'AWS::SecretsManager::RotationSchedule')
+    expect(schedules.length).toBeGreaterThan(0)
+    for (const [, s] of schedules) {
+      expect((s.Properties?.['RotationRules'] as { ScheduleExpression: string }).ScheduleExpression).toMatch(/^rate\(\d+ days?\)|^rate\(([4-9]|\d\d+) hours\)/)
+    }
+    const permission = templates[stage]!.Resources['RotateSecretLambdaPermission']!
+    expect(permission.Properties).toMatchObject({ Principal: 'secretsmanager.amazonaws.com', SourceAccount: { Ref: 'AWS::AccountId' } })
+  })
+
+  if (stage !== 'local') {
+    it('never carries the local SigV4 verifier or its keys', () => {
+      const text = JSON.stringify(templates[stage])
+      expect(text).not.toContain('local-sigv4')
+      expect(text).not.toContain('BROKER_LOCAL_CONSUMERS_SECRET_ID')
+      for (const [, fn] of byType(templates[stage]!, 'AWS::Lambda::Function')) {
+        const env = (fn.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}
+        if ('BROKER_AUTH_MODE' in env) expect(env['BROKER_AUTH_MODE']).toBe('iam')
+      }
+    })
+
+  }
+})
+
+describe('packaging refuses a bad stage declaration', () => {
+  it('rejects a rotation schedule more frequent than every 4 hours with a clear message', () => {
+    const result = packageStage('local', undefined, { rotationSchedule: 'rate(2 hours)' })
+    expect(result.ok).toBe(false)
+    expect(result.output).toContain('rotates more often than every 4 hours')
+  }, 60_000)
+
+  it('rejects a catalog with a malformed principal', () => {
+    const result = packageStage('local', undefined, {
+      secrets: { 'x/y': { username: 'x', readers: ['orders-service'] } },
+    })
+    expect(result.ok).toBe(false)
+    expect(result.output).toContain('must be an IAM user or role ARN')
+  }, 60_000)
+})
