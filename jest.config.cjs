@@ -17,5 +17,6 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/tests/unit/**/*.test.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/tests/integration/**/*.test.ts'], slowTestThreshold: 30 },
+    { ...common, displayName: 'adversarial', testMatch: ['<rootDir>/tests/adversarial/**/*.test.ts'], slowTestThreshold: 60 },
   ],
 }
