@@ -18,5 +18,12 @@ export const esbuildOptions = (): BuildOptions & Record<string, unknown> => ({
   exclude: ['pg-native'],
   // Each local stack (npm start, every integration suite) bundles into its own folder, so several can run at once.
   outputWorkFolder: process.env['SECRET_BROKER_ESBUILD_WORK_DIR'] ?? '.esbuild',
+  // serverless-offline rebuilds (and so restarts every function, emptying its cache) when a watched file
+  // changes. `npm start` watches the service's own sources only; test stacks watch nothing, so a file
+  // edited elsewhere in the tree cannot reset a cache under a running test.
+  watch: {
+    pattern: process.env['SECRET_BROKER_ESBUILD_WATCH'] === 'off' ? [] : ['src/**/*.ts'],
+    ignore: ['.esbuild', 'node_modules', '.tmp', '.broker', '.package'],
+  },
   metafile: false,
 })

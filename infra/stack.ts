@@ -432,9 +432,95 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
     },
   }
 
+  Object.assign(resources, alarmResources(plan))
+
   const outputs: Cfn = {
     BrokerKeyArn: { Value: keyArn },
     ...Object.fromEntries(plan.managed.map((m) => [`${m.logicalId}Arn`, { Value: { Ref: m.logicalId } }])),
   }
   return { Resources: resources, Outputs: outputs }
+}
+
+/**
+ * Operators are told when rotation breaks, when denials spike (a misconfigured or probing consumer) and when
+ * the API answers 5xx: one SNS topic per stage (email subscriber from params), an EventBridge rule for
+ * Secrets Manager's RotationFailed event on this stack's secrets, and CloudWatch alarms.
+ */
+function alarmResources(plan: StackPlan): Cfn {
+  const { stage, params } = plan.decl
+  const prefix = `${SERVICE_NAME}-${stage}`
+  const topic = { Ref: 'AlarmTopic' }
+  const alarm = (description: string, metric: Cfn, threshold: number): Cfn => ({
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmDescription: description,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      Period: 300,
+      Statistic: 'Sum',
+      Threshold: threshold,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topic],
+      OKActions: [topic],
+      ...metric,
+    },
+  })
+  return {
+    AlarmTopic: {
+      Type: 'AWS::SNS::Topic',
+      Properties: { TopicName: `${prefix}-alarms`, KmsMasterKeyId: 'alias/aws/sns' },
+    },
+    ...(params.alarmEmail === undefined
+      ? {}
+      : { AlarmTopicEmail: { Type: 'AWS::SNS::Subscription', Properties: { TopicArn: topic, Protocol: 'email', Endpoint: params.alarmEmail } } }),
+    AlarmTopicPolicy: {
+      Type: 'AWS::SNS::TopicPolicy',
+      Properties: {
+        Topics: [topic],
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'EventBridgeAndCloudWatchPublish',
+              Effect: 'Allow',
+              Principal: { Service: ['events.amazonaws.com', 'cloudwatch.amazonaws.com'] },
+              Action: 'sns:Publish',
+              Resource: topic,
+              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            },
+          ],
+        },
+      },
+    },
+    RotationFailedRule: {
+      Type: 'AWS::Events::Rule',
+      Properties: {
+        Description: `${prefix}: a rotation of one of this stack's secrets failed`,
+        EventPattern: {
+          source: ['aws.secretsmanager'],
+          'detail-type': ['AWS Service Event via CloudTrail'],
+          detail: {
+            eventName: ['RotationFailed', 'RotationAbandoned'],
+            additionalEventData: { SecretId: [{ prefix: { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${SERVICE_NAME}/${stage}/` } }] },
+          },
+        },
+        Targets: [{ Arn: topic, Id: 'AlarmTopic' }],
+      },
+    },
+    RotationFunctionErrorsAlarm: alarm(
+      `${prefix}: the rotation function failed (a rotation step threw; Secrets Manager will retry)`,
+      { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'RotateSecretLambdaFunction' } }] },
+      1,
+    ),
+    DenialSpikeAlarm: alarm(
+      `${prefix}: more than ${params.denialAlarmThreshold} denied requests in 5 minutes`,
+      { Namespace: 'SecretBroker', MetricName: 'RequestsDenied', Dimensions: [{ Name: 'service', Value: SERVICE_NAME }, { Name: 'stage', Value: stage }, { Name: 'route', Value: '/secrets/{name+}' }] },
+      params.denialAlarmThreshold,
+    ),
+    Api5xxAlarm: alarm(
+      `${prefix}: the API answered 5xx`,
+      { Namespace: 'AWS/ApiGateway', MetricName: '5XXError', Dimensions: [{ Name: 'ApiName', Value: `${stage}-${SERVICE_NAME}` }] },
+      5,
+    ),
+  }
 }

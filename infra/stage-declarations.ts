@@ -78,7 +78,10 @@ export const StageParamsSchema = z.strictObject({
   rotationSchedule: Schedule,
   rotationWindow: z.string().regex(/^([1-9]|1\d|2[0-4])h$/),
   pgSslMode: z.enum(['disable', 'require', 'verify-full']),
-  alarmEmail: z.string().optional(),
+  /** Who is told about failed rotations, denial spikes and 5xx answers (an SNS email subscription). */
+  alarmEmail: z.email().optional(),
+  /** Denied requests per 5 minutes that count as a spike. */
+  denialAlarmThreshold: z.number().int().min(1).max(1_000_000),
   tracing: z.boolean(),
   rotationVpc: z
     .strictObject({ subnetIds: z.array(z.string()).min(1), securityGroupIds: z.array(z.string()).min(1) })

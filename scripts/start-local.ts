@@ -4,21 +4,23 @@ import { parseArgs } from 'node:util'
 import { REPO_ROOT } from '../infra/stage-declarations'
 import { startLocalStack, type LocalStack } from './lib/local-stack'
 import { MotoNotInstalledError } from './lib/moto'
+import { findPostgresBinDir, POSTGRES_INSTALL_HINT } from './lib/postgres'
 
 /**
  * `npm start`: the broker's local stage on an embedded AWS emulator, until Ctrl-C.
  *   npm start -- [--endpoint http://127.0.0.1:4566] [--port 3000]
  * Writes .broker/local.json (endpoint, region, demo consumers' keys) and prints a ready-to-paste request.
  */
-const HELP = `Usage: npm start -- [--endpoint <moto url>] [--port <http port>]
-  --endpoint  use an already running AWS emulator (moto_server) instead of starting one
-  --port      serve the API on this port (default: 3000 when free, else any free port)`
+const HELP = `Usage: npm start -- [--endpoint <moto url>] [--port <http port>] [--no-postgres]
+  --endpoint     use an already running AWS emulator (moto_server) instead of starting one
+  --port         serve the API on this port (default: 3000 when free, else any free port)
+  --no-postgres  do not start the local demo PostgreSQL (rotation of the demo database secrets then fails)`
 
 async function main(): Promise<void> {
   // The tools run on Node 20 here; the functions run on nodejs22.x, so the SDK's Node 20 notice is noise.
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'
   const { values } = parseArgs({
-    options: { endpoint: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { endpoint: { type: 'string' }, port: { type: 'string' }, 'no-postgres': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
   })
   if (values.help === true) {
@@ -30,11 +32,23 @@ async function main(): Promise<void> {
   const port = values.port === undefined ? await preferredPort(3000) : Number(values.port)
   if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new UsageError(`--port must be a TCP port number`)
   process.stdout.write('Starting the local stack (emulator, secrets, API)…\n')
+  let withPostgres = values['no-postgres'] !== true
+  if (withPostgres) {
+    try {
+      findPostgresBinDir()
+    } catch {
+      withPostgres = false
+      process.stdout.write(`PostgreSQL server binaries not found: starting without the demo database.\n${POSTGRES_INSTALL_HINT}\n`)
+    }
+  }
   let stack: LocalStack
   try {
     stack = await startLocalStack({
       stateDir,
       httpPort: port,
+      rotation: true,
+      watch: true,
+      postgres: withPostgres,
       ...(values.endpoint === undefined ? {} : { motoEndpoint: values.endpoint }),
     })
   } catch (err) {
@@ -50,6 +64,7 @@ async function main(): Promise<void> {
         region: stack.region,
         motoEndpoint: stack.motoEndpoint,
         auditFile: stack.auditFile,
+        ...(stack.postgres === undefined ? {} : { postgres: { host: stack.postgres.host, port: stack.postgres.port } }),
         consumers: stack.consumers.map((c) => ({ name: c.name, principalArn: c.principalArn, accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey })),
       },
       null,
@@ -67,9 +82,17 @@ async function main(): Promise<void> {
       `  consumers: ${stack.consumers.map((c) => `${c.name} (${c.principalArn})`).join(', ')}`,
       `  keys, endpoint and region: ${localJson}`,
       `  audit log: ${stack.auditFile}    API log: ${stack.offlineLog}`,
+      stack.postgres === undefined
+        ? '  demo PostgreSQL: not started'
+        : `  demo PostgreSQL: ${stack.postgres.host}:${stack.postgres.port} (database demo; its roles' passwords are the demo secrets')`,
       '',
       `Try it (signed as ${demo?.name ?? 'a demo consumer'} with curl's built-in SigV4):`,
       `  curl --aws-sigv4 "aws:amz:${stack.region}:execute-api" --user "$(node -p "const c=require('./.broker/local.json').consumers[0];c.accessKeyId+':'+c.secretAccessKey")" ${stack.apiUrl}/secrets/${readable[0] ?? 'demo/db'}`,
+      '',
+      'Rotate a secret the way Secrets Manager does, then read the new version at once:',
+      '  npm run rotate -- demo/db',
+      `  curl -H 'Cache-Control: no-cache' --aws-sigv4 … ${stack.apiUrl}/secrets/demo/db`,
+      'Who read what:  npm run audit -- --secret demo/db',
       '',
       'Ctrl-C stops everything this command started.',
       '',

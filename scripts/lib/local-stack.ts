@@ -6,7 +6,9 @@ import { CreateSecretCommand, GetRandomPasswordCommand, SecretsManagerClient } f
 import { planStack, type ManagedSecret, type StackPlan } from '../../infra/stack'
 import { LOCAL_PARAM_OVERRIDES_VAR, loadStageDeclarations, REPO_ROOT } from '../../infra/stage-declarations'
 import { freePort, waitFor } from '../../tests/support/ports'
+import { enableRotation, prepareMotoForRotation, provisionDemoDatabase } from './local-rotation'
 import { MOTO_CREDENTIALS, startMoto, type MotoServer } from './moto'
+import { startPostgresCluster, type PostgresCluster } from './postgres'
 import { startProcess, type Started } from './processes'
 
 /**
@@ -33,6 +35,15 @@ export interface LocalStackOptions {
   readonly secretFields?: (secret: ManagedSecret) => Record<string, unknown>
   /** Runs after the secrets exist in the emulator and before the API starts (PostgreSQL, rotation wiring). */
   readonly beforeServe?: (ctx: { motoEndpoint: string; plan: StackPlan; values: ReadonlyMap<string, Record<string, unknown>> }) => Promise<void>
+  /**
+   * Wire rotation the way Secrets Manager would see it (rotation enabled on every rotated secret) and, with
+   * `postgres`, start a private PostgreSQL cluster whose demo roles have the secrets' passwords, so a
+   * rotation changes a real password. The PostgreSQL secrets then point at that cluster.
+   */
+  readonly rotation?: boolean
+  readonly postgres?: boolean
+  /** Rebuild the functions when src/ changes (npm start); test stacks never rebuild under a running test. */
+  readonly watch?: boolean
   readonly httpPort?: number
   /** Folder for logs and the audit file; a fresh temp folder under .tmp by default. */
   readonly stateDir?: string
@@ -52,6 +63,7 @@ export interface LocalStack {
   readonly auditFile: string
   readonly offlineLog: string
   readonly stateDir: string
+  readonly postgres: { readonly host: string; readonly port: number; readonly logFile: string } | undefined
   stop(): Promise<void>
 }
 
@@ -93,12 +105,19 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const keyId = key.KeyMetadata?.KeyId as string
     await kms.send(new CreateAliasCommand({ AliasName: `alias/secret-broker-local-${randomUUID().slice(0, 8)}`, TargetKeyId: keyId }))
 
+    let pg: PostgresCluster | undefined
+    if (opts.postgres === true) {
+      pg = await startPostgresCluster({ port: 5432 })
+      const started = pg
+      cleanups.push(() => started.stop())
+    }
     const values = new Map<string, Record<string, unknown>>()
     for (const m of plan.managed) {
       const pw = await sm.send(
         new GetRandomPasswordCommand({ PasswordLength: m.passwordLength, ExcludeCharacters: m.excludeCharacters, RequireEachIncludedType: false }),
       )
-      const value = { username: m.username, password: pw.RandomPassword as string, ...m.fields, ...(opts.secretFields?.(m) ?? {}) }
+      const pgFields = pg !== undefined && m.fields['engine'] === 'postgres' ? { host: pg.host, port: pg.port } : {}
+      const value = { username: m.username, password: pw.RandomPassword as string, ...m.fields, ...pgFields, ...(opts.secretFields?.(m) ?? {}) }
       values.set(m.logicalName, value)
       await sm.send(
         new CreateSecretCommand({
@@ -127,6 +146,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       }),
     )
 
+    if (opts.rotation === true || opts.postgres === true) {
+      await prepareMotoForRotation(motoEndpoint, region)
+      for (const m of plan.managed) if (m.rotation !== undefined) await enableRotation(motoEndpoint, m.awsName, region)
+    }
+    if (pg !== undefined) {
+      await provisionDemoDatabase(pg, plan, Object.fromEntries([...values].map(([k, v]) => [k, { password: String(v['password']) }])))
+    }
     if (opts.beforeServe !== undefined) await opts.beforeServe({ motoEndpoint, plan, values })
 
     const upstreamEndpoint =
@@ -147,6 +173,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       BROKER_AUDIT_FILE: auditFile,
       [LOCAL_PARAM_OVERRIDES_VAR]: overrides,
       SECRET_BROKER_ESBUILD_WORK_DIR: workDir,
+      SECRET_BROKER_ESBUILD_WATCH: opts.watch === true ? 'on' : 'off',
       SLS_TELEMETRY_DISABLED: '1',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       SLS_NOTIFICATIONS_MODE: 'off',
@@ -155,7 +182,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     delete env['AWS_SESSION_TOKEN']
     const offline: Started = startProcess(
       process.execPath,
-      [join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js'), 'offline', 'start', '--stage', 'local', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)],
+      [join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js'), 'offline', 'start', '--stage', 'local', '--localEnvironment', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)],
       { cwd: REPO_ROOT, env, logFile: offlineLog },
     )
     cleanups.push(async () => {
@@ -183,6 +210,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       auditFile,
       offlineLog,
       stateDir,
+      postgres: pg === undefined ? undefined : { host: pg.host, port: pg.port, logFile: pg.logFile },
       stop,
     }
   } catch (err) {

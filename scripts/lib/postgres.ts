@@ -31,6 +31,8 @@ export interface PostgresClusterOptions {
   /** Extra `-c name=value` server settings. */
   readonly settings?: Readonly<Record<string, string>>
   readonly startTimeoutMs?: number
+  /** Try this port first (e.g. the port a local stack's secrets name); a free one is used if it is taken. */
+  readonly port?: number
 }
 
 export const POSTGRES_INSTALL_HINT =
@@ -135,7 +137,7 @@ export async function startPostgresCluster(opts: PostgresClusterOptions = {}): P
     rmSync(pwFile, { force: true })
     let lastError: unknown
     for (let attempt = 0; attempt < 3; attempt++) {
-      const port = await freePort()
+      const port = attempt === 0 && opts.port !== undefined && (await isPortFree(opts.port)) ? opts.port : await freePort()
       const settings: Record<string, string> = {
         listen_addresses: '127.0.0.1',
         port: String(port),
@@ -200,6 +202,15 @@ export async function startPostgresCluster(opts: PostgresClusterOptions = {}): P
     await cleanUp()
     throw err
   }
+}
+
+async function isPortFree(port: number): Promise<boolean> {
+  const { createServer } = await import('node:net')
+  return new Promise((resolve) => {
+    const srv = createServer()
+    srv.once('error', () => resolve(false))
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
+  })
 }
 
 function makeQuery(port: number, password: string): PostgresCluster['query'] {

@@ -3,7 +3,51 @@ import { createHttpDeps, type HttpDeps } from '../lib/deps'
 import { nameFromPath, refuseQuery, requireCaller, wantsRevalidation } from '../lib/http/request-rules'
 import { withHttpStack } from '../lib/middleware/http-stack'
 import type { BrokerContext, BrokerResponse } from '../lib/middleware/http-types'
-import { etagFor, matchesIfNoneMatch, readAuthorizedSecret, renderSecret } from '../lib/secrets'
+import { BadRequestError, SecretNotFoundError, UpstreamRefusedError, UpstreamUnavailableError } from '../lib/errors'
+import { decideAccess, etagFor, matchesIfNoneMatch, readAuthorizedSecret, renderSecret, UpstreamPermanentError, UpstreamTransientError } from '../lib/secrets'
+
+const ROTATION_SUFFIX = '/rotation'
+
+/**
+ * GET /secrets/{name+} serves two resources, since API Gateway cannot route below a greedy parameter:
+ * `/secrets/{name}` (the value) and `/secrets/{name}/rotation` (rotation health). Catalog names may not
+ * end in a `rotation` segment, so the two can never be confused.
+ */
+export async function getSecretOrRotation(ctx: BrokerContext, d: HttpDeps): Promise<BrokerResponse> {
+  const raw = ctx.req.pathParameters['name']
+  if (raw?.endsWith(ROTATION_SUFFIX) === true) return getRotationStatus(ctx, d)
+  return getSecret(ctx, d)
+}
+
+/** GET /secrets/{name}/rotation: rotation state for callers allowed to read the secret. */
+export async function getRotationStatus(ctx: BrokerContext, d: HttpDeps): Promise<BrokerResponse> {
+  const caller = requireCaller(ctx)
+  refuseQuery(ctx.req)
+  const full = nameFromPath(ctx.req)
+  const name = full.slice(0, -ROTATION_SUFFIX.length)
+  ctx.audit.secretName = name
+  if (name.length === 0) throw new BadRequestError('Expected /secrets/{name}/rotation.')
+  const decision = decideAccess(d.catalog, caller.principal.arn, name)
+  if (!decision.allow) {
+    ctx.audit.reason = decision.reason
+    throw new SecretNotFoundError()
+  }
+  try {
+    const status = await d.rotationStatus.read(decision.entry)
+    ctx.audit.outcome = 'allowed'
+    ctx.audit.reason = 'rotation-status'
+    if (status.currentVersionId !== undefined) ctx.audit.versionId = status.currentVersionId
+    return { status: 200, body: status }
+  } catch (err) {
+    if (err instanceof UpstreamTransientError) throw new UpstreamUnavailableError('Secrets Manager is unavailable.', { cause: err })
+    if (err instanceof UpstreamPermanentError) {
+      ctx.audit.reason = `upstream-${err.kind}`
+      if (err.kind === 'not-found') throw new SecretNotFoundError({ cause: err })
+      throw new UpstreamRefusedError('Secrets Manager refused the broker.', { cause: err })
+    }
+    throw err
+  }
+}
 
 /** GET /secrets/{name}: the current version of one secret, if this caller may read it. */
 export async function getSecret(ctx: BrokerContext, d: HttpDeps): Promise<BrokerResponse> {
@@ -36,4 +80,4 @@ export async function getSecret(ctx: BrokerContext, d: HttpDeps): Promise<Broker
 }
 
 const deps = createHttpDeps(loadHttpConfig())
-export const handler = withHttpStack(getSecret, deps)
+export const handler = withHttpStack(getSecretOrRotation, deps)

@@ -103,7 +103,7 @@ export function createRotationHandler(deps: RotationHandlerDeps): RotationHandle
     return sharedClient
   } as unknown as typeof SecretsManagerClient
 
-  return middy<RotationEvent, StepReport, Error, Context>()
+  return middy<RotationEvent, StepReport>()
     .use(
       secretsManager({
         AwsClient,

@@ -4,8 +4,9 @@ import { createSecretsManagerClient } from './aws-clients'
 import { systemClock, type Clock } from './clock'
 import type { HttpConfig } from './config'
 import { createLogger, type Log } from './logger'
+import { createMetrics, type MetricsSink } from './metrics'
 import type { HttpStackDeps } from './middleware/http-stack'
-import { createSecretCache, createSecretSource, loadCatalog, type Catalog, type SecretCache } from './secrets'
+import { createRotationStatusReader, createSecretCache, createSecretSource, loadCatalog, type Catalog, type RotationStatusReader, type SecretCache } from './secrets'
 
 /**
  * The HTTP functions' composition root: everything with a side effect is built here, once per container,
@@ -15,11 +16,21 @@ export interface HttpDeps extends HttpStackDeps {
   readonly catalog: Catalog
   readonly cache: SecretCache
   readonly secretsManager: SecretsManagerClient
+  readonly rotationStatus: RotationStatusReader
 }
+
+/** DescribeSecret for the rotation endpoint at most this often per secret and container. */
+export const ROTATION_STATUS_TTL_MS = 10_000
+
+const UPSTREAM_FAILURE_METRIC = {
+  throttled: 'UpstreamThrottled',
+  'server-error': 'UpstreamServerError',
+  timeout: 'UpstreamTimeout',
+} as const
 
 export function createHttpDeps(
   config: HttpConfig,
-  overrides: Partial<{ clock: Clock; log: Log; auditSink: AuditSink; secretsManager: SecretsManagerClient; endpoint: string }> = {},
+  overrides: Partial<{ clock: Clock; log: Log; auditSink: AuditSink; secretsManager: SecretsManagerClient; endpoint: string; metrics: MetricsSink }> = {},
 ): HttpDeps {
   const clock = overrides.clock ?? systemClock
   const log = overrides.log ?? createLogger({ level: config.logLevel, persistent: { stage: config.stage } })
@@ -32,8 +43,19 @@ export function createHttpDeps(
       ...(overrides.endpoint === undefined ? {} : { endpoint: overrides.endpoint }),
     })
   const catalog = loadCatalog(config.catalogJson, config.accountId)
+  const metrics = overrides.metrics ?? createMetrics({ stage: config.stage })
+  const source = createSecretSource(secretsManager, {
+    observe: ({ durationMs, failure }) => {
+      metrics.count('UpstreamCalls')
+      metrics.timing('UpstreamLatency', durationMs)
+      if (failure !== undefined) {
+        metrics.count(failure.kind in UPSTREAM_FAILURE_METRIC ? UPSTREAM_FAILURE_METRIC[failure.kind as keyof typeof UPSTREAM_FAILURE_METRIC] : 'UpstreamOtherError')
+        log.warn('upstream call failed', { upstreamFailure: failure.kind })
+      }
+    },
+  })
   const cache = createSecretCache({
-    source: createSecretSource(secretsManager),
+    source,
     clock,
     ttlMs: config.cacheTtlMs,
     maxEntries: config.cacheMaxEntries,
@@ -45,6 +67,8 @@ export function createHttpDeps(
     clock,
     log,
     auditSink: overrides.auditSink ?? createAuditSink({ file: config.auditFile }),
+    metrics,
+    rotationStatus: createRotationStatusReader({ source, clock, ttlMs: ROTATION_STATUS_TTL_MS, maxEntries: config.cacheMaxEntries }),
     catalog,
     cache,
     secretsManager,

@@ -110,7 +110,7 @@ export async function runRotationStep(event: RotationEvent, deps: RotationDeps):
       outcome: 'failed',
       durationMs,
       reason: failure.message,
-      ...(err instanceof RotationStepError || err instanceof InvalidSecretValueError ? {} : { error: describeError(err) }),
+      ...(err instanceof RotationStepError || err instanceof InvalidSecretValueError ? {} : { error: { ...describeError(err), errorClass: errorName(err) } }),
       ...(dbErrorCode(err) === undefined ? {} : { dbCode: dbErrorCode(err) }),
     })
     throw failure
@@ -142,10 +142,18 @@ async function dispatch(step: RotationStep, input: StepInput): Promise<StepResul
 function toStepError(err: unknown, scope: StepScope): RotationStepError {
   if (err instanceof RotationStepError) return err
   if (err instanceof InvalidSecretValueError) return stepError(scope, err.message)
-  const described = describeError(err)
   const code = dbErrorCode(err)
-  const what = [String(described['errorClass']), ...(code === undefined ? [] : [code])].join(' ')
+  const what = [errorName(err), ...(code === undefined ? [] : [code])].join(' ')
   return stepError(scope, `failed (${what})`)
+}
+
+/**
+ * The error's class name. Not `instanceof Error`: errors from Node's core modules (pg's socket errors) can
+ * come from another realm (jest's VM contexts) and still be errors.
+ */
+function errorName(err: unknown): string {
+  const name = err !== null && typeof err === 'object' ? (err as { name?: unknown }).name : undefined
+  return typeof name === 'string' && /^[A-Za-z_$][\w$.]{0,63}$/.test(name) ? name : typeof err
 }
 
 function rotationContext(scope: StepScope, target: RotationTarget, metadata: SecretMetadata, deps: RotationDeps): RotationContext {

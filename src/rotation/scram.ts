@@ -25,7 +25,6 @@ export interface ScramKeys {
  * Unicode normalizer, non-ASCII passwords are refused (generated passwords are ASCII).
  */
 function normalizePassword(password: string): Buffer {
-  // eslint-disable-next-line no-control-regex -- the check is exactly "ASCII, no NUL"
   if (!/^[\x01-\x7f]+$/.test(password)) throw new Error('SCRAM: the password must be non-empty ASCII without NUL')
   return Buffer.from(password, 'ascii')
 }

@@ -56,7 +56,7 @@ export function parsePostgresSecret(value: unknown, what: string): PostgresSecre
   }
   const port = Number(parsed.data.port)
   if (port < 1 || port > 65_535) throw new InvalidSecretValueError(`the ${what} value has an invalid port`)
-  return { ...parsed.data, port } as PostgresSecret
+  return { ...parsed.data, port }
 }
 
 /** The same target system: host, port and database. */

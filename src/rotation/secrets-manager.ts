@@ -34,7 +34,7 @@ export async function describeSecret(sm: SecretsManagerClient, secretId: string)
 export type VersionSelector = { readonly stage: StagingLabel; readonly versionId?: string } | { readonly versionId: string; readonly stage?: undefined }
 
 function isNotFound(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ResourceNotFoundException'
+  return err !== null && typeof err === 'object' && (err as { name?: unknown }).name === 'ResourceNotFoundException'
 }
 
 /**

@@ -100,6 +100,16 @@ describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage)
     expect(permission.Properties).toMatchObject({ Principal: 'secretsmanager.amazonaws.com', SourceAccount: { Ref: 'AWS::AccountId' } })
   })
 
+  it('alarms on failed rotations, rotation function errors, denial spikes and 5xx answers, through one topic', () => {
+    const t = templates[stage]!
+    const rule = t.Resources['RotationFailedRule']!
+    expect(JSON.stringify(rule.Properties?.['EventPattern'])).toContain('RotationFailed')
+    expect(JSON.stringify(rule.Properties?.['Targets'])).toContain('AlarmTopic')
+    const alarms = byType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties?.['MetricName'])
+    expect(alarms.sort()).toEqual(['5XXError', 'Errors', 'RequestsDenied'])
+    expect(byType(t, 'AWS::SNS::Topic')).toHaveLength(1)
+  })
+
   if (stage !== 'local') {
     it('never carries the local SigV4 verifier or its keys', () => {
       const text = JSON.stringify(templates[stage])

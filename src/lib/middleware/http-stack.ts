@@ -6,6 +6,8 @@ import type { AuditSink } from '../audit'
 import type { Clock } from '../clock'
 import type { HttpConfig } from '../config'
 import type { Log } from '../logger'
+import type { MetricsSink } from '../metrics'
+import { recordMetrics } from './record-metrics'
 import { auditAccess } from './audit-access'
 import { authenticateCaller } from './authenticate-caller'
 import { httpResponder } from './http-responder'
@@ -15,7 +17,7 @@ import { brokerContext, requestContext, type BrokerLambdaContext } from './reque
 /**
  * The one place middy is composed. In order: request context (normalised request, request-scoped logger)
  * → responder (serialises results, turns errors into problem+json) → [local stage: @middy/secrets-manager
- * loads the demo consumers' keys] → authenticateCaller → auditAccess → the route's logic.
+ * loads the demo consumers' keys] → authenticateCaller → recordMetrics → auditAccess → the route's logic.
  * `after` hooks run in reverse, so the audit record is written before the responder serialises a value.
  */
 export interface HttpStackDeps {
@@ -23,6 +25,7 @@ export interface HttpStackDeps {
   readonly clock: Clock
   readonly log: Log
   readonly auditSink: AuditSink
+  readonly metrics: MetricsSink
   /** Client options for @middy/secrets-manager (local stage key loading); the SDK's env endpoint otherwise. */
   readonly localKeysClientOptions?: ConstructorParameters<typeof SecretsManagerClient>[0]
 }
@@ -50,6 +53,7 @@ export function withHttpStack<D extends HttpStackDeps>(logic: RouteLogic<D>, dep
       )
     }
     stack.use(authenticateCaller({ mode: config.authMode, accountId: config.accountId, region: config.region, clock: deps.clock }))
+    stack.use(recordMetrics({ metrics: deps.metrics }))
     stack.use(auditAccess({ sink: deps.auditSink, clock: deps.clock }))
   }
   return stack.handler(async (_event, context) => (await logic(brokerContext(context), deps)) as unknown as APIGatewayProxyResult)

@@ -23,6 +23,19 @@ export interface SecretSource {
   getCurrent(secretId: string): Promise<FetchedSecret>
 }
 
+export interface RotationInfoSource {
+  /** The secret's rotation metadata (DescribeSecret), for the rotation health endpoint. */
+  describeRotation(secretId: string): Promise<RotationInfo>
+}
+
+export interface RotationInfo {
+  readonly rotationEnabled: boolean
+  readonly lastRotatedDate: Date | undefined
+  readonly nextRotationDate: Date | undefined
+  readonly lastChangedDate: Date | undefined
+  readonly versionStages: Readonly<Record<string, readonly string[]>>
+}
+
 /** Throttling, 5xx, timeouts, connection failures: worth serving a stale value for, and retrying later. */
 export class UpstreamTransientError extends Error {
   constructor(readonly kind: 'throttled' | 'server-error' | 'timeout' | 'network' | 'malformed-response', options?: { cause?: unknown }) {
@@ -64,26 +77,46 @@ export function classifyUpstreamError(err: unknown): UpstreamTransientError | Up
   return new UpstreamTransientError('network', opts)
 }
 
-export function createSecretSource(client: SecretsManagerClient): SecretSource {
+/** Told about every upstream call: which operation, how long it took, and how it failed, if it did. */
+export type UpstreamObserver = (call: { operation: 'DescribeSecret' | 'GetSecretValue'; durationMs: number; failure?: UpstreamTransientError | UpstreamPermanentError }) => void
+
+export function createSecretSource(
+  client: SecretsManagerClient,
+  opts: { observe?: UpstreamObserver; now?: () => number } = {},
+): SecretSource & RotationInfoSource {
+  const now = opts.now ?? (() => performance.now())
+  async function call<T>(operation: 'DescribeSecret' | 'GetSecretValue', send: () => Promise<T>): Promise<T> {
+    const started = now()
+    try {
+      const out = await send()
+      opts.observe?.({ operation, durationMs: now() - started })
+      return out
+    } catch (err) {
+      const failure = classifyUpstreamError(err)
+      opts.observe?.({ operation, durationMs: now() - started, failure })
+      throw failure
+    }
+  }
   return {
     async currentVersionId(secretId) {
-      let out
-      try {
-        out = await client.send(new DescribeSecretCommand({ SecretId: secretId }))
-      } catch (err) {
-        throw classifyUpstreamError(err)
-      }
+      const out = await call('DescribeSecret', () => client.send(new DescribeSecretCommand({ SecretId: secretId })))
       const current = Object.entries(out.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))
       if (current === undefined) throw new UpstreamPermanentError('not-found')
       return current[0]
     },
-    async getCurrent(secretId) {
-      let out
-      try {
-        out = await client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }))
-      } catch (err) {
-        throw classifyUpstreamError(err)
+    async describeRotation(secretId) {
+      const out = await call('DescribeSecret', () => client.send(new DescribeSecretCommand({ SecretId: secretId })))
+      return {
+        // moto omits RotationEnabled until rotation was configured once; absent means not enabled.
+        rotationEnabled: out.RotationEnabled === true,
+        lastRotatedDate: out.LastRotatedDate,
+        nextRotationDate: out.NextRotationDate,
+        lastChangedDate: out.LastChangedDate,
+        versionStages: out.VersionIdsToStages ?? {},
       }
+    },
+    async getCurrent(secretId) {
+      const out = await call('GetSecretValue', () => client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' })))
       if (out.VersionId === undefined || (out.SecretString === undefined && out.SecretBinary === undefined)) {
         throw new UpstreamTransientError('malformed-response')
       }

@@ -1,7 +1,8 @@
 import { stepError } from '../rotation-errors'
 import { moveCurrentTo, removePendingFrom } from '../secrets-manager'
 import { AWSCURRENT, AWSPENDING, hasStage, versionHolding } from '../version-stages'
-import { readPendingRaw } from './read-values'
+import { parseSecretValue } from '../secret-value'
+import { readCurrent, readPendingRaw } from './read-values'
 import type { StepInput, StepResult } from './step-input'
 
 /**
@@ -16,8 +17,11 @@ export async function finishSecretStep(input: StepInput): Promise<StepResult> {
     await removePendingFrom(sm, metadata.arn, token)
     return { outcome: 'changed', detail: 'already AWSCURRENT; removed the leftover AWSPENDING label' }
   }
-  // Never make the value-less stub current: the broker would have nothing to serve.
-  if ((await readPendingRaw(input)) === undefined) throw stepError(input.ctx.scope, 'this token has no pending value to make current')
+  // Never make the value-less stub current (the broker would have nothing to serve), nor a value setSecret
+  // would refuse (another user or system): the label move is the last guard against a planted value.
+  const raw = await readPendingRaw(input)
+  if (raw === undefined) throw stepError(input.ctx.scope, 'this token has no pending value to make current')
+  input.strategy.checkPending(parseSecretValue(raw, 'pending'), await readCurrent(input), input.ctx)
   await moveCurrentTo(sm, metadata.arn, token, current)
   await removePendingFrom(sm, metadata.arn, token)
   return { outcome: 'changed', detail: 'AWSCURRENT moved to this version' }

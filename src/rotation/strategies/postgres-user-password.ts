@@ -71,6 +71,7 @@ async function generatePassword(ctx: RotationContext): Promise<string> {
 
 export const postgresSingleUserStrategy: RotationStrategy = {
   kind: 'postgres-single-user',
+  updatesExternalSystem: true,
   async generate(current, ctx) {
     pg(current, 'current')
     return { ...current, password: await generatePassword(ctx) }
@@ -109,7 +110,6 @@ export const postgresSingleUserStrategy: RotationStrategy = {
         throw err
       }
       await withSession(session, (s) => s.query(`ALTER ROLE ${quoteIdent(p.username)} ${passwordClause(p.password, ctx)}`))
-      ctx.log.debug(`${ctx.scope.step}: password changed`, { loginAttempt: tried })
       return
     }
     throw stepError(ctx.scope, `none of the ${tried} known credentials for this user log in; the password was changed outside rotation`)
@@ -119,6 +119,7 @@ export const postgresSingleUserStrategy: RotationStrategy = {
 
 export const postgresAlternatingUsersStrategy: RotationStrategy = {
   kind: 'postgres-alternating-users',
+  updatesExternalSystem: true,
   async generate(current, ctx) {
     const c = pg(current, 'current')
     const next = alternateUsername(c.username)

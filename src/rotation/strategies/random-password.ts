@@ -8,6 +8,7 @@ import type { RotationStrategy } from './rotation-strategy'
  */
 export const randomPasswordStrategy: RotationStrategy = {
   kind: 'random',
+  updatesExternalSystem: false,
   async generate(current, ctx) {
     const password = await ctx.passwords.generate({ length: ctx.target.passwordLength, excludeCharacters: ctx.target.excludeCharacters })
     return { ...current, password }

@@ -30,6 +30,8 @@ export interface RotationContext {
  */
 export interface RotationStrategy {
   readonly kind: RotationStrategyKind
+  /** False when there is no system to update (random): setSecret and testSecret then only check the value. */
+  readonly updatesExternalSystem: boolean
   /** createSecret: the next value, derived from the current one. */
   generate(current: SecretValue, ctx: RotationContext): Promise<SecretValue>
   /** setSecret, before anything else: refuse a pending value that points at another user or system. */

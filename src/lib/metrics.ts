@@ -1,0 +1,94 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
+
+/**
+ * Operational metrics in CloudWatch Embedded Metric Format, through Powertools Metrics. Dimensions are the
+ * stage and the route template only (bounded): never a principal or a secret name. The outcome and cache
+ * state are in the metric name, so every combination is a fixed, known series.
+ */
+export const METRICS_NAMESPACE = 'SecretBroker'
+
+export type MetricName =
+  | 'RequestsAllowed'
+  | 'RequestsDenied'
+  | 'RequestsNotModified'
+  | 'RequestsError'
+  | 'CacheHit'
+  | 'CacheMiss'
+  | 'CacheRevalidated'
+  | 'CacheStale'
+  | 'UpstreamCalls'
+  | 'UpstreamThrottled'
+  | 'UpstreamServerError'
+  | 'UpstreamTimeout'
+  | 'UpstreamOtherError'
+  | 'AuditWriteFailed'
+  | 'RotationStepSucceeded'
+  | 'RotationStepFailed'
+
+export type TimingName = 'UpstreamLatency' | 'RotationStepDuration'
+
+export interface MetricsSink {
+  count(name: MetricName, value?: number): void
+  timing(name: TimingName, ms: number): void
+  /** Write what was recorded since the last flush as one EMF document, with the given extra dimension. */
+  flush(dimensions?: Record<string, string>): void
+}
+
+export function createMetrics(opts: { stage: string; service?: string }): MetricsSink {
+  const metrics = new Metrics({
+    namespace: METRICS_NAMESPACE,
+    serviceName: opts.service ?? 'secret-broker',
+    defaultDimensions: { stage: opts.stage },
+  })
+  let pending = false
+  return {
+    count(name, value = 1) {
+      metrics.addMetric(name, MetricUnit.Count, value)
+      pending = true
+    },
+    timing(name, ms) {
+      metrics.addMetric(name, MetricUnit.Milliseconds, ms)
+      pending = true
+    },
+    flush(dimensions) {
+      if (!pending) return
+      for (const [k, v] of Object.entries(dimensions ?? {})) metrics.addDimension(k, v)
+      metrics.publishStoredMetrics()
+      pending = false
+    },
+  }
+}
+
+export interface MemoryMetrics extends MetricsSink {
+  readonly counts: Partial<Record<MetricName, number>>
+  readonly timings: Partial<Record<TimingName, number[]>>
+  readonly flushes: Record<string, string>[]
+}
+
+export function createMemoryMetrics(): MemoryMetrics {
+  const m: MemoryMetrics = {
+    counts: {},
+    timings: {},
+    flushes: [],
+    count(name, value = 1) {
+      m.counts[name] = (m.counts[name] ?? 0) + value
+    },
+    timing(name, ms) {
+      ;(m.timings[name] ??= []).push(ms)
+    },
+    flush(dimensions) {
+      m.flushes.push({ ...(dimensions ?? {}) })
+    },
+  }
+  return m
+}
+
+const OUTCOME_METRIC = { allowed: 'RequestsAllowed', denied: 'RequestsDenied', 'not-modified': 'RequestsNotModified', error: 'RequestsError' } as const
+const CACHE_METRIC = { hit: 'CacheHit', miss: 'CacheMiss', revalidated: 'CacheRevalidated', stale: 'CacheStale' } as const
+
+export function outcomeMetric(outcome: keyof typeof OUTCOME_METRIC): MetricName {
+  return OUTCOME_METRIC[outcome]
+}
+export function cacheMetric(state: keyof typeof CACHE_METRIC): MetricName {
+  return CACHE_METRIC[state]
+}
