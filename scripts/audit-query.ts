@@ -51,8 +51,8 @@ async function main(): Promise<void> {
     records = await readCloudWatch(stage, query.sinceMs ?? now - 86_400_000)
   }
   const rows = queryAudit(records, query)
-  process.stdout.write(values.json === true ? `${JSON.stringify(rows, null, 2)}\n` : formatRows(rows))
-  if (values.cloudtrail === true) await printCloudTrail(stage, values.secret, query.sinceMs, local)
+  process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : formatRows(rows))
+  if (values.cloudtrail) await printCloudTrail(stage, values.secret, query.sinceMs, local)
 }
 
 async function readCloudWatch(stage: string, startTime: number): Promise<AuditRecord[]> {
