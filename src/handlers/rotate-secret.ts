@@ -7,11 +7,13 @@ import type { Context } from 'aws-lambda'
 import { createSecretsManagerClient } from '../lib/aws-clients'
 import { systemClock, type Clock } from '../lib/clock'
 import { createLogger, type Log } from '../lib/logger'
+import { createMetrics, type MetricsSink } from '../lib/metrics'
 import {
   createPgConnector,
   createSecretsManagerPasswordGenerator,
   loadRotationConfig,
   runRotationStep,
+  ROTATION_STEPS,
   type ConnectAs,
   type PasswordGenerator,
   type RotationConfig,
@@ -35,6 +37,8 @@ export interface RotationHandlerDeps {
   readonly randomBytes: (size: number) => Buffer
   readonly clock: Clock
   readonly strategies?: StrategyRegistry
+  /** Step outcomes and durations as EMF metrics (dimension: the step, one of four). */
+  readonly metrics?: MetricsSink
 }
 
 export type RotationHandler = (event: RotationEvent, context: Context) => Promise<StepReport>
@@ -66,6 +70,7 @@ export function createDeps(config: RotationConfig, overrides: DepsOverrides = {}
     passwords: createSecretsManagerPasswordGenerator(sm),
     randomBytes,
     clock: systemClock,
+    metrics: createMetrics({ stage: config.stage, service: 'secret-broker-rotation' }),
   }
 }
 
@@ -129,17 +134,32 @@ export function createRotationHandler(deps: RotationHandlerDeps): RotationHandle
     })
     .handler(async (event, context) => {
       const { readMasterSecret } = context as Context & { readMasterSecret: (secretId: string) => Promise<unknown> }
-      return runRotationStep(event, {
-        sm: deps.sm,
-        targets: deps.config.targets,
-        passwords: deps.passwords,
-        connectAs: deps.connectAs,
-        readMasterSecret,
-        randomBytes: deps.randomBytes,
-        clock: deps.clock,
-        log: deps.log,
-        ...(deps.strategies === undefined ? {} : { strategies: deps.strategies }),
-      })
+      const started = deps.clock.now()
+      const step = (ROTATION_STEPS as readonly string[]).includes(event.Step) ? event.Step : 'unknown'
+      const record = (ok: boolean): void => {
+        if (deps.metrics === undefined) return
+        deps.metrics.count(ok ? 'RotationStepSucceeded' : 'RotationStepFailed')
+        deps.metrics.timing('RotationStepDuration', deps.clock.now() - started)
+        deps.metrics.flush({ step })
+      }
+      try {
+        const report = await runRotationStep(event, {
+          sm: deps.sm,
+          targets: deps.config.targets,
+          passwords: deps.passwords,
+          connectAs: deps.connectAs,
+          readMasterSecret,
+          randomBytes: deps.randomBytes,
+          clock: deps.clock,
+          log: deps.log,
+          ...(deps.strategies === undefined ? {} : { strategies: deps.strategies }),
+        })
+        record(true)
+        return report
+      } catch (err) {
+        record(false)
+        throw err
+      }
     })
 }
 
