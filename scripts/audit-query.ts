@@ -15,7 +15,7 @@ import { readAuditFile } from '../tests/support/audit-file'
  * Locally it reads the running stack's audit log (.broker/local.json names it); for dev and prod it reads
  * the HTTP functions' CloudWatch log groups with the caller's AWS credentials.
  */
-const HELP = `Usage: npm run audit -- --secret <name> [--principal <arn>] [--since 1h] [--stage local|dev|prod] [--cloudtrail] [--json]`
+const HELP = `Usage: npm run audit -- --secret <name> [--principal <arn>] [--since 1h] [--stage local|dev|prod] [--cloudtrail] [--json] [--state .broker/local.json]`
 const AUDITED_FUNCTIONS = ['getSecret', 'batchGetSecrets', 'listSecrets', 'whoami']
 
 async function main(): Promise<void> {
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
       stage: { type: 'string', default: 'local' },
       cloudtrail: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      state: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
   let records: AuditRecord[]
   let local: { auditFile: string; motoEndpoint: string; region: string } | undefined
   if (stage === 'local') {
-    const file = join(REPO_ROOT, '.broker', 'local.json')
+    const file = values.state ?? join(REPO_ROOT, '.broker', 'local.json')
     if (!existsSync(file)) throw new Error('No local stack found (.broker/local.json is missing): run `npm start` first.')
     local = JSON.parse(readFileSync(file, 'utf8')) as { auditFile: string; motoEndpoint: string; region: string }
     records = readAuditFile(local.auditFile)

@@ -25,8 +25,8 @@ export class MotoNotInstalledError extends Error {
   }
 }
 
-export async function startMoto(opts: { logDir?: string } = {}): Promise<MotoServer> {
-  const bin = findOnPath('moto_server')
+export async function startMoto(opts: { logDir?: string; searchPath?: string } = {}): Promise<MotoServer> {
+  const bin = findOnPath('moto_server', [], opts.searchPath)
   if (bin === undefined) throw new MotoNotInstalledError()
   const logDir = opts.logDir ?? makeTempDir('moto')
   let lastError: unknown

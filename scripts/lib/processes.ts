@@ -13,8 +13,8 @@ process.on('exit', () => {
   for (const child of started) if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL')
 })
 
-export function findOnPath(command: string, extraDirs: string[] = []): string | undefined {
-  const dirs = [...extraDirs, ...(process.env['PATH'] ?? '').split(delimiter)]
+export function findOnPath(command: string, extraDirs: string[] = [], searchPath = process.env['PATH'] ?? ''): string | undefined {
+  const dirs = [...extraDirs, ...searchPath.split(delimiter)]
   for (const dir of dirs) {
     if (dir === '') continue
     const candidate = join(dir, command)

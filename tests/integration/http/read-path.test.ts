@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { MOTO_CREDENTIALS } from '../../../scripts/lib/moto'
 import { startLocalStack, type LocalStack } from '../../../scripts/lib/local-stack'
@@ -128,5 +130,20 @@ describe('the read path over HTTP (serverless-offline + moto)', () => {
     for (const needle of [CANARY, CANARY.slice(0, 8), Buffer.from(CANARY).toString('base64'), encodeURIComponent(CANARY)]) {
       expect(files).not.toContain(needle)
     }
+  })
+
+  it('npm run audit shows who read which version, from the local audit log', () => {
+    const state = join(stack.stateDir, 'local.json')
+    writeFileSync(state, JSON.stringify({ auditFile: stack.auditFile, motoEndpoint: stack.motoEndpoint, region: stack.region }))
+    const run = spawnSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'scripts/audit-query.ts', '--state', state, '--secret', 'demo/db', '--json'], {
+      encoding: 'utf8',
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    })
+    expect(run.status).toBe(0)
+    const rows = JSON.parse(run.stdout) as { principal: string; secret: string; versionId: string; outcome: string }[]
+    expect(rows.length).toBeGreaterThanOrEqual(4)
+    expect(rows.every((r) => r.secret === 'demo/db')).toBe(true)
+    expect(rows.some((r) => r.principal === orders().principalArn && r.outcome === 'allowed' && r.versionId !== '-')).toBe(true)
+    expect(run.stdout).not.toContain(CANARY)
   })
 })
