@@ -82,6 +82,9 @@ export const StageParamsSchema = z.strictObject({
   alarmEmail: z.email().optional(),
   /** Denied requests per 5 minutes that count as a spike. */
   denialAlarmThreshold: z.number().int().min(1).max(1_000_000),
+  /** API Gateway stage throttling: a ceiling on what callers can make the broker (and Secrets Manager) do. */
+  apiThrottleRatePerSecond: z.number().int().min(1).max(10_000),
+  apiThrottleBurst: z.number().int().min(1).max(5_000),
   tracing: z.boolean(),
   rotationVpc: z
     .strictObject({ subnetIds: z.array(z.string()).min(1), securityGroupIds: z.array(z.string()).min(1) })

@@ -111,6 +111,18 @@ describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage)
   })
 
   if (stage !== 'local') {
+    it('declares the API stage: no data trace, no cache, throttled, access logs without headers or bodies', () => {
+      const [[, apiStage]] = byType(templates[stage]!, 'AWS::ApiGateway::Stage') as [[string, Template['Resources'][string]]]
+      const props = apiStage.Properties as { CacheClusterEnabled: boolean; MethodSettings: Record<string, unknown>[]; AccessLogSetting: { Format: string } }
+      expect(props.CacheClusterEnabled).toBe(false)
+      expect(props.MethodSettings).toEqual([expect.objectContaining({ DataTraceEnabled: false, CachingEnabled: false, LoggingLevel: 'ERROR' })])
+      expect(props.MethodSettings[0]?.['ThrottlingRateLimit']).toBeGreaterThan(0)
+      expect(props.AccessLogSetting.Format).toContain('$context.identity.userArn')
+      expect(props.AccessLogSetting.Format).not.toMatch(/\$input|\$context\.requestOverride|\$context\.responseOverride|\$context\.authorizer|header|body/i)
+      const deployments = byType(templates[stage]!, 'AWS::ApiGateway::Deployment')
+      expect(deployments.every(([, d]) => d.Properties?.['StageName'] === undefined)).toBe(true)
+    })
+
     it('never carries the local SigV4 verifier or its keys', () => {
       const text = JSON.stringify(templates[stage])
       expect(text).not.toContain('local-sigv4')
