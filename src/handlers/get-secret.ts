@@ -3,8 +3,8 @@ import { createHttpDeps, type HttpDeps } from '../lib/deps'
 import { nameFromPath, refuseQuery, requireCaller, wantsRevalidation } from '../lib/http/request-rules'
 import { withHttpStack } from '../lib/middleware/http-stack'
 import type { BrokerContext, BrokerResponse } from '../lib/middleware/http-types'
-import { BadRequestError, SecretNotFoundError, UpstreamRefusedError, UpstreamUnavailableError } from '../lib/errors'
-import { decideAccess, etagFor, matchesIfNoneMatch, readAuthorizedSecret, renderSecret, UpstreamPermanentError, UpstreamTransientError } from '../lib/secrets'
+import { BadRequestError, SecretNotFoundError } from '../lib/errors'
+import { decideAccess, etagFor, matchesIfNoneMatch, readAuthorizedSecret, renderSecret, translateUpstreamError } from '../lib/secrets'
 
 const ROTATION_SUFFIX = '/rotation'
 
@@ -39,13 +39,9 @@ export async function getRotationStatus(ctx: BrokerContext, d: HttpDeps): Promis
     if (status.currentVersionId !== undefined) ctx.audit.versionId = status.currentVersionId
     return { status: 200, body: status }
   } catch (err) {
-    if (err instanceof UpstreamTransientError) throw new UpstreamUnavailableError('Secrets Manager is unavailable.', { cause: err })
-    if (err instanceof UpstreamPermanentError) {
-      ctx.audit.reason = `upstream-${err.kind}`
-      if (err.kind === 'not-found') throw new SecretNotFoundError({ cause: err })
-      throw new UpstreamRefusedError('Secrets Manager refused the broker.', { cause: err })
-    }
-    throw err
+    throw translateUpstreamError(err, (reason) => {
+      ctx.audit.reason = reason
+    })
   }
 }
 

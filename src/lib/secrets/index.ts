@@ -16,7 +16,7 @@ export { createSecretSource, classifyUpstreamError, UpstreamPermanentError, Upst
 export type { FetchedSecret, SecretSource, UpstreamObserver, RotationInfo, RotationInfoSource } from './secret-reader'
 export { assessRotation, createRotationStatusReader } from './rotation-status'
 export type { RotationStatus, RotationStatusReader } from './rotation-status'
-export { readAuthorizedSecret } from './read-secret'
+export { readAuthorizedSecret, translateUpstreamError } from './read-secret'
 export type { ReadResult, ReadDeps, ReadFailureReason } from './read-secret'
 export { renderSecret, parseSecretString, matchesIfNoneMatch, etagFor } from './secret-value'
 export type { ServedSecret } from './secret-value'

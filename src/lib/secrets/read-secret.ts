@@ -35,15 +35,23 @@ export async function readAuthorizedSecret(
     const result = await deps.cache.get(decision.entry.secretId, { forceRevalidate: opts.forceRevalidate === true })
     return { ...result, entry: decision.entry }
   } catch (err) {
-    if (err instanceof UpstreamTransientError) {
-      opts.onFailure?.(`upstream-${err.kind}`)
-      throw new UpstreamUnavailableError('Secrets Manager is unavailable and no usable cached value exists.', { cause: err, retryAfterSeconds: 5 })
-    }
-    if (err instanceof UpstreamPermanentError) {
-      opts.onFailure?.(`upstream-${err.kind}`)
-      if (err.kind === 'not-found' || err.kind === 'invalid-request') throw new SecretNotFoundError({ cause: err })
-      throw new UpstreamRefusedError('Secrets Manager refused the broker.', { cause: err })
-    }
-    throw err
+    throw translateUpstreamError(err, opts.onFailure)
   }
+}
+
+/**
+ * An upstream failure as the broker's error: transient → 503 with Retry-After; the secret gone → the same
+ * 404 as an unknown name; the broker refused (access denied, KMS) → 502. Anything else is returned as is.
+ */
+export function translateUpstreamError(err: unknown, onFailure?: (reason: ReadFailureReason) => void): unknown {
+  if (err instanceof UpstreamTransientError) {
+    onFailure?.(`upstream-${err.kind}`)
+    return new UpstreamUnavailableError('Secrets Manager is unavailable and no usable cached value exists.', { cause: err, retryAfterSeconds: 5 })
+  }
+  if (err instanceof UpstreamPermanentError) {
+    onFailure?.(`upstream-${err.kind}`)
+    if (err.kind === 'not-found' || err.kind === 'invalid-request') return new SecretNotFoundError({ cause: err })
+    return new UpstreamRefusedError('Secrets Manager refused the broker.', { cause: err })
+  }
+  return err
 }
