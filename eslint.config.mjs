@@ -3,7 +3,19 @@ import tseslint from 'typescript-eslint'
 import jest from 'eslint-plugin-jest'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.serverless/', '.esbuild/', 'coverage/', '.tmp/', '.broker/', 'bench/results/', '**/*.cjs', '**/*.mjs'] },
+  {
+    ignores: [
+      'node_modules/',
+      '.serverless/',
+      '.esbuild/',
+      'coverage/',
+      '.tmp/',
+      '.broker/',
+      'bench/results/',
+      '**/*.cjs',
+      '**/*.mjs',
+    ],
+  },
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
@@ -11,7 +23,10 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
       '@typescript-eslint/no-unnecessary-condition': 'off', // noUncheckedIndexedAccess makes defensive checks necessary
       '@typescript-eslint/no-extraneous-class': 'off',
       '@typescript-eslint/no-confusing-void-expression': 'off', // noisy for one-line arrow callbacks
@@ -26,7 +41,12 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['**/handlers/*'], message: 'Nothing imports a handler: handlers are entry points.' },
-            { group: ['aws-lambda'], message: 'Import event types with `import type` from aws-lambda only in handlers and middleware.', allowTypeImports: true },
+            {
+              group: ['aws-lambda'],
+              message:
+                'Import event types with `import type` from aws-lambda only in handlers and middleware.',
+              allowTypeImports: true,
+            },
           ],
         },
       ],
@@ -39,7 +59,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['**/handlers/*', '**/middleware/*'], message: 'The core does not depend on the HTTP edge.' },
+            {
+              group: ['**/handlers/*', '**/middleware/*'],
+              message: 'The core does not depend on the HTTP edge.',
+            },
             { group: ['aws-lambda'], message: 'The core knows nothing of Lambda events.' },
           ],
         },

@@ -4,7 +4,10 @@
 const transform = {
   '^.+\\.(t|j|mj)s$': [
     '@swc/jest',
-    { jsc: { parser: { syntax: 'typescript' }, target: 'es2022', keepClassNames: true }, module: { type: 'commonjs' } },
+    {
+      jsc: { parser: { syntax: 'typescript' }, target: 'es2022', keepClassNames: true },
+      module: { type: 'commonjs' },
+    },
   ],
 }
 const common = {
@@ -16,7 +19,17 @@ const common = {
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/tests/unit/**/*.test.ts'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/tests/integration/**/*.test.ts'], slowTestThreshold: 30 },
-    { ...common, displayName: 'adversarial', testMatch: ['<rootDir>/tests/adversarial/**/*.test.ts'], slowTestThreshold: 60 },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/tests/integration/**/*.test.ts'],
+      slowTestThreshold: 30,
+    },
+    {
+      ...common,
+      displayName: 'adversarial',
+      testMatch: ['<rootDir>/tests/adversarial/**/*.test.ts'],
+      slowTestThreshold: 60,
+    },
   ],
 }

@@ -14,7 +14,9 @@ class ApiStagePlugin {
 
   declareStage() {
     const template = this.serverless.service.provider.compiledCloudFormationTemplate
-    const deployment = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::ApiGateway::Deployment')
+    const deployment = Object.entries(template.Resources).find(
+      ([, r]) => r.Type === 'AWS::ApiGateway::Deployment',
+    )
     if (deployment === undefined) return
     const [deploymentId, resource] = deployment
     const stageName = resource.Properties.StageName

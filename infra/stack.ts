@@ -51,7 +51,8 @@ export function planStack(decl: StageDeclarations): StackPlan {
     if (s.username === undefined) continue
     const logicalId = logicalIdFor(name)
     const clash = ids.get(logicalId)
-    if (clash !== undefined) problems.push(`secrets "${name}" and "${clash}" map to the same resource id ${logicalId}; rename one`)
+    if (clash !== undefined)
+      problems.push(`secrets "${name}" and "${clash}" map to the same resource id ${logicalId}; rename one`)
     ids.set(logicalId, name)
     managed.push({
       logicalName: name,
@@ -65,19 +66,25 @@ export function planStack(decl: StageDeclarations): StackPlan {
     })
     if (s.rotation?.strategy === 'postgres-alternating-users') {
       const master = s.rotation.masterSecret
-      if (master === undefined) problems.push(`secrets "${name}": postgres-alternating-users needs rotation.masterSecret`)
-      else if (params.secrets[master] === undefined) problems.push(`secrets "${name}": masterSecret "${master}" is not declared`)
+      if (master === undefined)
+        problems.push(`secrets "${name}": postgres-alternating-users needs rotation.masterSecret`)
+      else if (params.secrets[master] === undefined)
+        problems.push(`secrets "${name}": masterSecret "${master}" is not declared`)
       else if (master === name) problems.push(`secrets "${name}": a secret cannot be its own masterSecret`)
     } else if (s.rotation?.masterSecret !== undefined) {
       problems.push(`secrets "${name}": masterSecret only applies to postgres-alternating-users`)
     }
     if (s.rotation?.strategy.startsWith('postgres') === true) {
       for (const f of ['host', 'port', 'dbname']) {
-        if (s.fields?.[f] === undefined) problems.push(`secrets "${name}": a PostgreSQL strategy needs fields.${f}`)
+        if (s.fields?.[f] === undefined)
+          problems.push(`secrets "${name}": a PostgreSQL strategy needs fields.${f}`)
       }
     }
   }
-  const catalogCheck = findCatalogProblems(runtimeCatalogDocument({ decl, managed, localConsumersSecretName: undefined }, (m) => m.awsName), params.accountId)
+  const catalogCheck = findCatalogProblems(
+    runtimeCatalogDocument({ decl, managed, localConsumersSecretName: undefined }, (m) => m.awsName),
+    params.accountId,
+  )
   problems.push(...catalogCheck)
   if (stage === 'local') {
     if (params.localConsumers === undefined || params.localConsumers.length === 0) {
@@ -86,7 +93,8 @@ export function planStack(decl: StageDeclarations): StackPlan {
   } else if (params.localConsumers !== undefined) {
     problems.push(`params.${stage}.localConsumers: demo consumers exist only in the local stage`)
   }
-  if (problems.length > 0) throw new ConfigError(`Stage "${stage}" declarations are invalid:\n- ${problems.join('\n- ')}`)
+  if (problems.length > 0)
+    throw new ConfigError(`Stage "${stage}" declarations are invalid:\n- ${problems.join('\n- ')}`)
   return {
     decl,
     managed,
@@ -95,26 +103,32 @@ export function planStack(decl: StageDeclarations): StackPlan {
 }
 
 /** The runtime catalog, with `secretIdOf` choosing how a managed secret is referenced (name, or a CFN placeholder). */
-export function runtimeCatalogDocument(plan: StackPlan, secretIdOf: (m: ManagedSecret) => string): RuntimeCatalogDocument {
+export function runtimeCatalogDocument(
+  plan: StackPlan,
+  secretIdOf: (m: ManagedSecret) => string,
+): RuntimeCatalogDocument {
   const byName = new Map(plan.managed.map((m) => [m.logicalName, m]))
   return {
     // A secret with no readers (a master credential only the rotation function uses) is not brokered.
     secrets: Object.entries(plan.decl.params.secrets)
       .filter(([, s]) => s.readers.length > 0)
       .map(([name, s]) => {
-      const m = byName.get(name)
-      const rotationStrategy = s.rotation?.strategy
-      return {
-        name,
-        secretId: m === undefined ? (s.arn as string) : secretIdOf(m),
-        readers: s.readers,
-        ...(rotationStrategy === undefined ? {} : { rotationStrategy }),
-      }
-    }),
+        const m = byName.get(name)
+        const rotationStrategy = s.rotation?.strategy
+        return {
+          name,
+          secretId: m === undefined ? (s.arn as string) : secretIdOf(m),
+          readers: s.readers,
+          ...(rotationStrategy === undefined ? {} : { rotationStrategy }),
+        }
+      }),
   }
 }
 
-export function rotationDocument(plan: StackPlan, secretIdOf: (m: ManagedSecret) => string): RotationDocument {
+export function rotationDocument(
+  plan: StackPlan,
+  secretIdOf: (m: ManagedSecret) => string,
+): RotationDocument {
   const byName = new Map(plan.managed.map((m) => [m.logicalName, m]))
   return {
     pgSslMode: plan.decl.params.pgSslMode,
@@ -123,7 +137,8 @@ export function rotationDocument(plan: StackPlan, secretIdOf: (m: ManagedSecret)
       .map((m) => {
         const masterName = m.rotation?.masterSecret
         const master = masterName === undefined ? undefined : byName.get(masterName)
-        const masterId = master === undefined ? plan.decl.params.secrets[masterName ?? '']?.arn : secretIdOf(master)
+        const masterId =
+          master === undefined ? plan.decl.params.secrets[masterName ?? '']?.arn : secretIdOf(master)
         return {
           secretId: secretIdOf(m),
           strategy: m.rotation?.strategy ?? 'random',
@@ -149,14 +164,18 @@ export function httpEnvironment(plan: StackPlan): Record<string, unknown> {
     BROKER_STAGE: stage,
     BROKER_ACCOUNT_ID: local ? params.accountId : { Ref: 'AWS::AccountId' },
     BROKER_AUTH_MODE: params.authMode,
-    BROKER_CATALOG_JSON: local ? JSON.stringify(runtimeCatalogDocument(plan, (m) => m.awsName)) : subJson(runtimeCatalogDocument(plan, deployed)),
+    BROKER_CATALOG_JSON: local
+      ? JSON.stringify(runtimeCatalogDocument(plan, (m) => m.awsName))
+      : subJson(runtimeCatalogDocument(plan, deployed)),
     BROKER_CACHE_TTL_SECONDS: String(params.cacheTtlSeconds),
     BROKER_CACHE_MAX_ENTRIES: String(params.cacheMaxEntries),
     BROKER_MAX_STALE_SECONDS: String(params.maxStaleSeconds),
     BROKER_FORCE_REFRESH_MIN_INTERVAL_SECONDS: String(params.forceRefreshMinIntervalSeconds),
     BROKER_UPSTREAM_TIMEOUT_MS: String(params.upstreamTimeoutMs),
     BROKER_LOG_LEVEL: params.logLevel,
-    ...(plan.localConsumersSecretName === undefined ? {} : { BROKER_LOCAL_CONSUMERS_SECRET_ID: plan.localConsumersSecretName }),
+    ...(plan.localConsumersSecretName === undefined
+      ? {}
+      : { BROKER_LOCAL_CONSUMERS_SECRET_ID: plan.localConsumersSecretName }),
   }
 }
 
@@ -165,7 +184,9 @@ export function rotationEnvironment(plan: StackPlan): Record<string, unknown> {
   const local = stage === 'local'
   return {
     BROKER_STAGE: stage,
-    BROKER_ROTATION_JSON: local ? JSON.stringify(rotationDocument(plan, (m) => m.awsName)) : subJson(rotationDocument(plan, deployed)),
+    BROKER_ROTATION_JSON: local
+      ? JSON.stringify(rotationDocument(plan, (m) => m.awsName))
+      : subJson(rotationDocument(plan, deployed)),
     BROKER_LOG_LEVEL: params.logLevel,
   }
 }
@@ -191,7 +212,9 @@ function lambdaRole(name: string, statements: Cfn[], extraManaged: Cfn[] = []): 
       RoleName: name,
       AssumeRolePolicyDocument: {
         Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        Statement: [
+          { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+        ],
       },
       Policies: [{ PolicyName: name, PolicyDocument: { Version: '2012-10-17', Statement: statements } }],
       ...(extraManaged.length > 0 ? { ManagedPolicyArns: extraManaged } : {}),
@@ -199,15 +222,24 @@ function lambdaRole(name: string, statements: Cfn[], extraManaged: Cfn[] = []): 
   }
 }
 
-const viaSecretsManager: Cfn = { StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' } } }
+const viaSecretsManager: Cfn = {
+  StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' } },
+}
 
 export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn } {
   const { stage, params } = plan.decl
   const rotated = plan.managed.filter((m) => m.rotation !== undefined)
-  const externalArns = Object.values(params.secrets).flatMap((s) => (s.arn === undefined || s.readers.length === 0 ? [] : [s.arn]))
+  const externalArns = Object.values(params.secrets).flatMap((s) =>
+    s.arn === undefined || s.readers.length === 0 ? [] : [s.arn],
+  )
   const isBrokered = (m: ManagedSecret): boolean => (params.secrets[m.logicalName]?.readers.length ?? 0) > 0
-  const brokeredRefs: unknown[] = [...plan.managed.filter(isBrokered).map((m) => ({ Ref: m.logicalId })), ...externalArns]
-  const mastersOwned = new Set(rotated.flatMap((m) => (m.rotation?.masterSecret === undefined ? [] : [m.rotation.masterSecret])))
+  const brokeredRefs: unknown[] = [
+    ...plan.managed.filter(isBrokered).map((m) => ({ Ref: m.logicalId })),
+    ...externalArns,
+  ]
+  const mastersOwned = new Set(
+    rotated.flatMap((m) => (m.rotation?.masterSecret === undefined ? [] : [m.rotation.masterSecret])),
+  )
   const masterRefs = rotated.flatMap((m) => {
     const master = m.rotation?.masterSecret
     if (master === undefined) return []
@@ -218,7 +250,9 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
   const accountRoot = { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' }
   const httpRoleName = `${SERVICE_NAME}-${stage}-http`
   const rotationRoleName = `${SERVICE_NAME}-${stage}-rotation`
-  const namedRoleArn = (name: string): Cfn => ({ 'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${name}` })
+  const namedRoleArn = (name: string): Cfn => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${name}`,
+  })
   const roleArn = (id: string): Cfn => ({ 'Fn::GetAtt': [id, 'Arn'] })
 
   const resources: Cfn = {
@@ -238,9 +272,20 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
               Effect: 'Allow',
               Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
               Action: [
-                'kms:Create*', 'kms:Describe*', 'kms:Enable*', 'kms:List*', 'kms:Put*', 'kms:Update*', 'kms:Revoke*',
-                'kms:Disable*', 'kms:Get*', 'kms:Delete*', 'kms:TagResource', 'kms:UntagResource',
-                'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion',
+                'kms:Create*',
+                'kms:Describe*',
+                'kms:Enable*',
+                'kms:List*',
+                'kms:Put*',
+                'kms:Update*',
+                'kms:Revoke*',
+                'kms:Disable*',
+                'kms:Get*',
+                'kms:Delete*',
+                'kms:TagResource',
+                'kms:UntagResource',
+                'kms:ScheduleKeyDeletion',
+                'kms:CancelKeyDeletion',
               ],
               Resource: '*',
             },
@@ -252,7 +297,10 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
               Principal: { AWS: accountRoot },
               Action: ['kms:Decrypt'],
               Resource: '*',
-              Condition: { ...viaSecretsManager, ArnEquals: { 'aws:PrincipalArn': namedRoleArn(httpRoleName) } },
+              Condition: {
+                ...viaSecretsManager,
+                ArnEquals: { 'aws:PrincipalArn': namedRoleArn(httpRoleName) },
+              },
             },
             {
               Sid: 'RotationWritesThroughSecretsManager',
@@ -260,7 +308,10 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
               Principal: { AWS: accountRoot },
               Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
               Resource: '*',
-              Condition: { ...viaSecretsManager, ArnEquals: { 'aws:PrincipalArn': namedRoleArn(rotationRoleName) } },
+              Condition: {
+                ...viaSecretsManager,
+                ArnEquals: { 'aws:PrincipalArn': namedRoleArn(rotationRoleName) },
+              },
             },
             {
               // CloudFormation creates the secrets (and their generated first value) with the deployer's
@@ -271,7 +322,9 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
               Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
               Resource: '*',
               Condition: {
-                StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' } },
+                StringEquals: {
+                  'kms:ViaService': { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' },
+                },
                 'ForAnyValue:StringEquals': { 'aws:CalledVia': ['cloudformation.amazonaws.com'] },
               },
             },
@@ -287,9 +340,17 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
       ...logStatements(stage),
       ...(brokeredRefs.length === 0
         ? []
-        : [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: brokeredRefs }]),
+        : [
+            {
+              Effect: 'Allow',
+              Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+              Resource: brokeredRefs,
+            },
+          ]),
       { Effect: 'Allow', Action: ['kms:Decrypt'], Resource: keyArn, Condition: viaSecretsManager },
-      ...(params.tracing ? [{ Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' }] : []),
+      ...(params.tracing
+        ? [{ Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' }]
+        : []),
     ]),
     RotationFunctionRole: lambdaRole(rotationRoleName, [
       ...logStatements(stage),
@@ -309,21 +370,40 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
           ]),
       ...(masterRefs.length === 0
         ? []
-        : [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: masterRefs }]),
+        : [
+            {
+              Effect: 'Allow',
+              Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+              Resource: masterRefs,
+            },
+          ]),
       // GetRandomPassword acts on no resource: AWS accepts nothing narrower than "*".
       { Effect: 'Allow', Action: ['secretsmanager:GetRandomPassword'], Resource: '*' },
-      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: keyArn, Condition: viaSecretsManager },
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: keyArn,
+        Condition: viaSecretsManager,
+      },
       ...(params.rotationVpc === undefined
         ? []
         : [
             {
               // ENI management for a function in a VPC: these actions take no resource ARN either.
               Effect: 'Allow',
-              Action: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+              Action: [
+                'ec2:CreateNetworkInterface',
+                'ec2:DescribeNetworkInterfaces',
+                'ec2:DeleteNetworkInterface',
+                'ec2:AssignPrivateIpAddresses',
+                'ec2:UnassignPrivateIpAddresses',
+              ],
               Resource: '*',
             },
           ]),
-      ...(params.tracing ? [{ Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' }] : []),
+      ...(params.tracing
+        ? [{ Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' }]
+        : []),
     ]),
   }
 
@@ -351,7 +431,9 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
     const writers = m.rotation === undefined ? [] : [roleArn('RotationFunctionRole')]
     const readers = [
       ...(isBrokered(m) ? [roleArn('HttpFunctionRole')] : []),
-      ...(m.rotation !== undefined || mastersOwned.has(m.logicalName) ? [roleArn('RotationFunctionRole')] : []),
+      ...(m.rotation !== undefined || mastersOwned.has(m.logicalName)
+        ? [roleArn('RotationFunctionRole')]
+        : []),
     ]
     resources[`${m.logicalId}ResourcePolicy`] = {
       Type: 'AWS::SecretsManager::ResourcePolicy',
@@ -367,7 +449,11 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
               Principal: '*',
               Action: 'secretsmanager:GetSecretValue',
               Resource: '*',
-              Condition: { StringNotEquals: { 'aws:PrincipalArn': readers.length > 0 ? readers : [roleArn('RotationFunctionRole')] } },
+              Condition: {
+                StringNotEquals: {
+                  'aws:PrincipalArn': readers.length > 0 ? readers : [roleArn('RotationFunctionRole')],
+                },
+              },
             },
             // A rotated secret changes only through its rotation function; an unrotated one stays writable by operators.
             ...(writers.length === 0
@@ -420,7 +506,12 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
       Policy: {
         Version: '2012-10-17',
         Statement: [
-          { Effect: 'Allow', Principal: '*', Action: 'execute-api:Invoke', Resource: 'execute-api:/*/GET/health' },
+          {
+            Effect: 'Allow',
+            Principal: '*',
+            Action: 'execute-api:Invoke',
+            Resource: 'execute-api:/*/GET/health',
+          },
           {
             Effect: 'Allow',
             Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
@@ -472,7 +563,12 @@ function alarmResources(plan: StackPlan): Cfn {
     },
     ...(params.alarmEmail === undefined
       ? {}
-      : { AlarmTopicEmail: { Type: 'AWS::SNS::Subscription', Properties: { TopicArn: topic, Protocol: 'email', Endpoint: params.alarmEmail } } }),
+      : {
+          AlarmTopicEmail: {
+            Type: 'AWS::SNS::Subscription',
+            Properties: { TopicArn: topic, Protocol: 'email', Endpoint: params.alarmEmail },
+          },
+        }),
     AlarmTopicPolicy: {
       Type: 'AWS::SNS::TopicPolicy',
       Properties: {
@@ -501,7 +597,15 @@ function alarmResources(plan: StackPlan): Cfn {
           'detail-type': ['AWS Service Event via CloudTrail'],
           detail: {
             eventName: ['RotationFailed', 'RotationAbandoned'],
-            additionalEventData: { SecretId: [{ prefix: { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${SERVICE_NAME}/${stage}/` } }] },
+            additionalEventData: {
+              SecretId: [
+                {
+                  prefix: {
+                    'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${SERVICE_NAME}/${stage}/`,
+                  },
+                },
+              ],
+            },
           },
         },
         Targets: [{ Arn: topic, Id: 'AlarmTopic' }],
@@ -509,17 +613,33 @@ function alarmResources(plan: StackPlan): Cfn {
     },
     RotationFunctionErrorsAlarm: alarm(
       `${prefix}: the rotation function failed (a rotation step threw; Secrets Manager will retry)`,
-      { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'RotateSecretLambdaFunction' } }] },
+      {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'RotateSecretLambdaFunction' } }],
+      },
       1,
     ),
     DenialSpikeAlarm: alarm(
       `${prefix}: more than ${params.denialAlarmThreshold} denied requests in 5 minutes`,
-      { Namespace: 'SecretBroker', MetricName: 'RequestsDenied', Dimensions: [{ Name: 'service', Value: SERVICE_NAME }, { Name: 'stage', Value: stage }, { Name: 'route', Value: '/secrets/{name+}' }] },
+      {
+        Namespace: 'SecretBroker',
+        MetricName: 'RequestsDenied',
+        Dimensions: [
+          { Name: 'service', Value: SERVICE_NAME },
+          { Name: 'stage', Value: stage },
+          { Name: 'route', Value: '/secrets/{name+}' },
+        ],
+      },
       params.denialAlarmThreshold,
     ),
     Api5xxAlarm: alarm(
       `${prefix}: the API answered 5xx`,
-      { Namespace: 'AWS/ApiGateway', MetricName: '5XXError', Dimensions: [{ Name: 'ApiName', Value: `${stage}-${SERVICE_NAME}` }] },
+      {
+        Namespace: 'AWS/ApiGateway',
+        MetricName: '5XXError',
+        Dimensions: [{ Name: 'ApiName', Value: `${stage}-${SERVICE_NAME}` }],
+      },
       5,
     ),
   }
@@ -549,7 +669,10 @@ export function apiStageResources(plan: StackPlan, deploymentId: string): Cfn {
   return {
     ApiGatewayAccessLogGroup: {
       Type: 'AWS::Logs::LogGroup',
-      Properties: { LogGroupName: `/aws/api-gateway/${SERVICE_NAME}-${stage}`, RetentionInDays: params.logRetentionDays },
+      Properties: {
+        LogGroupName: `/aws/api-gateway/${SERVICE_NAME}-${stage}`,
+        RetentionInDays: params.logRetentionDays,
+      },
     },
     ApiGatewayStage: {
       Type: 'AWS::ApiGateway::Stage',
@@ -559,7 +682,10 @@ export function apiStageResources(plan: StackPlan, deploymentId: string): Cfn {
         StageName: stage,
         TracingEnabled: params.tracing,
         CacheClusterEnabled: false,
-        AccessLogSetting: { DestinationArn: { 'Fn::GetAtt': ['ApiGatewayAccessLogGroup', 'Arn'] }, Format: ACCESS_LOG_FORMAT },
+        AccessLogSetting: {
+          DestinationArn: { 'Fn::GetAtt': ['ApiGatewayAccessLogGroup', 'Arn'] },
+          Format: ACCESS_LOG_FORMAT,
+        },
         MethodSettings: [
           {
             ResourcePath: '/*',

@@ -15,7 +15,9 @@ import { checkRotationSchedule } from './schedule'
 export const REPO_ROOT = join(__dirname, '..')
 export const SERVICE_NAME = 'secret-broker'
 
-const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const
 /** Characters that break connection strings and URLs, never put in a generated password. */
 export const DEFAULT_EXCLUDE_CHARACTERS = ' "\'`\\/@:?#[]%&+=;,<>{}|^~'
 
@@ -28,7 +30,10 @@ const RotationDecl = z.strictObject({
   strategy: z.enum(ROTATION_STRATEGIES),
   schedule: Schedule.optional(),
   /** Rotation window (RotationRules.Duration), e.g. "2h". */
-  window: z.string().regex(/^([1-9]|1\d|2[0-4])h$/, 'a duration of 1h–24h').optional(),
+  window: z
+    .string()
+    .regex(/^([1-9]|1\d|2[0-4])h$/, 'a duration of 1h–24h')
+    .optional(),
   /** postgres-alternating-users: the logical name of the secret holding the master (superuser) credentials. */
   masterSecret: z.string().optional(),
 })
@@ -39,7 +44,10 @@ const SecretDecl = z
     /** An existing secret the stack does not own. */
     arn: z.string().optional(),
     /** A secret the stack creates, with a generated password. */
-    username: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a database-safe user name').optional(),
+    username: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a database-safe user name')
+      .optional(),
     passwordLength: z.number().int().min(16).max(4096).optional(),
     excludeCharacters: z.string().optional(),
     /** Non-secret fields stored next to username/password (engine, host, port, dbname, sslmode). */
@@ -48,17 +56,26 @@ const SecretDecl = z
   })
   .superRefine((s, ctx) => {
     if ((s.arn === undefined) === (s.username === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'declare either arn (an existing secret) or username (a secret this stack creates)' })
+      ctx.addIssue({
+        code: 'custom',
+        message: 'declare either arn (an existing secret) or username (a secret this stack creates)',
+      })
     }
     if (s.arn !== undefined && s.rotation !== undefined) {
-      ctx.addIssue({ code: 'custom', message: 'rotation can only be declared on a secret this stack creates' })
+      ctx.addIssue({
+        code: 'custom',
+        message: 'rotation can only be declared on a secret this stack creates',
+      })
     }
     if (s.fields !== undefined && ('username' in s.fields || 'password' in s.fields)) {
       ctx.addIssue({ code: 'custom', message: 'fields may not set username or password' })
     }
   })
 
-const LocalConsumer = z.strictObject({ name: z.string().regex(/^[a-z][a-z0-9-]{0,40}$/), principalArn: z.string() })
+const LocalConsumer = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9-]{0,40}$/),
+  principalArn: z.string(),
+})
 
 export const StageParamsSchema = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/),
@@ -101,7 +118,22 @@ export interface StageDeclarations {
 }
 
 /** YAML tags serverless.yml may use; kept as plain objects since only `params` is read here. */
-const CFN_TAGS: Tags = ['Ref', 'Sub', 'GetAtt', 'Join', 'If', 'Equals', 'Not', 'Select', 'Split', 'ImportValue', 'FindInMap', 'Base64', 'GetAZs', 'Condition'].flatMap(
+const CFN_TAGS: Tags = [
+  'Ref',
+  'Sub',
+  'GetAtt',
+  'Join',
+  'If',
+  'Equals',
+  'Not',
+  'Select',
+  'Split',
+  'ImportValue',
+  'FindInMap',
+  'Base64',
+  'GetAZs',
+  'Condition',
+].flatMap(
   (name) =>
     (['scalar', 'seq', 'map'] as const).map((kind) => ({
       tag: `!${name}`,
@@ -130,11 +162,16 @@ export function loadStageDeclarations(
     params?: Record<string, Record<string, unknown>>
   }
   const overridesJson = stage === 'local' ? env[LOCAL_PARAM_OVERRIDES_VAR] : undefined
-  const overrides = overridesJson === undefined || overridesJson === '' ? {} : (JSON.parse(overridesJson) as Record<string, unknown>)
+  const overrides =
+    overridesJson === undefined || overridesJson === ''
+      ? {}
+      : (JSON.parse(overridesJson) as Record<string, unknown>)
   const merged = { ...(doc.params?.['default'] ?? {}), ...(doc.params?.[stage] ?? {}), ...overrides }
   const unresolved = JSON.stringify(merged).match(/\$\{[^}]*\}/)
   if (unresolved !== null) {
-    throw new ConfigError(`params for stage ${stage} use ${unresolved[0]}: params must be plain values (they are read without Serverless)`)
+    throw new ConfigError(
+      `params for stage ${stage} use ${unresolved[0]}: params must be plain values (they are read without Serverless)`,
+    )
   }
   const parsed = StageParamsSchema.safeParse(merged)
   if (!parsed.success) {

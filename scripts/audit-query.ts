@@ -45,8 +45,13 @@ async function main(): Promise<void> {
   let local: { auditFile: string; motoEndpoint: string; region: string } | undefined
   if (stage === 'local') {
     const file = values.state ?? join(REPO_ROOT, '.broker', 'local.json')
-    if (!existsSync(file)) throw new Error('No local stack found (.broker/local.json is missing): run `npm start` first.')
-    local = JSON.parse(readFileSync(file, 'utf8')) as { auditFile: string; motoEndpoint: string; region: string }
+    if (!existsSync(file))
+      throw new Error('No local stack found (.broker/local.json is missing): run `npm start` first.')
+    local = JSON.parse(readFileSync(file, 'utf8')) as {
+      auditFile: string
+      motoEndpoint: string
+      region: string
+    }
     records = readAuditFile(local.auditFile)
   } else {
     records = await readCloudWatch(stage, query.sinceMs ?? now - 86_400_000)
@@ -80,9 +85,20 @@ async function readCloudWatch(stage: string, startTime: number): Promise<AuditRe
   return out
 }
 
-async function printCloudTrail(stage: string, secret: string | undefined, sinceMs: number | undefined, local: { motoEndpoint: string; region: string } | undefined): Promise<void> {
-  process.stdout.write('\nCloudTrail (Secrets Manager\'s own record: rotations, PutSecretValue, and the broker role\'s reads — never the end caller):\n')
-  const client = new CloudTrailClient(local === undefined ? {} : { endpoint: local.motoEndpoint, region: local.region, credentials: MOTO_CREDENTIALS, maxAttempts: 1 })
+async function printCloudTrail(
+  stage: string,
+  secret: string | undefined,
+  sinceMs: number | undefined,
+  local: { motoEndpoint: string; region: string } | undefined,
+): Promise<void> {
+  process.stdout.write(
+    "\nCloudTrail (Secrets Manager's own record: rotations, PutSecretValue, and the broker role's reads — never the end caller):\n",
+  )
+  const client = new CloudTrailClient(
+    local === undefined
+      ? {}
+      : { endpoint: local.motoEndpoint, region: local.region, credentials: MOTO_CREDENTIALS, maxAttempts: 1 },
+  )
   try {
     const res = await client.send(
       new LookupEventsCommand({
@@ -91,12 +107,24 @@ async function printCloudTrail(stage: string, secret: string | undefined, sinceM
       }),
     )
     const wanted = secret === undefined ? undefined : secretAwsName(stage, secret)
-    const events = (res.Events ?? []).filter((e) => wanted === undefined || (e.CloudTrailEvent ?? '').includes(wanted))
+    const events = (res.Events ?? []).filter(
+      (e) => wanted === undefined || (e.CloudTrailEvent ?? '').includes(wanted),
+    )
     if (events.length === 0) process.stdout.write('No matching CloudTrail events.\n')
-    for (const e of events) process.stdout.write(`${e.EventTime?.toISOString() ?? '-'}  ${e.EventName ?? '-'}  ${e.Username ?? '-'}\n`)
+    for (const e of events)
+      process.stdout.write(
+        `${e.EventTime?.toISOString() ?? '-'}  ${e.EventName ?? '-'}  ${e.Username ?? '-'}\n`,
+      )
   } catch (err) {
-    const why = local === undefined ? (err instanceof Error ? err.name : 'unknown error') : 'the local emulator (moto) does not implement CloudTrail LookupEvents'
-    process.stdout.write(`CloudTrail is not available here: ${why}. The broker's audit log above is the record of who read what.\n`)
+    const why =
+      local === undefined
+        ? err instanceof Error
+          ? err.name
+          : 'unknown error'
+        : 'the local emulator (moto) does not implement CloudTrail LookupEvents'
+    process.stdout.write(
+      `CloudTrail is not available here: ${why}. The broker's audit log above is the record of who read what.\n`,
+    )
   } finally {
     client.destroy()
   }

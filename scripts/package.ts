@@ -30,24 +30,46 @@ export function packageStage(
     SECRET_BROKER_ESBUILD_WORK_DIR: join('.esbuild', `package-${stage}`),
   })
   delete env['SECRET_BROKER_LOCAL_PARAMS']
-  if (localParamOverrides !== undefined) env['SECRET_BROKER_LOCAL_PARAMS'] = JSON.stringify(localParamOverrides)
-  const sls = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules/serverless/bin/serverless.js'), 'package', '--stage', stage, '--package', outDir], {
-    cwd: REPO_ROOT,
-    env,
-    encoding: 'utf8',
-  })
+  if (localParamOverrides !== undefined)
+    env['SECRET_BROKER_LOCAL_PARAMS'] = JSON.stringify(localParamOverrides)
+  const sls = spawnSync(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'node_modules/serverless/bin/serverless.js'),
+      'package',
+      '--stage',
+      stage,
+      '--package',
+      outDir,
+    ],
+    {
+      cwd: REPO_ROOT,
+      env,
+      encoding: 'utf8',
+    },
+  )
   const template = join(outDir, 'cloudformation-template-update-stack.json')
   let output = `${sls.stdout}${sls.stderr}`
   if (sls.status !== 0) return { ok: false, template, output }
   const cfnLint = findOnPath('cfn-lint')
-  if (cfnLint === undefined) return { ok: false, template, output: `${output}\ncfn-lint was not found on PATH (python3 -m pip install cfn-lint)` }
-  const lint = spawnSync(cfnLint, ['--ignore-checks', ...CFN_LINT_IGNORED, '--', template], { encoding: 'utf8' })
+  if (cfnLint === undefined)
+    return {
+      ok: false,
+      template,
+      output: `${output}\ncfn-lint was not found on PATH (python3 -m pip install cfn-lint)`,
+    }
+  const lint = spawnSync(cfnLint, ['--ignore-checks', ...CFN_LINT_IGNORED, '--', template], {
+    encoding: 'utf8',
+  })
   output += `${lint.stdout}${lint.stderr}`
   return { ok: lint.status === 0, template, output }
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { stage: { type: 'string', default: 'dev' }, package: { type: 'string' } }, strict: true })
+  const { values } = parseArgs({
+    options: { stage: { type: 'string', default: 'dev' }, package: { type: 'string' } },
+    strict: true,
+  })
   const stage = values.stage
   const result = packageStage(stage, values.package)
   process.stdout.write(result.output)
@@ -55,7 +77,9 @@ function main(): void {
     process.stderr.write(`\npackaging or cfn-lint failed for stage ${stage}\n`)
     process.exit(1)
   }
-  process.stdout.write(`\nstage ${stage}: packaged to ${result.template}, cfn-lint clean (ignored: ${CFN_LINT_IGNORED.join(', ')})\n`)
+  process.stdout.write(
+    `\nstage ${stage}: packaged to ${result.template}, cfn-lint clean (ignored: ${CFN_LINT_IGNORED.join(', ')})\n`,
+  )
 }
 
 if (require.main === module) main()

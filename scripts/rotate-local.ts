@@ -8,7 +8,11 @@ import { loadRotationConfig } from '../src/rotation/rotation-config'
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager'
 import { createSecretsManagerClient } from '../src/lib/aws-clients'
 import { MOTO_CREDENTIALS } from './lib/moto'
-import { rotateLikeSecretsManager, RotationInProgressError, type LocalRotationReport } from './lib/local-rotation'
+import {
+  rotateLikeSecretsManager,
+  RotationInProgressError,
+  type LocalRotationReport,
+} from './lib/local-rotation'
 
 /**
  * `npm run rotate -- <logical name> [--resume <token>]`: rotate one secret of the running local stack the
@@ -23,7 +27,8 @@ function fail(message: string): never {
 }
 
 function readLocalState(file: string): { motoEndpoint: string; region: string } {
-  if (!existsSync(file)) fail(`the local stack is not running (${file} is missing): start it with \`npm start\``)
+  if (!existsSync(file))
+    fail(`the local stack is not running (${file} is missing): start it with \`npm start\``)
   let state: unknown
   try {
     state = JSON.parse(readFileSync(file, 'utf8'))
@@ -31,7 +36,8 @@ function readLocalState(file: string): { motoEndpoint: string; region: string } 
     fail(`${file} is not valid JSON; restart the local stack with \`npm start\``)
   }
   const s = state as { motoEndpoint?: unknown; region?: unknown }
-  if (typeof s.motoEndpoint !== 'string') fail(`${file} has no motoEndpoint; restart the local stack with \`npm start\``)
+  if (typeof s.motoEndpoint !== 'string')
+    fail(`${file} has no motoEndpoint; restart the local stack with \`npm start\``)
   return { motoEndpoint: s.motoEndpoint, region: typeof s.region === 'string' ? s.region : 'us-east-1' }
 }
 
@@ -48,7 +54,9 @@ function printReport(name: string, report: LocalRotationReport): void {
     `  result       ${report.ok ? 'rotated' : `FAILED${report.failedStep === undefined ? '' : ` at ${report.failedStep}`}`} in ${report.durationMs} ms`,
   ]
   if (!report.ok) {
-    lines.push(`  AWSCURRENT is unchanged. Fix the cause, then resume with: npm run rotate -- ${name} --resume ${report.token}`)
+    lines.push(
+      `  AWSCURRENT is unchanged. Fix the cause, then resume with: npm run rotate -- ${name} --resume ${report.token}`,
+    )
   }
   process.stdout.write(`${lines.join('\n')}\n`)
 }
@@ -63,7 +71,11 @@ function parseArgs(argv: string[]): { name: string; resumeToken: string | undefi
     if ((flag !== '--resume' && flag !== '--state') || value === undefined || flags.has(flag)) fail(USAGE)
     flags.set(flag, value)
   }
-  return { name, resumeToken: flags.get('--resume'), stateFile: flags.get('--state') ?? join(REPO_ROOT, '.broker', 'local.json') }
+  return {
+    name,
+    resumeToken: flags.get('--resume'),
+    stateFile: flags.get('--state') ?? join(REPO_ROOT, '.broker', 'local.json'),
+  }
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -71,18 +83,28 @@ async function main(argv: string[]): Promise<void> {
   const { name, resumeToken, stateFile } = parseArgs(argv)
   const plan = planStack(loadStageDeclarations('local'))
   const managed = plan.managed.find((m) => m.logicalName === name)
-  if (managed === undefined) fail(`unknown secret "${name}"; the local stage declares: ${plan.managed.map((m) => m.logicalName).join(', ')}`)
+  if (managed === undefined)
+    fail(
+      `unknown secret "${name}"; the local stage declares: ${plan.managed.map((m) => m.logicalName).join(', ')}`,
+    )
   if (managed.rotation === undefined) {
     const rotated = plan.managed.filter((m) => m.rotation !== undefined).map((m) => m.logicalName)
     fail(`"${name}" is not rotated in the local stage; rotated secrets: ${rotated.join(', ')}`)
   }
   const { motoEndpoint, region } = readLocalState(stateFile)
   const awsName = secretAwsName('local', name)
-  const probe = createSecretsManagerClient({ region, requestTimeoutMs: 3000, maxAttempts: 1, endpoint: motoEndpoint, credentials: { ...MOTO_CREDENTIALS } })
+  const probe = createSecretsManagerClient({
+    region,
+    requestTimeoutMs: 3000,
+    maxAttempts: 1,
+    endpoint: motoEndpoint,
+    credentials: { ...MOTO_CREDENTIALS },
+  })
   try {
     await probe.send(new DescribeSecretCommand({ SecretId: awsName }))
   } catch (err) {
-    if (err instanceof Error && err.name === 'ResourceNotFoundException') fail(`${awsName} does not exist in the running stack; restart it with \`npm start\``)
+    if (err instanceof Error && err.name === 'ResourceNotFoundException')
+      fail(`${awsName} does not exist in the running stack; restart it with \`npm start\``)
     fail(`moto does not answer at ${motoEndpoint}: is \`npm start\` still running?`)
   } finally {
     probe.destroy()
@@ -109,7 +131,8 @@ async function main(argv: string[]): Promise<void> {
     printReport(name, report)
     if (!report.ok) process.exitCode = 1
   } catch (err) {
-    if (err instanceof RotationInProgressError) fail(`${err.message}: npm run rotate -- ${name} --resume ${err.pendingVersionId}`)
+    if (err instanceof RotationInProgressError)
+      fail(`${err.message}: npm run rotate -- ${name} --resume ${err.pendingVersionId}`)
     fail(`could not rotate ${name}: ${err instanceof Error ? err.name : 'error'}`)
   } finally {
     deps.sm.destroy()

@@ -19,7 +19,9 @@ function run(name: string, cmd: string, args: string[]): boolean {
   const started = Date.now()
   const res = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: process.env })
   const ok = res.status === 0
-  process.stdout.write(`== ${name}: ${ok ? 'ok' : `FAILED (exit ${res.status ?? res.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
+  process.stdout.write(
+    `== ${name}: ${ok ? 'ok' : `FAILED (exit ${res.status ?? res.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  )
   gates.push({ name, ok })
   return ok
 }

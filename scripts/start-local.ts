@@ -20,7 +20,12 @@ async function main(): Promise<void> {
   // The tools run on Node 20 here; the functions run on nodejs22.x, so the SDK's Node 20 notice is noise.
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'
   const { values } = parseArgs({
-    options: { endpoint: { type: 'string' }, port: { type: 'string' }, 'no-postgres': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      endpoint: { type: 'string' },
+      port: { type: 'string' },
+      'no-postgres': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
   })
   if (values.help === true) {
@@ -30,7 +35,8 @@ async function main(): Promise<void> {
   const stateDir = join(REPO_ROOT, '.broker')
   mkdirSync(stateDir, { recursive: true })
   const port = values.port === undefined ? await preferredPort(3000) : Number(values.port)
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new UsageError(`--port must be a TCP port number`)
+  if (!Number.isInteger(port) || port <= 0 || port > 65535)
+    throw new UsageError(`--port must be a TCP port number`)
   process.stdout.write('Starting the local stack (emulator, secrets, API)…\n')
   let withPostgres = values['no-postgres'] !== true
   if (withPostgres) {
@@ -38,7 +44,9 @@ async function main(): Promise<void> {
       findPostgresBinDir()
     } catch {
       withPostgres = false
-      process.stdout.write(`PostgreSQL server binaries not found: starting without the demo database.\n${POSTGRES_INSTALL_HINT}\n`)
+      process.stdout.write(
+        `PostgreSQL server binaries not found: starting without the demo database.\n${POSTGRES_INSTALL_HINT}\n`,
+      )
     }
   }
   let stack: LocalStack
@@ -64,8 +72,15 @@ async function main(): Promise<void> {
         region: stack.region,
         motoEndpoint: stack.motoEndpoint,
         auditFile: stack.auditFile,
-        ...(stack.postgres === undefined ? {} : { postgres: { host: stack.postgres.host, port: stack.postgres.port } }),
-        consumers: stack.consumers.map((c) => ({ name: c.name, principalArn: c.principalArn, accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey })),
+        ...(stack.postgres === undefined
+          ? {}
+          : { postgres: { host: stack.postgres.host, port: stack.postgres.port } }),
+        consumers: stack.consumers.map((c) => ({
+          name: c.name,
+          principalArn: c.principalArn,
+          accessKeyId: c.accessKeyId,
+          secretAccessKey: c.secretAccessKey,
+        })),
       },
       null,
       2,
@@ -73,7 +88,12 @@ async function main(): Promise<void> {
     { mode: 0o600 },
   )
   const demo = stack.consumers[0]
-  const readable = demo === undefined ? [] : Object.entries(stack.plan.decl.params.secrets).filter(([, s]) => s.readers.includes(demo.principalArn)).map(([n]) => n)
+  const readable =
+    demo === undefined
+      ? []
+      : Object.entries(stack.plan.decl.params.secrets)
+          .filter(([, s]) => s.readers.includes(demo.principalArn))
+          .map(([n]) => n)
   process.stdout.write(
     [
       '',
@@ -116,9 +136,11 @@ async function preferredPort(port: number): Promise<number> {
     srv.once('error', () => {
       resolve(false)
     })
-    srv.listen(port, '127.0.0.1', () => srv.close(() => {
-      resolve(true)
-    }))
+    srv.listen(port, '127.0.0.1', () =>
+      srv.close(() => {
+        resolve(true)
+      }),
+    )
   })
   return free ? port : freePort()
 }

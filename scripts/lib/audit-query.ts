@@ -29,7 +29,8 @@ export function parseSince(s: string, now: number): number {
     return now - Number(rel[1]) * unit
   }
   const t = Date.parse(s)
-  if (Number.isNaN(t)) throw new Error(`--since must be a duration such as 30m, 1h, 2d, or an ISO time; got "${s}"`)
+  if (Number.isNaN(t))
+    throw new Error(`--since must be a duration such as 30m, 1h, 2d, or an ISO time; got "${s}"`)
   return t
 }
 
@@ -39,8 +40,21 @@ export function queryAudit(records: readonly AuditRecord[], q: AuditQuery): Audi
     if ((r as { audit?: string }).audit !== 'secret.access') continue
     if (q.principal !== undefined && r.principal !== q.principal) continue
     if (q.sinceMs !== undefined && Date.parse(r.time) < q.sinceMs) continue
-    const base = { time: r.time, principal: r.principal ?? '(unauthenticated)', sourceIp: r.sourceIp ?? '-', requestId: r.requestId }
-    const items = r.items ?? [{ secretName: r.secretName, versionId: r.versionId, outcome: r.outcome, reason: r.reason, cache: r.cache }]
+    const base = {
+      time: r.time,
+      principal: r.principal ?? '(unauthenticated)',
+      sourceIp: r.sourceIp ?? '-',
+      requestId: r.requestId,
+    }
+    const items = r.items ?? [
+      {
+        secretName: r.secretName,
+        versionId: r.versionId,
+        outcome: r.outcome,
+        reason: r.reason,
+        cache: r.cache,
+      },
+    ]
     for (const item of items) {
       if (q.secret !== undefined && item.secretName !== q.secret) continue
       if (item.secretName === undefined && q.secret === undefined && r.route !== '/secrets/{name+}') continue
@@ -58,8 +72,35 @@ export function queryAudit(records: readonly AuditRecord[], q: AuditQuery): Audi
 
 export function formatRows(rows: readonly AuditRow[]): string {
   if (rows.length === 0) return 'No matching reads.\n'
-  const header: AuditRow = { time: 'TIME', principal: 'PRINCIPAL', secret: 'SECRET', versionId: 'VERSION', outcome: 'OUTCOME', cache: 'CACHE', sourceIp: 'FROM', requestId: 'REQUEST' }
-  const cols: (keyof AuditRow)[] = ['time', 'principal', 'secret', 'versionId', 'outcome', 'cache', 'sourceIp', 'requestId']
+  const header: AuditRow = {
+    time: 'TIME',
+    principal: 'PRINCIPAL',
+    secret: 'SECRET',
+    versionId: 'VERSION',
+    outcome: 'OUTCOME',
+    cache: 'CACHE',
+    sourceIp: 'FROM',
+    requestId: 'REQUEST',
+  }
+  const cols: (keyof AuditRow)[] = [
+    'time',
+    'principal',
+    'secret',
+    'versionId',
+    'outcome',
+    'cache',
+    'sourceIp',
+    'requestId',
+  ]
   const widths = cols.map((c) => Math.max(...[header, ...rows].map((r) => r[c].length)))
-  return [header, ...rows].map((r) => cols.map((c, i) => r[c].padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n') + '\n'
+  return (
+    [header, ...rows]
+      .map((r) =>
+        cols
+          .map((c, i) => r[c].padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  )
 }

@@ -1,7 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 import { Sha256 } from '@aws-crypto/sha256-js'
-import { DescribeSecretCommand, RotateSecretCommand, UpdateSecretVersionStageCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import {
+  DescribeSecretCommand,
+  RotateSecretCommand,
+  UpdateSecretVersionStageCommand,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager'
 import { SignatureV4 } from '@smithy/signature-v4'
 import { createSecretsManagerClient } from '../../src/lib/aws-clients'
 import { RotationStepError } from '../../src/lib/errors'
@@ -25,13 +30,21 @@ const DEFAULT_REGION = 'us-east-1'
 /** A secret already has a rotation in progress (AWSPENDING on a version that is not AWSCURRENT). */
 export class RotationInProgressError extends Error {
   constructor(readonly pendingVersionId: string) {
-    super(`a rotation is already in progress (version ${pendingVersionId} is AWSPENDING); resume it with that token`)
+    super(
+      `a rotation is already in progress (version ${pendingVersionId} is AWSPENDING); resume it with that token`,
+    )
     this.name = 'RotationInProgressError'
   }
 }
 
 function motoClient(endpoint: string, region: string): SecretsManagerClient {
-  return createSecretsManagerClient({ region, requestTimeoutMs: 10_000, maxAttempts: 1, endpoint, credentials: { ...MOTO_CREDENTIALS } })
+  return createSecretsManagerClient({
+    region,
+    requestTimeoutMs: 10_000,
+    maxAttempts: 1,
+    endpoint,
+    credentials: { ...MOTO_CREDENTIALS },
+  })
 }
 
 /** A SigV4-signed request to a moto endpoint, for the services whose SDK clients this project does not carry. */
@@ -104,22 +117,34 @@ export async function prepareMotoForRotation(endpoint: string, region = DEFAULT_
   })
   if (!config.ok) throw new Error(`moto refused /moto-api/config (HTTP ${config.status})`)
 
-  const existing = await signedRequest(endpoint, region, 'lambda', { method: 'GET', path: `/2015-03-31/functions/${LOCAL_ROTATION_FUNCTION}` })
+  const existing = await signedRequest(endpoint, region, 'lambda', {
+    method: 'GET',
+    path: `/2015-03-31/functions/${LOCAL_ROTATION_FUNCTION}`,
+  })
   if (existing.status === 200) {
-    const arn = (JSON.parse(existing.text) as { Configuration?: { FunctionArn?: string } }).Configuration?.FunctionArn
+    const arn = (JSON.parse(existing.text) as { Configuration?: { FunctionArn?: string } }).Configuration
+      ?.FunctionArn
     if (arn !== undefined) return arn
   }
   const trust = JSON.stringify({
     Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+    Statement: [
+      { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ],
   })
   const role = await signedRequest(endpoint, region, 'iam', {
     method: 'POST',
     path: '/',
     headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
-    body: new URLSearchParams({ Action: 'CreateRole', Version: '2010-05-08', RoleName: LOCAL_ROTATION_ROLE, AssumeRolePolicyDocument: trust }).toString(),
+    body: new URLSearchParams({
+      Action: 'CreateRole',
+      Version: '2010-05-08',
+      RoleName: LOCAL_ROTATION_ROLE,
+      AssumeRolePolicyDocument: trust,
+    }).toString(),
   })
-  if (role.status !== 200 && !role.text.includes('EntityAlreadyExists')) throw new Error(`moto IAM CreateRole failed (HTTP ${role.status})`)
+  if (role.status !== 200 && !role.text.includes('EntityAlreadyExists'))
+    throw new Error(`moto IAM CreateRole failed (HTTP ${role.status})`)
   const fn = await signedRequest(endpoint, region, 'lambda', {
     method: 'POST',
     path: '/2015-03-31/functions',
@@ -136,8 +161,14 @@ export async function prepareMotoForRotation(endpoint: string, region = DEFAULT_
   const arn = fn.status < 300 ? (JSON.parse(fn.text) as { FunctionArn?: string }).FunctionArn : undefined
   if (arn === undefined) {
     // Created concurrently by another caller: read it back.
-    const again = await signedRequest(endpoint, region, 'lambda', { method: 'GET', path: `/2015-03-31/functions/${LOCAL_ROTATION_FUNCTION}` })
-    const againArn = again.status === 200 ? (JSON.parse(again.text) as { Configuration?: { FunctionArn?: string } }).Configuration?.FunctionArn : undefined
+    const again = await signedRequest(endpoint, region, 'lambda', {
+      method: 'GET',
+      path: `/2015-03-31/functions/${LOCAL_ROTATION_FUNCTION}`,
+    })
+    const againArn =
+      again.status === 200
+        ? (JSON.parse(again.text) as { Configuration?: { FunctionArn?: string } }).Configuration?.FunctionArn
+        : undefined
     if (againArn === undefined) throw new Error(`moto Lambda CreateFunction failed (HTTP ${fn.status})`)
     return againArn
   }
@@ -149,7 +180,11 @@ export async function prepareMotoForRotation(endpoint: string, region = DEFAULT_
  * RotateSecret with RotateImmediately=false still leaves an AWSPENDING copy behind; it is removed here so
  * the secret looks as it would on AWS after EnableRotation with no immediate rotation.
  */
-export async function enableRotation(endpoint: string, secretId: string, region = DEFAULT_REGION): Promise<void> {
+export async function enableRotation(
+  endpoint: string,
+  secretId: string,
+  region = DEFAULT_REGION,
+): Promise<void> {
   const sm = motoClient(endpoint, region)
   try {
     const lambdaArn = await prepareMotoForRotation(endpoint, region)
@@ -167,7 +202,13 @@ export async function enableRotation(endpoint: string, secretId: string, region 
     )
     const after = await sm.send(new DescribeSecretCommand({ SecretId: secretId }))
     if (after.VersionIdsToStages?.[token]?.includes('AWSPENDING') === true) {
-      await sm.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSPENDING', RemoveFromVersionId: token }))
+      await sm.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: secretId,
+          VersionStage: 'AWSPENDING',
+          RemoveFromVersionId: token,
+        }),
+      )
     }
   } finally {
     sm.destroy()
@@ -225,14 +266,17 @@ function describeDetail(result: unknown): string | undefined {
  * in order with one retry each, then the report. Like AWS (and unlike moto, whose check is inverted) it
  * refuses to start while another rotation is in progress, unless asked to resume that one.
  */
-export async function rotateLikeSecretsManager(opts: RotateLikeSecretsManagerOptions): Promise<LocalRotationReport> {
+export async function rotateLikeSecretsManager(
+  opts: RotateLikeSecretsManagerOptions,
+): Promise<LocalRotationReport> {
   const region = opts.region ?? DEFAULT_REGION
   const started = Date.now()
   const sm = motoClient(opts.endpoint, region)
   try {
     const before = await sm.send(new DescribeSecretCommand({ SecretId: opts.secretId }))
     const versions = before.VersionIdsToStages ?? {}
-    const holder = (label: string): string | undefined => Object.entries(versions).find(([, s]) => s.includes(label))?.[0]
+    const holder = (label: string): string | undefined =>
+      Object.entries(versions).find(([, s]) => s.includes(label))?.[0]
     const oldVersionId = holder('AWSCURRENT')
     const pending = holder('AWSPENDING')
     const secretArn = before.ARN ?? opts.secretId
@@ -261,19 +305,51 @@ export async function rotateLikeSecretsManager(opts: RotateLikeSecretsManagerOpt
         try {
           const result = await opts.runStep({ Step: step, SecretId: secretArn, ClientRequestToken: token })
           const detail = describeDetail(result)
-          attempts.push({ step, attempt, outcome: 'ok', durationMs: Date.now() - t0, ...(detail === undefined ? {} : { detail }) })
+          attempts.push({
+            step,
+            attempt,
+            outcome: 'ok',
+            durationMs: Date.now() - t0,
+            ...(detail === undefined ? {} : { detail }),
+          })
           done = true
         } catch (err) {
-          attempts.push({ step, attempt, outcome: 'failed', durationMs: Date.now() - t0, error: safeMessage(err) })
+          attempts.push({
+            step,
+            attempt,
+            outcome: 'failed',
+            durationMs: Date.now() - t0,
+            error: safeMessage(err),
+          })
         }
       }
       if (!done) {
-        return { ok: false, secretId: opts.secretId, token, oldVersionId, newVersionId: undefined, attempts, failedStep: step, durationMs: Date.now() - started }
+        return {
+          ok: false,
+          secretId: opts.secretId,
+          token,
+          oldVersionId,
+          newVersionId: undefined,
+          attempts,
+          failedStep: step,
+          durationMs: Date.now() - started,
+        }
       }
     }
     const after = await sm.send(new DescribeSecretCommand({ SecretId: opts.secretId }))
-    const newVersionId = Object.entries(after.VersionIdsToStages ?? {}).find(([, s]) => s.includes('AWSCURRENT'))?.[0]
-    return { ok: newVersionId === token, secretId: opts.secretId, token, oldVersionId, newVersionId, attempts, failedStep: undefined, durationMs: Date.now() - started }
+    const newVersionId = Object.entries(after.VersionIdsToStages ?? {}).find(([, s]) =>
+      s.includes('AWSCURRENT'),
+    )?.[0]
+    return {
+      ok: newVersionId === token,
+      secretId: opts.secretId,
+      token,
+      oldVersionId,
+      newVersionId,
+      attempts,
+      failedStep: undefined,
+      durationMs: Date.now() - started,
+    }
   } finally {
     sm.destroy()
   }
@@ -298,7 +374,12 @@ export function demoRoles(plan: StackPlan): DemoRole[] {
     }
   }
   return plan.managed
-    .filter((m) => m.fields['engine'] === 'postgres' || m.rotation?.strategy.startsWith('postgres') === true || masters.has(m.logicalName))
+    .filter(
+      (m) =>
+        m.fields['engine'] === 'postgres' ||
+        m.rotation?.strategy.startsWith('postgres') === true ||
+        masters.has(m.logicalName),
+    )
     .map((m) => ({
       logicalName: m.logicalName,
       username: m.username,
@@ -329,15 +410,21 @@ export async function provisionDemoDatabase(
     const exists = await cluster.query('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [r.username])
     const verb = exists.length === 0 ? 'CREATE' : 'ALTER'
     const attrs = r.master ? 'LOGIN CREATEROLE' : 'LOGIN'
-    await cluster.query(`${verb} ROLE ${quoteIdent(r.username)} WITH ${attrs} PASSWORD '${scramSha256Verifier(password, salt)}'`)
+    await cluster.query(
+      `${verb} ROLE ${quoteIdent(r.username)} WITH ${attrs} PASSWORD '${scramSha256Verifier(password, salt)}'`,
+    )
   }
   for (const dbname of new Set(roles.map((r) => r.dbname))) {
     const exists = await cluster.query('SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1', [dbname])
     const owner = roles.find((r) => r.dbname === dbname && !r.master && r.manages.length === 0)
-    if (exists.length === 0) await cluster.query(`CREATE DATABASE ${quoteIdent(dbname)}${owner === undefined ? '' : ` OWNER ${quoteIdent(owner.username)}`}`)
+    if (exists.length === 0)
+      await cluster.query(
+        `CREATE DATABASE ${quoteIdent(dbname)}${owner === undefined ? '' : ` OWNER ${quoteIdent(owner.username)}`}`,
+      )
   }
   for (const r of roles) {
-    for (const managed of r.manages) await cluster.query(`GRANT ${quoteIdent(managed)} TO ${quoteIdent(r.username)} WITH ADMIN OPTION`)
+    for (const managed of r.manages)
+      await cluster.query(`GRANT ${quoteIdent(managed)} TO ${quoteIdent(r.username)} WITH ADMIN OPTION`)
   }
   const app = roles.find((r) => r.logicalName === 'demo/db')
   const reporter = roles.find((r) => r.logicalName === 'demo/reporting-db')
@@ -348,7 +435,8 @@ export async function provisionDemoDatabase(
       app.dbname,
     )
     await cluster.query(`ALTER TABLE demo_orders OWNER TO ${quoteIdent(app.username)}`, [], app.dbname)
-    if (reporter !== undefined) await cluster.query(`GRANT SELECT ON demo_orders TO ${quoteIdent(reporter.username)}`, [], app.dbname)
+    if (reporter !== undefined)
+      await cluster.query(`GRANT SELECT ON demo_orders TO ${quoteIdent(reporter.username)}`, [], app.dbname)
   }
   return roles
 }

@@ -2,7 +2,11 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms'
-import { CreateSecretCommand, GetRandomPasswordCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import {
+  CreateSecretCommand,
+  GetRandomPasswordCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager'
 import { planStack, type ManagedSecret, type StackPlan } from '../../infra/stack'
 import { LOCAL_PARAM_OVERRIDES_VAR, loadStageDeclarations, REPO_ROOT } from '../../infra/stage-declarations'
 import { freePort, waitFor } from '../../tests/support/ports'
@@ -34,7 +38,11 @@ export interface LocalStackOptions {
   /** Extra fields per secret value, by logical name (tests add canaries; npm start the local PostgreSQL port). */
   readonly secretFields?: (secret: ManagedSecret) => Record<string, unknown>
   /** Runs after the secrets exist in the emulator and before the API starts (PostgreSQL, rotation wiring). */
-  readonly beforeServe?: (ctx: { motoEndpoint: string; plan: StackPlan; values: ReadonlyMap<string, Record<string, unknown>> }) => Promise<void>
+  readonly beforeServe?: (ctx: {
+    motoEndpoint: string
+    plan: StackPlan
+    values: ReadonlyMap<string, Record<string, unknown>>
+  }) => Promise<void>
   /**
    * Wire rotation the way Secrets Manager would see it (rotation enabled on every rotated secret) and, with
    * `postgres`, start a private PostgreSQL cluster whose demo roles have the secrets' passwords, so a
@@ -76,7 +84,9 @@ function localAccessKeyId(): string {
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
   const region = opts.region ?? 'us-east-1'
   const overrides = JSON.stringify(opts.paramOverrides ?? {})
-  const plan = planStack(loadStageDeclarations('local', undefined, { [LOCAL_PARAM_OVERRIDES_VAR]: overrides }))
+  const plan = planStack(
+    loadStageDeclarations('local', undefined, { [LOCAL_PARAM_OVERRIDES_VAR]: overrides }),
+  )
   const stateDir = opts.stateDir ?? join(REPO_ROOT, '.tmp', `stack-${randomUUID().slice(0, 8)}`)
   mkdirSync(stateDir, { recursive: true })
   const cleanups: (() => Promise<void>)[] = []
@@ -101,9 +111,16 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       return Promise.resolve()
     })
 
-    const key = await kms.send(new CreateKeyCommand({ Description: 'secret-broker local: encrypts the brokered secrets' }))
+    const key = await kms.send(
+      new CreateKeyCommand({ Description: 'secret-broker local: encrypts the brokered secrets' }),
+    )
     const keyId = key.KeyMetadata?.KeyId as string
-    await kms.send(new CreateAliasCommand({ AliasName: `alias/secret-broker-local-${randomUUID().slice(0, 8)}`, TargetKeyId: keyId }))
+    await kms.send(
+      new CreateAliasCommand({
+        AliasName: `alias/secret-broker-local-${randomUUID().slice(0, 8)}`,
+        TargetKeyId: keyId,
+      }),
+    )
 
     let pg: PostgresCluster | undefined
     if (opts.postgres === true) {
@@ -114,10 +131,21 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const values = new Map<string, Record<string, unknown>>()
     for (const m of plan.managed) {
       const pw = await sm.send(
-        new GetRandomPasswordCommand({ PasswordLength: m.passwordLength, ExcludeCharacters: m.excludeCharacters, RequireEachIncludedType: false }),
+        new GetRandomPasswordCommand({
+          PasswordLength: m.passwordLength,
+          ExcludeCharacters: m.excludeCharacters,
+          RequireEachIncludedType: false,
+        }),
       )
-      const pgFields = pg !== undefined && m.fields['engine'] === 'postgres' ? { host: pg.host, port: pg.port } : {}
-      const value = { username: m.username, password: pw.RandomPassword as string, ...m.fields, ...pgFields, ...(opts.secretFields?.(m) ?? {}) }
+      const pgFields =
+        pg !== undefined && m.fields['engine'] === 'postgres' ? { host: pg.host, port: pg.port } : {}
+      const value = {
+        username: m.username,
+        password: pw.RandomPassword as string,
+        ...m.fields,
+        ...pgFields,
+        ...(opts.secretFields?.(m) ?? {}),
+      }
       values.set(m.logicalName, value)
       await sm.send(
         new CreateSecretCommand({
@@ -148,22 +176,30 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     if (opts.rotation === true || opts.postgres === true) {
       await prepareMotoForRotation(motoEndpoint, region)
-      for (const m of plan.managed) if (m.rotation !== undefined) await enableRotation(motoEndpoint, m.awsName, region)
+      for (const m of plan.managed)
+        if (m.rotation !== undefined) await enableRotation(motoEndpoint, m.awsName, region)
     }
     if (pg !== undefined) {
-      await provisionDemoDatabase(pg, plan, Object.fromEntries([...values].map(([k, v]) => [k, { password: String(v['password']) }])))
+      await provisionDemoDatabase(
+        pg,
+        plan,
+        Object.fromEntries([...values].map(([k, v]) => [k, { password: String(v['password']) }])),
+      )
     }
     if (opts.beforeServe !== undefined) await opts.beforeServe({ motoEndpoint, plan, values })
 
     const upstreamEndpoint =
-      typeof opts.upstreamEndpoint === 'function' ? await opts.upstreamEndpoint(motoEndpoint) : (opts.upstreamEndpoint ?? motoEndpoint)
+      typeof opts.upstreamEndpoint === 'function'
+        ? await opts.upstreamEndpoint(motoEndpoint)
+        : (opts.upstreamEndpoint ?? motoEndpoint)
     const httpPort = opts.httpPort ?? (await freePort())
     const lambdaPort = await freePort()
     const auditFile = join(stateDir, 'audit.jsonl')
     const offlineLog = join(stateDir, 'offline.log')
     const workDir = join('.esbuild', `stack-${randomUUID().slice(0, 8)}`)
     const env: Record<string, string> = {}
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('BROKER_')) env[k] = v
+    for (const [k, v] of Object.entries(process.env))
+      if (v !== undefined && !k.startsWith('BROKER_')) env[k] = v
     Object.assign(env, {
       AWS_ENDPOINT_URL: upstreamEndpoint,
       AWS_REGION: region,
@@ -182,7 +218,18 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     delete env['AWS_SESSION_TOKEN']
     const offline: Started = startProcess(
       process.execPath,
-      [join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js'), 'offline', 'start', '--stage', 'local', '--localEnvironment', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)],
+      [
+        join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js'),
+        'offline',
+        'start',
+        '--stage',
+        'local',
+        '--localEnvironment',
+        '--httpPort',
+        String(httpPort),
+        '--lambdaPort',
+        String(lambdaPort),
+      ],
       { cwd: REPO_ROOT, env, logFile: offlineLog },
     )
     cleanups.push(async () => {
@@ -190,15 +237,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       rmSync(join(REPO_ROOT, workDir), { recursive: true, force: true })
     })
     const apiUrl = `http://127.0.0.1:${httpPort}`
-    await waitFor(
-      async () => (await fetch(`${apiUrl}/health`)).status === 200,
-      {
-        timeoutMs: 120_000,
-        what: `serverless-offline on ${apiUrl} (log: ${offlineLog})`,
-        intervalMs: 250,
-        abortIf: () => (offline.child.exitCode === null ? undefined : `it exited with code ${offline.child.exitCode}`),
-      },
-    )
+    await waitFor(async () => (await fetch(`${apiUrl}/health`)).status === 200, {
+      timeoutMs: 120_000,
+      what: `serverless-offline on ${apiUrl} (log: ${offlineLog})`,
+      intervalMs: 250,
+      abortIf: () =>
+        offline.child.exitCode === null ? undefined : `it exited with code ${offline.child.exitCode}`,
+    })
     return {
       apiUrl,
       motoEndpoint,

@@ -32,17 +32,17 @@ export async function startMoto(opts: { logDir?: string; searchPath?: string } =
   let lastError: unknown
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort()
-    const proc = startProcess(bin, ['-H', '127.0.0.1', '-p', String(port)], { logFile: join(logDir, `moto-${port}.log`) })
+    const proc = startProcess(bin, ['-H', '127.0.0.1', '-p', String(port)], {
+      logFile: join(logDir, `moto-${port}.log`),
+    })
     const endpoint = `http://127.0.0.1:${port}`
     try {
-      await waitFor(
-        async () => (await fetch(`${endpoint}/moto-api/data.json`)).ok,
-        {
-          timeoutMs: 20_000,
-          what: `moto_server on port ${port}`,
-          abortIf: () => (proc.child.exitCode === null ? undefined : `moto_server exited with code ${proc.child.exitCode}`),
-        },
-      )
+      await waitFor(async () => (await fetch(`${endpoint}/moto-api/data.json`)).ok, {
+        timeoutMs: 20_000,
+        what: `moto_server on port ${port}`,
+        abortIf: () =>
+          proc.child.exitCode === null ? undefined : `moto_server exited with code ${proc.child.exitCode}`,
+      })
       return { endpoint, port, process: proc, stop: () => proc.stop() }
     } catch (err) {
       lastError = err
@@ -53,4 +53,7 @@ export async function startMoto(opts: { logDir?: string; searchPath?: string } =
 }
 
 /** Static credentials for the emulator; moto accepts any pair when IAM enforcement is off. */
-export const MOTO_CREDENTIALS = { accessKeyId: 'AKIDLOCALEMULATOR000', secretAccessKey: 'local-emulator-credentials' } as const
+export const MOTO_CREDENTIALS = {
+  accessKeyId: 'AKIDLOCALEMULATOR000',
+  secretAccessKey: 'local-emulator-credentials',
+} as const

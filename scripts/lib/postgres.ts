@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process'
-import { accessSync, chownSync, constants, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  accessSync,
+  chownSync,
+  constants,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { Client } from 'pg'
@@ -21,7 +30,11 @@ export interface PostgresCluster {
   /** The server's log (log_statement = all). */
   readonly logFile: string
   /** Run one statement as the superuser on `database` (default `postgres`). */
-  query<R extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: readonly unknown[], database?: string): Promise<R[]>
+  query<R extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+    database?: string,
+  ): Promise<R[]>
   /** The server log so far. */
   readLog(): string
   stop(): Promise<void>
@@ -87,13 +100,16 @@ async function run(command: string, args: string[], logFile: string, cwd: string
     child.on('exit', (code) => {
       writeFileSync(logFile, output, { flag: 'a' })
       if (code === 0) resolve()
-      else reject(new Error(`${command.split('/').at(-1) ?? command} exited with code ${code}; see ${logFile}`))
+      else
+        reject(new Error(`${command.split('/').at(-1) ?? command} exited with code ${code}; see ${logFile}`))
     })
   })
 }
 
 function postgresIds(): { uid: number; gid: number } {
-  const passwd = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'))
+  const passwd = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'))
   const parts = passwd?.split(':')
   if (parts?.[2] === undefined || parts[3] === undefined) {
     throw new Error('running as root needs the `postgres` system user (it comes with the postgresql package)')
@@ -130,14 +146,28 @@ export async function startPostgresCluster(opts: PostgresClusterOptions = {}): P
   try {
     await run(
       join(bin, 'initdb'),
-      ['-D', dataDir, '-U', SUPERUSER, `--pwfile=${pwFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C', '--no-sync', '--no-instructions'],
+      [
+        '-D',
+        dataDir,
+        '-U',
+        SUPERUSER,
+        `--pwfile=${pwFile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        '--locale=C',
+        '--no-sync',
+        '--no-instructions',
+      ],
       setupLog,
       root,
     )
     rmSync(pwFile, { force: true })
     let lastError: unknown
     for (let attempt = 0; attempt < 3; attempt++) {
-      const port = attempt === 0 && opts.port !== undefined && (await isPortFree(opts.port)) ? opts.port : await freePort()
+      const port =
+        attempt === 0 && opts.port !== undefined && (await isPortFree(opts.port))
+          ? opts.port
+          : await freePort()
       const settings: Record<string, string> = {
         listen_addresses: '127.0.0.1',
         port: String(port),
@@ -155,13 +185,18 @@ export async function startPostgresCluster(opts: PostgresClusterOptions = {}): P
       }
       const args = ['-D', dataDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])]
       // The server's stderr (its log, since logging_collector is off) goes to logFile, which we own.
-      const proc = startProcess(join(bin, 'postgres'), args, { ...serverUserOptions(root), logFile, graceMs: 5000 })
+      const proc = startProcess(join(bin, 'postgres'), args, {
+        ...serverUserOptions(root),
+        logFile,
+        graceMs: 5000,
+      })
       server = proc
       try {
         const query = makeQuery(port, superuserPassword)
         await waitFor(
           async () => {
-            if (proc.child.exitCode !== null) throw new Error(`postgres exited with code ${proc.child.exitCode}`)
+            if (proc.child.exitCode !== null)
+              throw new Error(`postgres exited with code ${proc.child.exitCode}`)
             await query('select 1')
             return true
           },
@@ -214,8 +249,19 @@ async function isPortFree(port: number): Promise<boolean> {
 }
 
 function makeQuery(port: number, password: string): PostgresCluster['query'] {
-  return async <R extends Record<string, unknown>>(sql: string, params?: readonly unknown[], database = 'postgres'): Promise<R[]> => {
-    const client = new Client({ host: '127.0.0.1', port, user: SUPERUSER, password, database, connectionTimeoutMillis: 2000 })
+  return async <R extends Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+    database = 'postgres',
+  ): Promise<R[]> => {
+    const client = new Client({
+      host: '127.0.0.1',
+      port,
+      user: SUPERUSER,
+      password,
+      database,
+      connectionTimeoutMillis: 2000,
+    })
     client.on('error', () => undefined)
     await client.connect()
     try {

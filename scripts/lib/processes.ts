@@ -13,7 +13,11 @@ process.on('exit', () => {
   for (const child of started) if (child.exitCode === null && child.pid !== undefined) child.kill('SIGKILL')
 })
 
-export function findOnPath(command: string, extraDirs: string[] = [], searchPath = process.env['PATH'] ?? ''): string | undefined {
+export function findOnPath(
+  command: string,
+  extraDirs: string[] = [],
+  searchPath = process.env['PATH'] ?? '',
+): string | undefined {
   const dirs = [...extraDirs, ...searchPath.split(delimiter)]
   for (const dir of dirs) {
     if (dir === '') continue
@@ -39,7 +43,11 @@ export interface Started {
 }
 
 /** Start `command` with its output in `logFile`; `stop()` sends SIGTERM, then SIGKILL after `graceMs`. */
-export function startProcess(command: string, args: string[], opts: SpawnOptions & { logFile: string; graceMs?: number }): Started {
+export function startProcess(
+  command: string,
+  args: string[],
+  opts: SpawnOptions & { logFile: string; graceMs?: number },
+): Started {
   const log = createWriteStream(opts.logFile, { flags: 'a' })
   const child = spawn(command, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] })
   child.stdout?.pipe(log)

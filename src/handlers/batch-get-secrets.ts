@@ -22,9 +22,11 @@ const BatchBody = z.strictObject({
 })
 
 function parseBody(ctx: BrokerContext): string[] {
-  if (ctx.req.bodyBytes > MAX_BATCH_BODY_BYTES) throw new PayloadTooLargeError(`The body must be at most ${MAX_BATCH_BODY_BYTES} bytes.`)
+  if (ctx.req.bodyBytes > MAX_BATCH_BODY_BYTES)
+    throw new PayloadTooLargeError(`The body must be at most ${MAX_BATCH_BODY_BYTES} bytes.`)
   const type = ctx.req.headers['content-type']
-  if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) throw new BadRequestError('The body must be application/json.')
+  if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type))
+    throw new BadRequestError('The body must be application/json.')
   let raw: unknown
   try {
     raw = JSON.parse(ctx.req.body ?? '')
@@ -32,8 +34,10 @@ function parseBody(ctx: BrokerContext): string[] {
     throw new BadRequestError('The body must be a JSON object {"names": [...]}.')
   }
   const parsed = BatchBody.safeParse(raw)
-  if (!parsed.success) throw new BadRequestError(`The body must be {"names": [...]} with 1 to ${MAX_BATCH_NAMES} names.`)
-  if (new Set(parsed.data.names).size !== parsed.data.names.length) throw new BadRequestError('Each name may appear only once.')
+  if (!parsed.success)
+    throw new BadRequestError(`The body must be {"names": [...]} with 1 to ${MAX_BATCH_NAMES} names.`)
+  if (new Set(parsed.data.names).size !== parsed.data.names.length)
+    throw new BadRequestError('Each name may appear only once.')
   return parsed.data.names
 }
 
@@ -44,7 +48,13 @@ export async function batchGetSecrets(ctx: BrokerContext, d: HttpDeps): Promise<
   const items: AuditItem[] = []
   const results = await Promise.all(
     names.map(async (name) => {
-      const item: AuditItem = { secretName: clip(name), versionId: undefined, outcome: 'error', reason: undefined, cache: undefined }
+      const item: AuditItem = {
+        secretName: clip(name),
+        versionId: undefined,
+        outcome: 'error',
+        reason: undefined,
+        cache: undefined,
+      }
       items.push(item)
       if (checkSecretName(name) !== undefined) {
         item.reason = 'invalid-name'

@@ -4,7 +4,14 @@ import { nameFromPath, refuseQuery, requireCaller, wantsRevalidation } from '../
 import { withHttpStack } from '../lib/middleware/http-stack'
 import type { BrokerContext, BrokerResponse } from '../lib/middleware/http-types'
 import { BadRequestError, SecretNotFoundError } from '../lib/errors'
-import { decideAccess, etagFor, matchesIfNoneMatch, readAuthorizedSecret, renderSecret, translateUpstreamError } from '../lib/secrets'
+import {
+  decideAccess,
+  etagFor,
+  matchesIfNoneMatch,
+  readAuthorizedSecret,
+  renderSecret,
+  translateUpstreamError,
+} from '../lib/secrets'
 
 const ROTATION_SUFFIX = '/rotation'
 
@@ -65,7 +72,10 @@ export async function getSecret(ctx: BrokerContext, d: HttpDeps): Promise<Broker
     ...(read.state === 'stale' ? { staleForMs: read.staleForMs } : {}),
     ...(forceRevalidate ? { forceRefresh: read.forceLimited ? 'rate-limited' : 'done' } : {}),
   })
-  const headers: Record<string, string> = { ETag: etagFor(read.secret.versionId), 'X-Broker-Cache': read.state }
+  const headers: Record<string, string> = {
+    ETag: etagFor(read.secret.versionId),
+    'X-Broker-Cache': read.state,
+  }
   if (read.state === 'stale') headers['Warning'] = '110 - "Response is Stale"'
   if (matchesIfNoneMatch(ctx.req.headers['if-none-match'], read.secret.versionId)) {
     ctx.audit.outcome = 'not-modified'

@@ -82,7 +82,11 @@ function pinReadsToCurrent(sm: SecretsManagerClient): void {
   sm.middlewareStack.add(
     (next, context) => async (args) => {
       const input = args.input as { VersionId?: unknown; VersionStage?: unknown }
-      if (context.commandName === 'GetSecretValueCommand' && input.VersionId === undefined && input.VersionStage === undefined) {
+      if (
+        context.commandName === 'GetSecretValueCommand' &&
+        input.VersionId === undefined &&
+        input.VersionStage === undefined
+      ) {
         input.VersionStage = 'AWSCURRENT'
       }
       return next(args)
@@ -99,7 +103,11 @@ function pinReadsToCurrent(sm: SecretsManagerClient): void {
  * @example const handler = createRotationHandler(createDeps(loadRotationConfig()))
  */
 export function createRotationHandler(deps: RotationHandlerDeps): RotationHandler {
-  const masterIds = [...new Set(deps.config.targets.flatMap((t) => (t.masterSecretId === undefined ? [] : [t.masterSecretId])))]
+  const masterIds = [
+    ...new Set(
+      deps.config.targets.flatMap((t) => (t.masterSecretId === undefined ? [] : [t.masterSecretId])),
+    ),
+  ]
   const keyOf = new Map(masterIds.map((id, i) => [id, `master${i}`]))
   pinReadsToCurrent(deps.sm)
   const sharedClient = deps.sm
@@ -133,7 +141,9 @@ export function createRotationHandler(deps: RotationHandlerDeps): RotationHandle
       })
     })
     .handler(async (event, context) => {
-      const { readMasterSecret } = context as Context & { readMasterSecret: (secretId: string) => Promise<unknown> }
+      const { readMasterSecret } = context as Context & {
+        readMasterSecret: (secretId: string) => Promise<unknown>
+      }
       const started = deps.clock.now()
       const step = (ROTATION_STEPS as readonly string[]).includes(event.Step) ? event.Step : 'unknown'
       const record = (ok: boolean): void => {

@@ -16,7 +16,9 @@ export async function whoami(ctx: BrokerContext): Promise<BrokerResponse> {
       principalArn: principal.arn,
       accountId: principal.accountId,
       type: principal.kind,
-      ...(principal.session === undefined ? {} : { sessionName: principal.session, reportedArn: caller.reportedArn }),
+      ...(principal.session === undefined
+        ? {}
+        : { sessionName: principal.session, reportedArn: caller.reportedArn }),
       authenticatedBy: caller.via,
     },
   })

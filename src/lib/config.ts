@@ -85,7 +85,12 @@ export function readEnum<T extends string>(env: Env, key: string, allowed: reado
   return raw as T
 }
 
-export function readInt(env: Env, key: string, range: { min: number; max: number }, fallback: number): number {
+export function readInt(
+  env: Env,
+  key: string,
+  range: { min: number; max: number },
+  fallback: number,
+): number {
   const raw = env[key]
   if (raw === undefined || raw === '') return fallback
   const value = z.coerce.number().int().safeParse(raw.trim())
@@ -98,7 +103,8 @@ export function readInt(env: Env, key: string, range: { min: number; max: number
 export function readRequired(env: Env, key: string, pattern?: RegExp, what?: string): string {
   const raw = env[key]
   if (raw === undefined || raw === '') throw new ConfigError(`${key} is required`)
-  if (pattern !== undefined && !pattern.test(raw)) throw new ConfigError(`${key} must be ${what ?? pattern.source}`)
+  if (pattern !== undefined && !pattern.test(raw))
+    throw new ConfigError(`${key} must be ${what ?? pattern.source}`)
   return raw
 }
 
@@ -121,9 +127,12 @@ export function loadHttpConfig(env: Env = process.env): HttpConfig {
   if (authMode === 'local-sigv4') {
     // The local verifier exists because serverless-offline does not enforce AWS_IAM. It must never run in AWS:
     // only the local stage, only under serverless-offline (which sets IS_OFFLINE), only outside a Lambda sandbox.
-    const inLambda = env['AWS_EXECUTION_ENV'] !== undefined && env['AWS_EXECUTION_ENV'].startsWith('AWS_Lambda')
+    const inLambda =
+      env['AWS_EXECUTION_ENV'] !== undefined && env['AWS_EXECUTION_ENV'].startsWith('AWS_Lambda')
     if (stage !== 'local' || env['IS_OFFLINE'] !== 'true' || inLambda) {
-      throw new ConfigError('BROKER_AUTH_MODE=local-sigv4 is only allowed in the local stage under serverless-offline')
+      throw new ConfigError(
+        'BROKER_AUTH_MODE=local-sigv4 is only allowed in the local stage under serverless-offline',
+      )
     }
   }
   const localConsumersSecretId = readOptional(env, 'BROKER_LOCAL_CONSUMERS_SECRET_ID')
@@ -136,14 +145,35 @@ export function loadHttpConfig(env: Env = process.env): HttpConfig {
     accountId: readRequired(env, 'BROKER_ACCOUNT_ID', ACCOUNT_ID_PATTERN, 'a 12-digit AWS account id'),
     authMode,
     catalogJson: readRequired(env, 'BROKER_CATALOG_JSON'),
-    cacheTtlMs: readInt(env, 'BROKER_CACHE_TTL_SECONDS', { min: 0, max: 3600 }, DEFAULT_CACHE_TTL_SECONDS) * 1000,
-    cacheMaxEntries: readInt(env, 'BROKER_CACHE_MAX_ENTRIES', { min: 1, max: 10_000 }, DEFAULT_CACHE_MAX_ENTRIES),
-    maxStaleMs: readInt(env, 'BROKER_MAX_STALE_SECONDS', { min: 0, max: 86_400 }, DEFAULT_MAX_STALE_SECONDS) * 1000,
+    cacheTtlMs:
+      readInt(env, 'BROKER_CACHE_TTL_SECONDS', { min: 0, max: 3600 }, DEFAULT_CACHE_TTL_SECONDS) * 1000,
+    cacheMaxEntries: readInt(
+      env,
+      'BROKER_CACHE_MAX_ENTRIES',
+      { min: 1, max: 10_000 },
+      DEFAULT_CACHE_MAX_ENTRIES,
+    ),
+    maxStaleMs:
+      readInt(env, 'BROKER_MAX_STALE_SECONDS', { min: 0, max: 86_400 }, DEFAULT_MAX_STALE_SECONDS) * 1000,
     forceRefreshMinIntervalMs:
-      readInt(env, 'BROKER_FORCE_REFRESH_MIN_INTERVAL_SECONDS', { min: 0, max: 3600 }, DEFAULT_FORCE_REFRESH_MIN_INTERVAL_SECONDS) *
-      1000,
-    upstreamTimeoutMs: readInt(env, 'BROKER_UPSTREAM_TIMEOUT_MS', { min: 100, max: 20_000 }, DEFAULT_UPSTREAM_TIMEOUT_MS),
-    upstreamMaxAttempts: readInt(env, 'BROKER_UPSTREAM_MAX_ATTEMPTS', { min: 1, max: 5 }, DEFAULT_UPSTREAM_MAX_ATTEMPTS),
+      readInt(
+        env,
+        'BROKER_FORCE_REFRESH_MIN_INTERVAL_SECONDS',
+        { min: 0, max: 3600 },
+        DEFAULT_FORCE_REFRESH_MIN_INTERVAL_SECONDS,
+      ) * 1000,
+    upstreamTimeoutMs: readInt(
+      env,
+      'BROKER_UPSTREAM_TIMEOUT_MS',
+      { min: 100, max: 20_000 },
+      DEFAULT_UPSTREAM_TIMEOUT_MS,
+    ),
+    upstreamMaxAttempts: readInt(
+      env,
+      'BROKER_UPSTREAM_MAX_ATTEMPTS',
+      { min: 1, max: 5 },
+      DEFAULT_UPSTREAM_MAX_ATTEMPTS,
+    ),
     localConsumersSecretId,
     auditFile: readOptional(env, 'BROKER_AUDIT_FILE'),
     logLevel: readEnum(env, 'BROKER_LOG_LEVEL', LOG_LEVELS, DEFAULT_LOG_LEVEL),

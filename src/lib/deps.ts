@@ -6,7 +6,15 @@ import type { HttpConfig } from './config'
 import { createLogger, type Log } from './logger'
 import { createMetrics, type MetricsSink } from './metrics'
 import type { HttpStackDeps } from './middleware/http-stack'
-import { createRotationStatusReader, createSecretCache, createSecretSource, loadCatalog, type Catalog, type RotationStatusReader, type SecretCache } from './secrets'
+import {
+  createRotationStatusReader,
+  createSecretCache,
+  createSecretSource,
+  loadCatalog,
+  type Catalog,
+  type RotationStatusReader,
+  type SecretCache,
+} from './secrets'
 
 /**
  * The HTTP functions' composition root: everything with a side effect is built here, once per container,
@@ -30,7 +38,14 @@ const UPSTREAM_FAILURE_METRIC = {
 
 export function createHttpDeps(
   config: HttpConfig,
-  overrides: Partial<{ clock: Clock; log: Log; auditSink: AuditSink; secretsManager: SecretsManagerClient; endpoint: string; metrics: MetricsSink }> = {},
+  overrides: Partial<{
+    clock: Clock
+    log: Log
+    auditSink: AuditSink
+    secretsManager: SecretsManagerClient
+    endpoint: string
+    metrics: MetricsSink
+  }> = {},
 ): HttpDeps {
   const clock = overrides.clock ?? systemClock
   const log = overrides.log ?? createLogger({ level: config.logLevel, persistent: { stage: config.stage } })
@@ -49,7 +64,11 @@ export function createHttpDeps(
       metrics.count('UpstreamCalls')
       metrics.timing('UpstreamLatency', durationMs)
       if (failure !== undefined) {
-        metrics.count(failure.kind in UPSTREAM_FAILURE_METRIC ? UPSTREAM_FAILURE_METRIC[failure.kind as keyof typeof UPSTREAM_FAILURE_METRIC] : 'UpstreamOtherError')
+        metrics.count(
+          failure.kind in UPSTREAM_FAILURE_METRIC
+            ? UPSTREAM_FAILURE_METRIC[failure.kind as keyof typeof UPSTREAM_FAILURE_METRIC]
+            : 'UpstreamOtherError',
+        )
         log.warn('upstream call failed', { upstreamFailure: failure.kind })
       }
     },
@@ -68,10 +87,17 @@ export function createHttpDeps(
     log,
     auditSink: overrides.auditSink ?? createAuditSink({ file: config.auditFile }),
     metrics,
-    rotationStatus: createRotationStatusReader({ source, clock, ttlMs: ROTATION_STATUS_TTL_MS, maxEntries: config.cacheMaxEntries }),
+    rotationStatus: createRotationStatusReader({
+      source,
+      clock,
+      ttlMs: ROTATION_STATUS_TTL_MS,
+      maxEntries: config.cacheMaxEntries,
+    }),
     catalog,
     cache,
     secretsManager,
-    ...(overrides.endpoint === undefined ? {} : { localKeysClientOptions: { region: config.region, endpoint: overrides.endpoint } }),
+    ...(overrides.endpoint === undefined
+      ? {}
+      : { localKeysClientOptions: { region: config.region, endpoint: overrides.endpoint } }),
   }
 }

@@ -122,7 +122,12 @@ export function isBrokerError(err: unknown): err is BrokerError {
  */
 export function describeError(err: unknown): Record<string, unknown> {
   if (err instanceof BrokerError) {
-    return { errorClass: err.name, code: err.code, message: err.message, cause: err.cause === undefined ? undefined : describeError(err.cause) }
+    return {
+      errorClass: err.name,
+      code: err.code,
+      message: err.message,
+      cause: err.cause === undefined ? undefined : describeError(err.cause),
+    }
   }
   if (err instanceof Error) {
     const meta = (err as { $metadata?: { httpStatusCode?: number; requestId?: string } }).$metadata

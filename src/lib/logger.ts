@@ -84,7 +84,11 @@ export function createMemoryLog(persistent: LogFields = {}, lines: MemoryLog['li
   const emit =
     (level: string) =>
     (message: string, fields?: LogFields): void => {
-      lines.push({ level, message, fields: { ...persistent, ...((redact(fields ?? {}) as LogFields) ?? {}) } })
+      lines.push({
+        level,
+        message,
+        fields: { ...persistent, ...((redact(fields ?? {}) as LogFields) ?? {}) },
+      })
     }
   return {
     lines,

@@ -83,8 +83,18 @@ export function createMemoryMetrics(): MemoryMetrics {
   return m
 }
 
-const OUTCOME_METRIC = { allowed: 'RequestsAllowed', denied: 'RequestsDenied', 'not-modified': 'RequestsNotModified', error: 'RequestsError' } as const
-const CACHE_METRIC = { hit: 'CacheHit', miss: 'CacheMiss', revalidated: 'CacheRevalidated', stale: 'CacheStale' } as const
+const OUTCOME_METRIC = {
+  allowed: 'RequestsAllowed',
+  denied: 'RequestsDenied',
+  'not-modified': 'RequestsNotModified',
+  error: 'RequestsError',
+} as const
+const CACHE_METRIC = {
+  hit: 'CacheHit',
+  miss: 'CacheMiss',
+  revalidated: 'CacheRevalidated',
+  stale: 'CacheStale',
+} as const
 
 export function outcomeMetric(outcome: keyof typeof OUTCOME_METRIC): MetricName {
   return OUTCOME_METRIC[outcome]

@@ -15,7 +15,10 @@ export interface PgCredentials {
 }
 
 export interface DbSession {
-  query<R extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>
+  query<R extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+  ): Promise<R[]>
   close(): Promise<void>
 }
 
@@ -36,7 +39,9 @@ export function pgSslConfig(mode: PgSslMode, host: string): ClientConfig['ssl'] 
       return { rejectUnauthorized: false }
     case 'verify-full':
       // Node checks the certificate chain and that the certificate names `host`; SNI takes names, not IPs.
-      return /^[\d.]+$|:/.test(host) ? { rejectUnauthorized: true } : { rejectUnauthorized: true, servername: host }
+      return /^[\d.]+$|:/.test(host)
+        ? { rejectUnauthorized: true }
+        : { rejectUnauthorized: true, servername: host }
     default: {
       const unreachable: never = mode
       throw new Error(`unknown pgSslMode ${String(unreachable)}`)
@@ -92,6 +97,7 @@ export function isAuthenticationFailure(err: unknown): boolean {
 
 /** Always double-quoted, after a strict check, so the name can be embedded in utility statements. */
 export function quoteIdent(name: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(name)) throw new Error('refusing to quote an identifier outside [A-Za-z_][A-Za-z0-9_$]{0,62}')
+  if (!/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(name))
+    throw new Error('refusing to quote an identifier outside [A-Za-z_][A-Za-z0-9_$]{0,62}')
   return `"${name}"`
 }

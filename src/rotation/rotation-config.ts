@@ -1,5 +1,17 @@
 import { z } from 'zod'
-import { checkNoUnknownKeys, readEnum, readInt, readRegion, readRequired, LOG_LEVELS, DEFAULT_LOG_LEVEL, STAGES, type Env, type LogLevel, type Stage } from '../lib/config'
+import {
+  checkNoUnknownKeys,
+  readEnum,
+  readInt,
+  readRegion,
+  readRequired,
+  LOG_LEVELS,
+  DEFAULT_LOG_LEVEL,
+  STAGES,
+  type Env,
+  type LogLevel,
+  type Stage,
+} from '../lib/config'
 import { ConfigError } from '../lib/errors'
 import { ROTATION_STRATEGIES, type RotationStrategyKind } from '../lib/secrets/catalog'
 
@@ -59,7 +71,9 @@ export function parseRotationDocument(json: string): RotationDocument {
   }
   for (const t of parsed.data.targets) {
     if (t.strategy === 'postgres-alternating-users' && t.masterSecretId === undefined) {
-      throw new ConfigError(`BROKER_ROTATION_JSON: target ${t.secretId} uses postgres-alternating-users without masterSecretId`)
+      throw new ConfigError(
+        `BROKER_ROTATION_JSON: target ${t.secretId} uses postgres-alternating-users without masterSecretId`,
+      )
     }
   }
   return parsed.data
@@ -73,8 +87,18 @@ export function loadRotationConfig(env: Env = process.env): RotationConfig {
     region: readRegion(env),
     pgSslMode: doc.pgSslMode,
     targets: Object.freeze(doc.targets.map((t) => Object.freeze({ ...t, masterSecretId: t.masterSecretId }))),
-    pgConnectTimeoutMs: readInt(env, 'BROKER_PG_CONNECT_TIMEOUT_MS', { min: 100, max: 60_000 }, DEFAULT_PG_CONNECT_TIMEOUT_MS),
-    pgStatementTimeoutMs: readInt(env, 'BROKER_PG_STATEMENT_TIMEOUT_MS', { min: 100, max: 60_000 }, DEFAULT_PG_STATEMENT_TIMEOUT_MS),
+    pgConnectTimeoutMs: readInt(
+      env,
+      'BROKER_PG_CONNECT_TIMEOUT_MS',
+      { min: 100, max: 60_000 },
+      DEFAULT_PG_CONNECT_TIMEOUT_MS,
+    ),
+    pgStatementTimeoutMs: readInt(
+      env,
+      'BROKER_PG_STATEMENT_TIMEOUT_MS',
+      { min: 100, max: 60_000 },
+      DEFAULT_PG_STATEMENT_TIMEOUT_MS,
+    ),
     upstreamTimeoutMs: readInt(env, 'BROKER_UPSTREAM_TIMEOUT_MS', { min: 100, max: 20_000 }, 3000),
     logLevel: readEnum(env, 'BROKER_LOG_LEVEL', LOG_LEVELS, DEFAULT_LOG_LEVEL),
   })

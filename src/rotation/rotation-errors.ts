@@ -9,7 +9,11 @@ export interface StepScope {
 
 /** A refusal or failure with a message that is safe to log: it names fields and codes, never values. */
 export function stepError(scope: StepScope, message: string): RotationStepError {
-  return new RotationStepError(`${scope.step}: ${message}`, { step: scope.step, secretId: scope.secretId, token: scope.clientRequestToken })
+  return new RotationStepError(`${scope.step}: ${message}`, {
+    step: scope.step,
+    secretId: scope.secretId,
+    token: scope.clientRequestToken,
+  })
 }
 
 /** A secret value that is not what its strategy needs. The message names the field, never its content. */

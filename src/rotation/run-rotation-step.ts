@@ -14,7 +14,15 @@ import type { StepInput, StepResult } from './steps/step-input'
 import { testSecretStep } from './steps/test-secret'
 import { defaultStrategies, type StrategyRegistry } from './strategies/registry'
 import type { RotationContext } from './strategies/rotation-strategy'
-import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, hasStage, stagesOf, unlabelledVersions, versionHolding } from './version-stages'
+import {
+  AWSCURRENT,
+  AWSPENDING,
+  AWSPREVIOUS,
+  hasStage,
+  stagesOf,
+  unlabelledVersions,
+  versionHolding,
+} from './version-stages'
 
 export const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const
 export type RotationStep = (typeof ROTATION_STEPS)[number]
@@ -52,7 +60,11 @@ function isRotationStep(step: string): step is RotationStep {
   return (ROTATION_STEPS as readonly string[]).includes(step)
 }
 
-function findTarget(targets: readonly RotationTarget[], metadata: SecretMetadata, requested: string): RotationTarget | undefined {
+function findTarget(
+  targets: readonly RotationTarget[],
+  metadata: SecretMetadata,
+  requested: string,
+): RotationTarget | undefined {
   const ids = new Set([metadata.arn, metadata.name, requested])
   return targets.find((t) => ids.has(t.secretId))
 }
@@ -68,28 +80,51 @@ function findTarget(targets: readonly RotationTarget[], metadata: SecretMetadata
  */
 export async function runRotationStep(event: RotationEvent, deps: RotationDeps): Promise<StepReport> {
   const started = deps.clock.now()
-  const scope: StepScope = { step: event.Step, secretId: event.SecretId, clientRequestToken: event.ClientRequestToken }
-  const base: LogFields = { secretId: event.SecretId, step: event.Step, clientRequestToken: event.ClientRequestToken }
+  const scope: StepScope = {
+    step: event.Step,
+    secretId: event.SecretId,
+    clientRequestToken: event.ClientRequestToken,
+  }
+  const base: LogFields = {
+    secretId: event.SecretId,
+    step: event.Step,
+    clientRequestToken: event.ClientRequestToken,
+  }
   let strategyKind: string | undefined
   try {
     const step = event.Step
     if (!isRotationStep(step)) throw stepError(scope, 'unknown rotation step')
-    if (typeof event.SecretId !== 'string' || event.SecretId === '' || typeof event.ClientRequestToken !== 'string' || event.ClientRequestToken === '') {
+    if (
+      typeof event.SecretId !== 'string' ||
+      event.SecretId === '' ||
+      typeof event.ClientRequestToken !== 'string' ||
+      event.ClientRequestToken === ''
+    ) {
       throw stepError(scope, 'the event needs a SecretId and a ClientRequestToken')
     }
     const metadata = await describeSecret(deps.sm, event.SecretId)
     const target = findTarget(deps.targets, metadata, event.SecretId)
-    if (target === undefined) throw stepError(scope, 'this secret is not configured for rotation by this function')
+    if (target === undefined)
+      throw stepError(scope, 'this secret is not configured for rotation by this function')
     strategyKind = target.strategy
     if (!metadata.rotationEnabled) throw stepError(scope, 'rotation is not enabled on the secret')
     const token = event.ClientRequestToken
     const stages = stagesOf(metadata.versions, token)
     if (stages === undefined) throw stepError(scope, 'the token is not a version of the secret')
     const ctx = rotationContext(scope, target, metadata, deps)
-    const input: StepInput = { sm: deps.sm, metadata, token, strategy: (deps.strategies ?? defaultStrategies)[target.strategy], ctx }
+    const input: StepInput = {
+      sm: deps.sm,
+      metadata,
+      token,
+      strategy: (deps.strategies ?? defaultStrategies)[target.strategy],
+      ctx,
+    }
     let result: StepResult | 'skipped'
     if (stages.includes(AWSCURRENT)) {
-      result = step === 'finishSecret' && hasStage(metadata.versions, token, AWSPENDING) ? await finishSecretStep(input) : 'skipped'
+      result =
+        step === 'finishSecret' && hasStage(metadata.versions, token, AWSPENDING)
+          ? await finishSecretStep(input)
+          : 'skipped'
     } else if (!stages.includes(AWSPENDING)) {
       throw stepError(scope, 'the token is neither AWSCURRENT nor AWSPENDING (a stale or displaced rotation)')
     } else {
@@ -97,9 +132,19 @@ export async function runRotationStep(event: RotationEvent, deps: RotationDeps):
     }
     const report: StepReport =
       result === 'skipped'
-        ? { step, outcome: 'skipped', detail: 'version is already AWSCURRENT', durationMs: deps.clock.now() - started }
+        ? {
+            step,
+            outcome: 'skipped',
+            detail: 'version is already AWSCURRENT',
+            durationMs: deps.clock.now() - started,
+          }
         : { step, ...result, durationMs: deps.clock.now() - started }
-    deps.log.info(`${step}: ${report.detail}`, { ...base, strategy: strategyKind, outcome: report.outcome, durationMs: report.durationMs })
+    deps.log.info(`${step}: ${report.detail}`, {
+      ...base,
+      strategy: strategyKind,
+      outcome: report.outcome,
+      durationMs: report.durationMs,
+    })
     return report
   } catch (err) {
     const durationMs = deps.clock.now() - started
@@ -110,7 +155,9 @@ export async function runRotationStep(event: RotationEvent, deps: RotationDeps):
       outcome: 'failed',
       durationMs,
       reason: failure.message,
-      ...(err instanceof RotationStepError || err instanceof InvalidSecretValueError ? {} : { error: { ...describeError(err), errorClass: errorName(err) } }),
+      ...(err instanceof RotationStepError || err instanceof InvalidSecretValueError
+        ? {}
+        : { error: { ...describeError(err), errorClass: errorName(err) } }),
       ...(dbErrorCode(err) === undefined ? {} : { dbCode: dbErrorCode(err) }),
     })
     throw failure
@@ -156,7 +203,12 @@ function errorName(err: unknown): string {
   return typeof name === 'string' && /^[A-Za-z_$][\w$.]{0,63}$/.test(name) ? name : typeof err
 }
 
-function rotationContext(scope: StepScope, target: RotationTarget, metadata: SecretMetadata, deps: RotationDeps): RotationContext {
+function rotationContext(
+  scope: StepScope,
+  target: RotationTarget,
+  metadata: SecretMetadata,
+  deps: RotationDeps,
+): RotationContext {
   const token = scope.clientRequestToken
   return {
     scope,
@@ -170,7 +222,9 @@ function rotationContext(scope: StepScope, target: RotationTarget, metadata: Sec
       const previous = versionHolding(metadata.versions, AWSPREVIOUS)
       const current = versionHolding(metadata.versions, AWSCURRENT)
       const reads: { versionId: string; stage?: typeof AWSPREVIOUS }[] = [
-        ...(previous === undefined || previous === token ? [] : [{ versionId: previous, stage: AWSPREVIOUS as typeof AWSPREVIOUS }]),
+        ...(previous === undefined || previous === token
+          ? []
+          : [{ versionId: previous, stage: AWSPREVIOUS as typeof AWSPREVIOUS }]),
         ...unlabelledVersions(metadata.versions, [token, ...(current === undefined ? [] : [current])])
           .slice(-MAX_OLDER_VALUES)
           .reverse()
@@ -178,7 +232,13 @@ function rotationContext(scope: StepScope, target: RotationTarget, metadata: Sec
       ]
       const values: SecretValue[] = []
       for (const sel of reads) {
-        const raw = await readVersion(deps.sm, metadata.arn, sel.stage === undefined ? { versionId: sel.versionId } : { versionId: sel.versionId, stage: sel.stage })
+        const raw = await readVersion(
+          deps.sm,
+          metadata.arn,
+          sel.stage === undefined
+            ? { versionId: sel.versionId }
+            : { versionId: sel.versionId, stage: sel.stage },
+        )
         if (raw === undefined) continue
         try {
           values.push(parseSecretValue(raw, 'older'))

@@ -11,7 +11,8 @@ import { createHash, createHmac, pbkdf2Sync } from 'node:crypto'
  */
 export const SCRAM_ITERATIONS = 4096
 export const SCRAM_SALT_BYTES = 16
-export const SCRAM_VERIFIER_PATTERN = /^SCRAM-SHA-256\$(\d+):([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2}):([A-Za-z0-9+/]+={0,2})$/
+export const SCRAM_VERIFIER_PATTERN =
+  /^SCRAM-SHA-256\$(\d+):([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2}):([A-Za-z0-9+/]+={0,2})$/
 
 export interface ScramKeys {
   readonly iterations: number
@@ -25,13 +26,15 @@ export interface ScramKeys {
  * Unicode normalizer, non-ASCII passwords are refused (generated passwords are ASCII).
  */
 function normalizePassword(password: string): Buffer {
-  if (!/^[\x01-\x7f]+$/.test(password)) throw new Error('SCRAM: the password must be non-empty ASCII without NUL')
+  if (!/^[\x01-\x7f]+$/.test(password))
+    throw new Error('SCRAM: the password must be non-empty ASCII without NUL')
   return Buffer.from(password, 'ascii')
 }
 
 export function deriveScramKeys(password: string, salt: Buffer, iterations = SCRAM_ITERATIONS): ScramKeys {
   if (salt.length === 0) throw new Error('SCRAM: empty salt')
-  if (!Number.isInteger(iterations) || iterations < 1) throw new Error('SCRAM: iterations must be a positive integer')
+  if (!Number.isInteger(iterations) || iterations < 1)
+    throw new Error('SCRAM: iterations must be a positive integer')
   const salted = pbkdf2Sync(normalizePassword(password), salt, iterations, 32, 'sha256')
   const clientKey = createHmac('sha256', salted).update('Client Key').digest()
   return {
@@ -48,7 +51,11 @@ export function formatScramVerifier(keys: ScramKeys): string {
 }
 
 /** The verifier for `password`, with `randomBytes` supplying the salt (injected: tests pass a fixed one). */
-export function scramSha256Verifier(password: string, randomBytes: (size: number) => Buffer, iterations = SCRAM_ITERATIONS): string {
+export function scramSha256Verifier(
+  password: string,
+  randomBytes: (size: number) => Buffer,
+  iterations = SCRAM_ITERATIONS,
+): string {
   return formatScramVerifier(deriveScramKeys(password, randomBytes(SCRAM_SALT_BYTES), iterations))
 }
 

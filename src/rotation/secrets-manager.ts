@@ -31,17 +31,27 @@ export async function describeSecret(sm: SecretsManagerClient, secretId: string)
   }
 }
 
-export type VersionSelector = { readonly stage: StagingLabel; readonly versionId?: string } | { readonly versionId: string; readonly stage?: undefined }
+export type VersionSelector =
+  | { readonly stage: StagingLabel; readonly versionId?: string }
+  | { readonly versionId: string; readonly stage?: undefined }
 
 function isNotFound(err: unknown): boolean {
-  return err !== null && typeof err === 'object' && (err as { name?: unknown }).name === 'ResourceNotFoundException'
+  return (
+    err !== null &&
+    typeof err === 'object' &&
+    (err as { name?: unknown }).name === 'ResourceNotFoundException'
+  )
 }
 
 /**
  * The SecretString of one version, or undefined when that version (or its value) does not exist: the
  * value-less AWSPENDING stub RotateSecret creates reads as not found, as on AWS.
  */
-export async function readVersion(sm: SecretsManagerClient, secretId: string, sel: VersionSelector): Promise<string | undefined> {
+export async function readVersion(
+  sm: SecretsManagerClient,
+  secretId: string,
+  sel: VersionSelector,
+): Promise<string | undefined> {
   try {
     const out = await sm.send(
       new GetSecretValueCommand({
@@ -58,12 +68,29 @@ export async function readVersion(sm: SecretsManagerClient, secretId: string, se
 }
 
 /** Idempotent for the same token and value (Secrets Manager's ClientRequestToken semantics). */
-export async function putPendingVersion(sm: SecretsManagerClient, secretId: string, token: string, secretString: string): Promise<void> {
-  await sm.send(new PutSecretValueCommand({ SecretId: secretId, ClientRequestToken: token, SecretString: secretString, VersionStages: [AWSPENDING] }))
+export async function putPendingVersion(
+  sm: SecretsManagerClient,
+  secretId: string,
+  token: string,
+  secretString: string,
+): Promise<void> {
+  await sm.send(
+    new PutSecretValueCommand({
+      SecretId: secretId,
+      ClientRequestToken: token,
+      SecretString: secretString,
+      VersionStages: [AWSPENDING],
+    }),
+  )
 }
 
 /** AWSCURRENT to `versionId`; Secrets Manager gives the old version AWSPREVIOUS. */
-export async function moveCurrentTo(sm: SecretsManagerClient, secretId: string, versionId: string, fromVersionId: string | undefined): Promise<void> {
+export async function moveCurrentTo(
+  sm: SecretsManagerClient,
+  secretId: string,
+  versionId: string,
+  fromVersionId: string | undefined,
+): Promise<void> {
   await sm.send(
     new UpdateSecretVersionStageCommand({
       SecretId: secretId,
@@ -74,8 +101,18 @@ export async function moveCurrentTo(sm: SecretsManagerClient, secretId: string, 
   )
 }
 
-export async function removePendingFrom(sm: SecretsManagerClient, secretId: string, versionId: string): Promise<void> {
-  await sm.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: AWSPENDING, RemoveFromVersionId: versionId }))
+export async function removePendingFrom(
+  sm: SecretsManagerClient,
+  secretId: string,
+  versionId: string,
+): Promise<void> {
+  await sm.send(
+    new UpdateSecretVersionStageCommand({
+      SecretId: secretId,
+      VersionStage: AWSPENDING,
+      RemoveFromVersionId: versionId,
+    }),
+  )
 }
 
 /** New passwords come from somewhere injectable: Secrets Manager in production, a fake in unit tests. */
@@ -94,7 +131,8 @@ export function createSecretsManagerPasswordGenerator(sm: SecretsManagerClient):
         }),
       )
       const password = out.RandomPassword
-      if (password === undefined || password.length !== length) throw new Error('GetRandomPassword returned no password of the requested length')
+      if (password === undefined || password.length !== length)
+        throw new Error('GetRandomPassword returned no password of the requested length')
       return password
     },
   }

@@ -7,8 +7,24 @@ import { packageStage } from '../../scripts/package'
  * SigV4 verifier never present, least privilege, a retained customer-managed key used only through
  * Secrets Manager, generated 32-character passwords, rotation wired with its permission and schedule.
  */
-type Template = { Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string }> }
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown>; Principal?: unknown }
+type Template = {
+  Resources: Record<
+    string,
+    {
+      Type: string
+      Properties?: Record<string, unknown>
+      DeletionPolicy?: string
+      UpdateReplacePolicy?: string
+    }
+  >
+}
+type Statement = {
+  Effect: string
+  Action: string | string[]
+  Resource: unknown
+  Condition?: Record<string, unknown>
+  Principal?: unknown
+}
 
 const templates: Record<string, Template> = {}
 
@@ -44,22 +60,39 @@ describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage)
   })
 
   it('grants no "*" action, and "*" resources only where AWS offers nothing narrower', () => {
-    const allowedStar = new Set(['secretsmanager:GetRandomPassword', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'])
+    const allowedStar = new Set([
+      'secretsmanager:GetRandomPassword',
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+      'ec2:CreateNetworkInterface',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DeleteNetworkInterface',
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:UnassignPrivateIpAddresses',
+    ])
     for (const [, role] of byType(templates[stage]!, 'AWS::IAM::Role')) {
-      const policies = (role.Properties?.['Policies'] ?? []) as { PolicyDocument: { Statement: Statement[] } }[]
+      const policies = (role.Properties?.['Policies'] ?? []) as {
+        PolicyDocument: { Statement: Statement[] }
+      }[]
       for (const s of policies.flatMap((p) => p.PolicyDocument.Statement)) {
         for (const action of asArray(s.Action)) expect(action).not.toMatch(/\*/)
-        if (asArray(s.Resource).includes('*')) for (const a of asArray(s.Action)) expect(allowedStar.has(a)).toBe(true)
+        if (asArray(s.Resource).includes('*'))
+          for (const a of asArray(s.Action)) expect(allowedStar.has(a)).toBe(true)
       }
     }
   })
 
   it('keeps the HTTP functions to reading the secrets they broker', () => {
     const http = templates[stage]!.Resources['HttpFunctionRole']!
-    const actions = ((http.Properties?.['Policies'] ?? []) as { PolicyDocument: { Statement: Statement[] } }[])
+    const actions = (
+      (http.Properties?.['Policies'] ?? []) as { PolicyDocument: { Statement: Statement[] } }[]
+    )
       .flatMap((p) => p.PolicyDocument.Statement)
       .flatMap((s) => asArray(s.Action))
-    expect(actions.filter((a) => a.startsWith('secretsmanager:')).sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'])
+    expect(actions.filter((a) => a.startsWith('secretsmanager:')).sort()).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+    ])
   })
 
   it('has a retained, rotating customer-managed key usable only through Secrets Manager', () => {
@@ -79,7 +112,12 @@ describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage)
     expect(secrets.length).toBeGreaterThan(0)
     for (const [id, s] of secrets) {
       expect(s.DeletionPolicy).toBe('Retain')
-      const gen = s.Properties?.['GenerateSecretString'] as { PasswordLength: number; GenerateStringKey: string; SecretStringTemplate: string; ExcludeCharacters: string }
+      const gen = s.Properties?.['GenerateSecretString'] as {
+        PasswordLength: number
+        GenerateStringKey: string
+        SecretStringTemplate: string
+        ExcludeCharacters: string
+      }
       expect(gen.PasswordLength).toBe(32)
       expect(gen.GenerateStringKey).toBe('password')
       expect(JSON.parse(gen.SecretStringTemplate)).toHaveProperty('username')
@@ -94,10 +132,15 @@ describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage)
     const schedules = byType(templates[stage]!, 'AWS::SecretsManager::RotationSchedule')
     expect(schedules.length).toBeGreaterThan(0)
     for (const [, s] of schedules) {
-      expect((s.Properties?.['RotationRules'] as { ScheduleExpression: string }).ScheduleExpression).toMatch(/^rate\(\d+ days?\)|^rate\(([4-9]|\d\d+) hours\)/)
+      expect((s.Properties?.['RotationRules'] as { ScheduleExpression: string }).ScheduleExpression).toMatch(
+        /^rate\(\d+ days?\)|^rate\(([4-9]|\d\d+) hours\)/,
+      )
     }
     const permission = templates[stage]!.Resources['RotateSecretLambdaPermission']!
-    expect(permission.Properties).toMatchObject({ Principal: 'secretsmanager.amazonaws.com', SourceAccount: { Ref: 'AWS::AccountId' } })
+    expect(permission.Properties).toMatchObject({
+      Principal: 'secretsmanager.amazonaws.com',
+      SourceAccount: { Ref: 'AWS::AccountId' },
+    })
   })
 
   it('alarms on failed rotations, rotation function errors, denial spikes and 5xx answers, through one topic', () => {
@@ -112,13 +155,23 @@ describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage)
 
   if (stage !== 'local') {
     it('declares the API stage: no data trace, no cache, throttled, access logs without headers or bodies', () => {
-      const [[, apiStage]] = byType(templates[stage]!, 'AWS::ApiGateway::Stage') as [[string, Template['Resources'][string]]]
-      const props = apiStage.Properties as { CacheClusterEnabled: boolean; MethodSettings: Record<string, unknown>[]; AccessLogSetting: { Format: string } }
+      const [[, apiStage]] = byType(templates[stage]!, 'AWS::ApiGateway::Stage') as [
+        [string, Template['Resources'][string]],
+      ]
+      const props = apiStage.Properties as {
+        CacheClusterEnabled: boolean
+        MethodSettings: Record<string, unknown>[]
+        AccessLogSetting: { Format: string }
+      }
       expect(props.CacheClusterEnabled).toBe(false)
-      expect(props.MethodSettings).toEqual([expect.objectContaining({ DataTraceEnabled: false, CachingEnabled: false, LoggingLevel: 'ERROR' })])
+      expect(props.MethodSettings).toEqual([
+        expect.objectContaining({ DataTraceEnabled: false, CachingEnabled: false, LoggingLevel: 'ERROR' }),
+      ])
       expect(props.MethodSettings[0]?.['ThrottlingRateLimit']).toBeGreaterThan(0)
       expect(props.AccessLogSetting.Format).toContain('$context.identity.userArn')
-      expect(props.AccessLogSetting.Format).not.toMatch(/\$input|\$context\.requestOverride|\$context\.responseOverride|\$context\.authorizer|header|body/i)
+      expect(props.AccessLogSetting.Format).not.toMatch(
+        /\$input|\$context\.requestOverride|\$context\.responseOverride|\$context\.authorizer|header|body/i,
+      )
       const deployments = byType(templates[stage]!, 'AWS::ApiGateway::Deployment')
       expect(deployments.every(([, d]) => d.Properties?.['StageName'] === undefined)).toBe(true)
     })
@@ -128,11 +181,12 @@ describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage)
       expect(text).not.toContain('local-sigv4')
       expect(text).not.toContain('BROKER_LOCAL_CONSUMERS_SECRET_ID')
       for (const [, fn] of byType(templates[stage]!, 'AWS::Lambda::Function')) {
-        const env = (fn.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}
+        const env =
+          (fn.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)
+            ?.Variables ?? {}
         if ('BROKER_AUTH_MODE' in env) expect(env['BROKER_AUTH_MODE']).toBe('iam')
       }
     })
-
   }
 })
 

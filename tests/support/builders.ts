@@ -53,7 +53,10 @@ export function anApiEvent(opts: {
   sourceIp?: string
 }): APIGatewayProxyEvent {
   seq += 1
-  const userArn = opts.userArn === undefined ? ORDERS.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/') + '/session-1' : opts.userArn
+  const userArn =
+    opts.userArn === undefined
+      ? ORDERS.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/') + '/session-1'
+      : opts.userArn
   return {
     resource: opts.resource ?? '/secrets/{name+}',
     path: opts.path,
@@ -69,15 +72,27 @@ export function anApiEvent(opts: {
     requestContext: {
       requestId: `req-${seq}`,
       resourcePath: opts.resource ?? '/secrets/{name+}',
-      identity: { userArn, sourceIp: opts.sourceIp ?? '10.0.0.7', userAgent: 'orders/1.0', accountId: ACCOUNT },
+      identity: {
+        userArn,
+        sourceIp: opts.sourceIp ?? '10.0.0.7',
+        userAgent: 'orders/1.0',
+        accountId: ACCOUNT,
+      },
     },
   } as unknown as APIGatewayProxyEvent
 }
 
-export function aSecretEvent(name: string, extra: Omit<Parameters<typeof anApiEvent>[0], 'path'> = {}): APIGatewayProxyEvent {
+export function aSecretEvent(
+  name: string,
+  extra: Omit<Parameters<typeof anApiEvent>[0], 'path'> = {},
+): APIGatewayProxyEvent {
   return anApiEvent({ path: `/secrets/${name}`, pathParameters: { name }, ...extra })
 }
 
 export function aLambdaContext(): Context {
-  return { awsRequestId: 'lambda-req', functionName: 'test', getRemainingTimeInMillis: () => 10_000 } as unknown as Context
+  return {
+    awsRequestId: 'lambda-req',
+    functionName: 'test',
+    getRemainingTimeInMillis: () => 10_000,
+  } as unknown as Context
 }

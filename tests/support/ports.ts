@@ -8,7 +8,9 @@ export async function freePort(): Promise<number> {
     srv.on('error', reject)
     srv.listen(0, '127.0.0.1', () => {
       const addr = srv.address()
-      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))))
+      srv.close(() =>
+        typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port')),
+      )
     })
   })
 }
@@ -22,7 +24,8 @@ export async function waitFor(
     if (await check().catch(() => false)) return
     const abort = opts.abortIf?.()
     if (abort !== undefined) throw new Error(`gave up waiting for ${opts.what}: ${abort}`)
-    if (Date.now() > deadline) throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${opts.what}`)
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${opts.timeoutMs} ms waiting for ${opts.what}`)
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100))
   }
 }

@@ -18,7 +18,10 @@ export interface SimpleResponse {
   json<T = unknown>(): T
 }
 
-export async function signRequest(url: string, opts: SignedFetchOptions): Promise<{ headers: Record<string, string> }> {
+export async function signRequest(
+  url: string,
+  opts: SignedFetchOptions,
+): Promise<{ headers: Record<string, string> }> {
   const u = new URL(url)
   const query: Record<string, string | string[]> = {}
   for (const [k, v] of u.searchParams) {
@@ -48,12 +51,20 @@ export async function signRequest(url: string, opts: SignedFetchOptions): Promis
 }
 
 export async function signedFetch(url: string, opts: SignedFetchOptions = {}): Promise<SimpleResponse> {
-  const headers = opts.credentials === undefined ? { ...(opts.headers ?? {}) } : (await signRequest(url, opts)).headers
+  const headers =
+    opts.credentials === undefined ? { ...(opts.headers ?? {}) } : (await signRequest(url, opts)).headers
   delete headers['host']
-  return plainFetch(url, { method: opts.method ?? 'GET', headers, ...(opts.body === undefined ? {} : { body: opts.body }) })
+  return plainFetch(url, {
+    method: opts.method ?? 'GET',
+    headers,
+    ...(opts.body === undefined ? {} : { body: opts.body }),
+  })
 }
 
-export async function plainFetch(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<SimpleResponse> {
+export async function plainFetch(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<SimpleResponse> {
   const res = await fetch(url, init)
   const text = await res.text()
   const headers: Record<string, string> = {}

@@ -14,12 +14,17 @@ export interface CallerIdentity {
  * gateway did not authenticate the call: refused before anything else. Principals from another account are
  * refused too: the catalog only ever lists this account's.
  */
-export function resolveCaller(reportedArn: string | null | undefined, expectedAccountId: string, via: CallerIdentity['via']): CallerIdentity {
+export function resolveCaller(
+  reportedArn: string | null | undefined,
+  expectedAccountId: string,
+  via: CallerIdentity['via'],
+): CallerIdentity {
   if (reportedArn === undefined || reportedArn === null || reportedArn === '') {
     throw new UnauthenticatedError('The request carries no authenticated identity.')
   }
   const principal = parsePrincipalArn(reportedArn)
   if (principal === undefined) throw new AccessDeniedError('Only IAM users and roles may call the broker.')
-  if (principal.accountId !== expectedAccountId) throw new AccessDeniedError('Principals of other accounts may not call the broker.')
+  if (principal.accountId !== expectedAccountId)
+    throw new AccessDeniedError('Principals of other accounts may not call the broker.')
   return { principal, reportedArn, via }
 }

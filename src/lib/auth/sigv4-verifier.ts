@@ -26,11 +26,17 @@ export interface SignedRequest {
   readonly body: string | Uint8Array | undefined
 }
 
-const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request, ?SignedHeaders=([a-z0-9;.-]+), ?Signature=([0-9a-f]{64})$/
+const AUTH =
+  /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request, ?SignedHeaders=([a-z0-9;.-]+), ?Signature=([0-9a-f]{64})$/
 
 export async function verifySigV4(
   req: SignedRequest,
-  opts: { region: string; service: string; clock: Clock; lookup: (accessKeyId: string) => SigV4Credential | undefined },
+  opts: {
+    region: string
+    service: string
+    clock: Clock
+    lookup: (accessKeyId: string) => SigV4Credential | undefined
+  },
 ): Promise<{ principalArn: string; accessKeyId: string }> {
   const headers: Record<string, string> = {}
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = v
@@ -38,16 +44,27 @@ export async function verifySigV4(
   if (auth === undefined) throw new UnauthenticatedError('The request is not signed.')
   const m = AUTH.exec(auth)
   if (m === null) throw new UnauthenticatedError('The Authorization header is not an AWS SigV4 signature.')
-  const [, accessKeyId, scopeDate, region, service, signedHeaderList, signature] = m as unknown as [string, string, string, string, string, string, string]
+  const [, accessKeyId, scopeDate, region, service, signedHeaderList, signature] = m as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ]
   if (region !== opts.region || service !== opts.service) {
     throw new UnauthenticatedError(`The signature's scope must be ${opts.region}/${opts.service}.`)
   }
   const amzDate = headers['x-amz-date']
   const signingDate = amzDate === undefined ? undefined : parseAmzDate(amzDate)
   if (signingDate === undefined) throw new UnauthenticatedError('The request has no valid X-Amz-Date.')
-  if (amzDate?.slice(0, 8) !== scopeDate) throw new UnauthenticatedError("The credential scope date does not match X-Amz-Date.")
+  if (amzDate?.slice(0, 8) !== scopeDate)
+    throw new UnauthenticatedError('The credential scope date does not match X-Amz-Date.')
   if (Math.abs(opts.clock.now() - signingDate.getTime()) > SIGV4_MAX_SKEW_MS) {
-    throw new UnauthenticatedError('The signature has expired or is from the future (more than 5 minutes of skew).')
+    throw new UnauthenticatedError(
+      'The signature has expired or is from the future (more than 5 minutes of skew).',
+    )
   }
   const signedHeaders = signedHeaderList.split(';')
   if (!signedHeaders.includes('host') || !signedHeaders.includes('x-amz-date')) {

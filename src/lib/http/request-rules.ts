@@ -8,7 +8,8 @@ export const NAME_RULE =
   'Secret names are 1–256 characters of ASCII letters, digits and /_+=.@- in non-empty segments other than "." and "..".'
 
 export function requireCaller(ctx: BrokerContext): CallerIdentity {
-  if (ctx.caller === undefined) throw new UnauthenticatedError('The request carries no authenticated identity.')
+  if (ctx.caller === undefined)
+    throw new UnauthenticatedError('The request carries no authenticated identity.')
   return ctx.caller
 }
 

@@ -1,6 +1,13 @@
 import { clip, type AuditRecord, type AuditSink } from '../audit'
 import type { Clock } from '../clock'
-import { AuditUnavailableError, isBrokerError, SecretNotFoundError, UnauthenticatedError, AccessDeniedError, describeError } from '../errors'
+import {
+  AuditUnavailableError,
+  isBrokerError,
+  SecretNotFoundError,
+  UnauthenticatedError,
+  AccessDeniedError,
+  describeError,
+} from '../errors'
 import type { BrokerContext, BrokerResponse } from './http-types'
 import { brokerContext, type HttpMiddleware } from './request-context'
 

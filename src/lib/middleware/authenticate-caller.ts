@@ -14,21 +14,38 @@ export interface LocalConsumerKeys {
   readonly consumers: readonly { accessKeyId: string; secretAccessKey: string; principalArn: string }[]
 }
 
-export function authenticateCaller(opts: { mode: AuthMode; accountId: string; region: string; clock: Clock }): HttpMiddleware {
+export function authenticateCaller(opts: {
+  mode: AuthMode
+  accountId: string
+  region: string
+  clock: Clock
+}): HttpMiddleware {
   if (!/^\d{12}$/.test(opts.accountId)) throw new Error('authenticateCaller: accountId must be 12 digits')
   return {
     before: async (request) => {
       const ctx = brokerContext(request.context)
       if (opts.mode === 'iam') {
-        ctx.caller = resolveCaller(request.event.requestContext?.identity?.userArn, opts.accountId, 'api-gateway-iam')
+        ctx.caller = resolveCaller(
+          request.event.requestContext?.identity?.userArn,
+          opts.accountId,
+          'api-gateway-iam',
+        )
         return
       }
-      const keys = (request.context as unknown as { localConsumerKeys?: Partial<LocalConsumerKeys> }).localConsumerKeys
-      if (keys?.consumers === undefined || !Array.isArray(keys.consumers)) throw new UnauthenticatedError('The local consumer keys are not loaded.')
+      const keys = (request.context as unknown as { localConsumerKeys?: Partial<LocalConsumerKeys> })
+        .localConsumerKeys
+      if (keys?.consumers === undefined || !Array.isArray(keys.consumers))
+        throw new UnauthenticatedError('The local consumer keys are not loaded.')
       const consumers: LocalConsumerKeys['consumers'] = keys.consumers
       const byKey = new Map<string, SigV4Credential>(consumers.map((c) => [c.accessKeyId, c]))
       const { principalArn } = await verifySigV4(
-        { method: ctx.req.method, path: ctx.req.path, headers: ctx.req.headers, query: ctx.req.query, body: ctx.req.body },
+        {
+          method: ctx.req.method,
+          path: ctx.req.path,
+          headers: ctx.req.headers,
+          query: ctx.req.query,
+          body: ctx.req.body,
+        },
         { region: opts.region, service: 'execute-api', clock: opts.clock, lookup: (id) => byKey.get(id) },
       )
       ctx.caller = resolveCaller(principalArn, opts.accountId, 'local-sigv4')

@@ -30,9 +30,16 @@ export interface HttpStackDeps {
   readonly localKeysClientOptions?: ConstructorParameters<typeof SecretsManagerClient>[0]
 }
 
-export type HttpHandler = (event: APIGatewayProxyEvent, context: BrokerLambdaContext) => Promise<APIGatewayProxyResult>
+export type HttpHandler = (
+  event: APIGatewayProxyEvent,
+  context: BrokerLambdaContext,
+) => Promise<APIGatewayProxyResult>
 
-export function withHttpStack<D extends HttpStackDeps>(logic: RouteLogic<D>, deps: D, opts: { public?: boolean } = {}): HttpHandler {
+export function withHttpStack<D extends HttpStackDeps>(
+  logic: RouteLogic<D>,
+  deps: D,
+  opts: { public?: boolean } = {},
+): HttpHandler {
   const { config } = deps
   const stack = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, BrokerLambdaContext>()
     .use(requestContext({ clock: deps.clock, log: deps.log }))
@@ -52,9 +59,19 @@ export function withHttpStack<D extends HttpStackDeps>(logic: RouteLogic<D>, dep
         }),
       )
     }
-    stack.use(authenticateCaller({ mode: config.authMode, accountId: config.accountId, region: config.region, clock: deps.clock }))
+    stack.use(
+      authenticateCaller({
+        mode: config.authMode,
+        accountId: config.accountId,
+        region: config.region,
+        clock: deps.clock,
+      }),
+    )
     stack.use(recordMetrics({ metrics: deps.metrics }))
     stack.use(auditAccess({ sink: deps.auditSink, clock: deps.clock }))
   }
-  return stack.handler(async (_event, context) => (await logic(brokerContext(context), deps)) as unknown as APIGatewayProxyResult)
+  return stack.handler(
+    async (_event, context) =>
+      (await logic(brokerContext(context), deps)) as unknown as APIGatewayProxyResult,
+  )
 }

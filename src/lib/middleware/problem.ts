@@ -43,7 +43,10 @@ export function problemFor(err: unknown): { problem: Problem; headers: Record<st
     if (err.code === 'AUDIT_UNAVAILABLE') headers['Retry-After'] = '5'
     return { problem, headers }
   }
-  return { problem: { type: PROBLEM_BASE + 'internal', title: 'Internal Server Error', status: 500 }, headers: {} }
+  return {
+    problem: { type: PROBLEM_BASE + 'internal', title: 'Internal Server Error', status: 500 },
+    headers: {},
+  }
 }
 
 /** The problem for one item of a batch, without the HTTP headers. */

@@ -5,7 +5,12 @@ import type { Log } from '../logger'
 import type { BrokerContext, BrokerRequest } from './http-types'
 
 export type BrokerLambdaContext = Context & { broker?: BrokerContext }
-export type HttpMiddleware = MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, BrokerLambdaContext>
+export type HttpMiddleware = MiddlewareObj<
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  Error,
+  BrokerLambdaContext
+>
 
 /** The request's BrokerContext, created by `requestContext()`. */
 export function brokerContext(context: BrokerLambdaContext): BrokerContext {
@@ -15,15 +20,23 @@ export function brokerContext(context: BrokerLambdaContext): BrokerContext {
 
 export function normaliseEvent(event: APIGatewayProxyEvent, context: Context, now: number): BrokerRequest {
   const headers: Record<string, string> = {}
-  for (const [k, v] of Object.entries(event.headers ?? {})) if (typeof v === 'string') headers[k.toLowerCase()] = v
+  for (const [k, v] of Object.entries(event.headers ?? {}))
+    if (typeof v === 'string') headers[k.toLowerCase()] = v
   const query: Record<string, string | string[]> = {}
   const multi = event.multiValueQueryStringParameters ?? {}
-  for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (typeof v === 'string') query[k] = v
+  for (const [k, v] of Object.entries(event.queryStringParameters ?? {}))
+    if (typeof v === 'string') query[k] = v
   for (const [k, v] of Object.entries(multi)) if (Array.isArray(v) && v.length > 1) query[k] = v
   const rawBody = event.body ?? undefined
-  const body = rawBody === undefined || rawBody === null ? undefined : event.isBase64Encoded ? Buffer.from(rawBody, 'base64').toString('utf8') : rawBody
+  const body =
+    rawBody === undefined || rawBody === null
+      ? undefined
+      : event.isBase64Encoded
+        ? Buffer.from(rawBody, 'base64').toString('utf8')
+        : rawBody
   const pathParameters: Record<string, string> = {}
-  for (const [k, v] of Object.entries(event.pathParameters ?? {})) if (typeof v === 'string') pathParameters[k] = v
+  for (const [k, v] of Object.entries(event.pathParameters ?? {}))
+    if (typeof v === 'string') pathParameters[k] = v
   const rc = event.requestContext as APIGatewayProxyEvent['requestContext'] | undefined
   return {
     requestId: rc?.requestId ?? context.awsRequestId,

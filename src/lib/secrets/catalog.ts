@@ -26,7 +26,8 @@ export interface Catalog {
   readonly size: number
 }
 
-const SECRET_ARN = /^arn:(aws|aws-cn|aws-us-gov):secretsmanager:[a-z0-9-]+:(\d{12}):secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/
+const SECRET_ARN =
+  /^arn:(aws|aws-cn|aws-us-gov):secretsmanager:[a-z0-9-]+:(\d{12}):secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/
 
 const RuntimeCatalogSchema = z.strictObject({
@@ -48,9 +49,12 @@ export function findCatalogProblems(doc: RuntimeCatalogDocument, accountId: stri
   for (const [i, entry] of doc.secrets.entries()) {
     const where = `secrets[${i}] (${JSON.stringify(entry.name).slice(0, 80)})`
     const nameProblem = checkSecretName(entry.name)
-    if (nameProblem !== undefined) problems.push(`${where}: name is not a valid logical name (${nameProblem})`)
+    if (nameProblem !== undefined)
+      problems.push(`${where}: name is not a valid logical name (${nameProblem})`)
     if (entry.name.split('/').at(-1) === 'rotation') {
-      problems.push(`${where}: a name may not end in the segment "rotation" (reserved for /secrets/{name}/rotation)`)
+      problems.push(
+        `${where}: a name may not end in the segment "rotation" (reserved for /secrets/{name}/rotation)`,
+      )
     }
     if (seen.has(entry.name)) problems.push(`${where}: duplicate name`)
     seen.add(entry.name)
@@ -58,15 +62,20 @@ export function findCatalogProblems(doc: RuntimeCatalogDocument, accountId: stri
     if (arn === null && !(SECRET_NAME.test(entry.secretId) && !entry.secretId.startsWith('arn:'))) {
       problems.push(`${where}: secretId must be a full secret ARN (…:secret:NAME-AbCdEf) or a secret name`)
     } else if (arn !== null && arn[2] !== accountId) {
-      problems.push(`${where}: secretId belongs to account ${arn[2] ?? '?'}, not this stage's account ${accountId}`)
+      problems.push(
+        `${where}: secretId belongs to account ${arn[2] ?? '?'}, not this stage's account ${accountId}`,
+      )
     }
     if (entry.readers.length === 0) problems.push(`${where}: readers is empty (nobody could read it)`)
     const readerSet = new Set<string>()
     for (const reader of entry.readers) {
       const readerProblem = checkCatalogPrincipal(reader)
-      if (readerProblem !== undefined) problems.push(`${where}: reader ${JSON.stringify(reader)} ${readerProblem}`)
+      if (readerProblem !== undefined)
+        problems.push(`${where}: reader ${JSON.stringify(reader)} ${readerProblem}`)
       else if (parsePrincipalArn(reader)?.accountId !== accountId) {
-        problems.push(`${where}: reader ${reader} is in another account; only ${accountId} principals may read`)
+        problems.push(
+          `${where}: reader ${reader} is in another account; only ${accountId} principals may read`,
+        )
       }
       if (readerSet.has(reader)) problems.push(`${where}: reader ${reader} listed twice`)
       readerSet.add(reader)
@@ -102,7 +111,12 @@ export function loadCatalog(source: unknown, accountId: string): Catalog {
   for (const e of parsed.data.secrets) {
     byName.set(
       e.name,
-      Object.freeze({ name: e.name, secretId: e.secretId, readers: Object.freeze([...e.readers]), rotationStrategy: e.rotationStrategy }),
+      Object.freeze({
+        name: e.name,
+        secretId: e.secretId,
+        readers: Object.freeze([...e.readers]),
+        rotationStrategy: e.rotationStrategy,
+      }),
     )
     for (const r of e.readers) byReader.set(r, [...(byReader.get(r) ?? []), e.name])
   }

@@ -12,8 +12,19 @@ export { decideAccess } from './access-policy'
 export type { AccessDecision } from './access-policy'
 export { createSecretCache } from './secret-cache'
 export type { CacheState, CacheResult, SecretCache, SecretCacheOptions } from './secret-cache'
-export { createSecretSource, classifyUpstreamError, UpstreamPermanentError, UpstreamTransientError } from './secret-reader'
-export type { FetchedSecret, SecretSource, UpstreamObserver, RotationInfo, RotationInfoSource } from './secret-reader'
+export {
+  createSecretSource,
+  classifyUpstreamError,
+  UpstreamPermanentError,
+  UpstreamTransientError,
+} from './secret-reader'
+export type {
+  FetchedSecret,
+  SecretSource,
+  UpstreamObserver,
+  RotationInfo,
+  RotationInfoSource,
+} from './secret-reader'
 export { assessRotation, createRotationStatusReader } from './rotation-status'
 export type { RotationStatus, RotationStatusReader } from './rotation-status'
 export { readAuthorizedSecret, translateUpstreamError } from './read-secret'

@@ -32,7 +32,9 @@ export async function readAuthorizedSecret(
     throw new SecretNotFoundError()
   }
   try {
-    const result = await deps.cache.get(decision.entry.secretId, { forceRevalidate: opts.forceRevalidate === true })
+    const result = await deps.cache.get(decision.entry.secretId, {
+      forceRevalidate: opts.forceRevalidate === true,
+    })
     return { ...result, entry: decision.entry }
   } catch (err) {
     throw translateUpstreamError(err, opts.onFailure)
@@ -43,14 +45,21 @@ export async function readAuthorizedSecret(
  * An upstream failure as the broker's error: transient → 503 with Retry-After; the secret gone → the same
  * 404 as an unknown name; the broker refused (access denied, KMS) → 502. Anything else is returned as is.
  */
-export function translateUpstreamError(err: unknown, onFailure?: (reason: ReadFailureReason) => void): unknown {
+export function translateUpstreamError(
+  err: unknown,
+  onFailure?: (reason: ReadFailureReason) => void,
+): unknown {
   if (err instanceof UpstreamTransientError) {
     onFailure?.(`upstream-${err.kind}`)
-    return new UpstreamUnavailableError('Secrets Manager is unavailable and no usable cached value exists.', { cause: err, retryAfterSeconds: 5 })
+    return new UpstreamUnavailableError('Secrets Manager is unavailable and no usable cached value exists.', {
+      cause: err,
+      retryAfterSeconds: 5,
+    })
   }
   if (err instanceof UpstreamPermanentError) {
     onFailure?.(`upstream-${err.kind}`)
-    if (err.kind === 'not-found' || err.kind === 'invalid-request') return new SecretNotFoundError({ cause: err })
+    if (err.kind === 'not-found' || err.kind === 'invalid-request')
+      return new SecretNotFoundError({ cause: err })
     return new UpstreamRefusedError('Secrets Manager refused the broker.', { cause: err })
   }
   return err

@@ -53,7 +53,12 @@ export interface RotationStatusReader {
  * Rotation status with a short per-secret cache (DescribeSecret at most once per `ttlMs` per container, and
  * one call for concurrent requests), so the endpoint cannot be used to run up Secrets Manager's quota.
  */
-export function createRotationStatusReader(opts: { source: RotationInfoSource; clock: Clock; ttlMs: number; maxEntries: number }): RotationStatusReader {
+export function createRotationStatusReader(opts: {
+  source: RotationInfoSource
+  clock: Clock
+  ttlMs: number
+  maxEntries: number
+}): RotationStatusReader {
   const cache = new LRUCache<string, RotationInfo>({
     max: opts.maxEntries,
     ttl: Math.max(1, opts.ttlMs),

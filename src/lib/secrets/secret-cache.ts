@@ -61,7 +61,10 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
   const entries = new LRUCache<string, Entry>({ max: opts.maxEntries })
   const inFlight = new Map<string, Promise<{ secret: FetchedSecret; state: 'miss' | 'revalidated' }>>()
 
-  function refresh(secretId: string, previous: Entry | undefined): Promise<{ secret: FetchedSecret; state: 'miss' | 'revalidated' }> {
+  function refresh(
+    secretId: string,
+    previous: Entry | undefined,
+  ): Promise<{ secret: FetchedSecret; state: 'miss' | 'revalidated' }> {
     const pending = inFlight.get(secretId)
     if (pending !== undefined) return pending
     const work = (async () => {
@@ -115,7 +118,12 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
       }
       const servableStale = entry !== undefined && now <= entry.expiresAt + maxStaleMs
       if (entry !== undefined && servableStale && now < entry.retryNotBefore) {
-        return { secret: entry.secret, state: 'stale', forceLimited, staleForMs: Math.max(0, now - entry.expiresAt) }
+        return {
+          secret: entry.secret,
+          state: 'stale',
+          forceLimited,
+          staleForMs: Math.max(0, now - entry.expiresAt),
+        }
       }
       try {
         const { secret, state } = await refresh(secretId, entry)
@@ -127,8 +135,14 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
             const at = clock.now()
             current.retryNotBefore = at + backoffMs
             // A forced revalidation of a still-fresh entry that fails is simply a hit: the value is within its TTL.
-            if (at < current.expiresAt) return { secret: current.secret, state: 'hit', forceLimited, staleForMs: 0 }
-            return { secret: current.secret, state: 'stale', forceLimited, staleForMs: at - current.expiresAt }
+            if (at < current.expiresAt)
+              return { secret: current.secret, state: 'hit', forceLimited, staleForMs: 0 }
+            return {
+              secret: current.secret,
+              state: 'stale',
+              forceLimited,
+              staleForMs: at - current.expiresAt,
+            }
           }
         } else {
           entries.delete(secretId)

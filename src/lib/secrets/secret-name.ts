@@ -7,7 +7,8 @@ export const MAX_SECRET_NAME_LENGTH = 256
 
 const SEGMENT = /^[A-Za-z0-9_+=.@-]+$/
 
-export type SecretNameProblem = 'empty' | 'too-long' | 'bad-character' | 'empty-segment' | 'dot-segment' | 'arn'
+export type SecretNameProblem =
+  'empty' | 'too-long' | 'bad-character' | 'empty-segment' | 'dot-segment' | 'arn'
 
 /** Why `name` is not a valid logical name, or undefined when it is one. Never throws. */
 export function checkSecretName(name: string): SecretNameProblem | undefined {

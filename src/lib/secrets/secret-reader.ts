@@ -38,7 +38,10 @@ export interface RotationInfo {
 
 /** Throttling, 5xx, timeouts, connection failures: worth serving a stale value for, and retrying later. */
 export class UpstreamTransientError extends Error {
-  constructor(readonly kind: 'throttled' | 'server-error' | 'timeout' | 'network' | 'malformed-response', options?: { cause?: unknown }) {
+  constructor(
+    readonly kind: 'throttled' | 'server-error' | 'timeout' | 'network' | 'malformed-response',
+    options?: { cause?: unknown },
+  ) {
     super(`Secrets Manager ${kind}`, options)
     this.name = 'UpstreamTransientError'
   }
@@ -46,18 +49,43 @@ export class UpstreamTransientError extends Error {
 
 /** An answer that a cached value must never cover: the secret is gone, or the broker may not read it. */
 export class UpstreamPermanentError extends Error {
-  constructor(readonly kind: 'not-found' | 'access-denied' | 'decryption-failure' | 'invalid-request' | 'client-error', options?: { cause?: unknown }) {
+  constructor(
+    readonly kind: 'not-found' | 'access-denied' | 'decryption-failure' | 'invalid-request' | 'client-error',
+    options?: { cause?: unknown },
+  ) {
     super(`Secrets Manager ${kind}`, options)
     this.name = 'UpstreamPermanentError'
   }
 }
 
-const THROTTLING = new Set(['ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'Throttling', 'ProvisionedThroughputExceededException'])
+const THROTTLING = new Set([
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'Throttling',
+  'ProvisionedThroughputExceededException',
+])
 const TIMEOUTS = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'AbortError'])
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNABORTED', 'UND_ERR_SOCKET'])
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+])
 
 export function classifyUpstreamError(err: unknown): UpstreamTransientError | UpstreamPermanentError {
-  const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; $fault?: string; $retryable?: unknown }
+  const e = err as {
+    name?: string
+    code?: string
+    $metadata?: { httpStatusCode?: number }
+    $fault?: string
+    $retryable?: unknown
+  }
   const name = e.name ?? ''
   const status = e.$metadata?.httpStatusCode
   const opts = { cause: err }
@@ -65,20 +93,26 @@ export function classifyUpstreamError(err: unknown): UpstreamTransientError | Up
   if (TIMEOUTS.has(name) || e.code === 'ETIMEDOUT') return new UpstreamTransientError('timeout', opts)
   if (e.code !== undefined && NETWORK_CODES.has(e.code)) return new UpstreamTransientError('network', opts)
   if (name === 'ResourceNotFoundException') return new UpstreamPermanentError('not-found', opts)
-  if (name === 'AccessDeniedException' || name === 'AccessDenied' || status === 403) return new UpstreamPermanentError('access-denied', opts)
+  if (name === 'AccessDeniedException' || name === 'AccessDenied' || status === 403)
+    return new UpstreamPermanentError('access-denied', opts)
   if (name === 'DecryptionFailure') return new UpstreamPermanentError('decryption-failure', opts)
   if (name === 'InvalidRequestException') return new UpstreamPermanentError('invalid-request', opts)
   if ((status !== undefined && status >= 500) || e.$fault === 'server' || name === 'InternalServiceError') {
     return new UpstreamTransientError('server-error', opts)
   }
   // A response the SDK could not parse (a proxy's HTML page, a truncated body) is treated as a transient fault.
-  if (err instanceof SyntaxError || name === 'SyntaxError') return new UpstreamTransientError('malformed-response', opts)
+  if (err instanceof SyntaxError || name === 'SyntaxError')
+    return new UpstreamTransientError('malformed-response', opts)
   if (status !== undefined && status >= 400) return new UpstreamPermanentError('client-error', opts)
   return new UpstreamTransientError('network', opts)
 }
 
 /** Told about every upstream call: which operation, how long it took, and how it failed, if it did. */
-export type UpstreamObserver = (call: { operation: 'DescribeSecret' | 'GetSecretValue'; durationMs: number; failure?: UpstreamTransientError | UpstreamPermanentError }) => void
+export type UpstreamObserver = (call: {
+  operation: 'DescribeSecret' | 'GetSecretValue'
+  durationMs: number
+  failure?: UpstreamTransientError | UpstreamPermanentError
+}) => void
 
 export function createSecretSource(
   client: SecretsManagerClient,
@@ -99,13 +133,19 @@ export function createSecretSource(
   }
   return {
     async currentVersionId(secretId) {
-      const out = await call('DescribeSecret', () => client.send(new DescribeSecretCommand({ SecretId: secretId })))
-      const current = Object.entries(out.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))
+      const out = await call('DescribeSecret', () =>
+        client.send(new DescribeSecretCommand({ SecretId: secretId })),
+      )
+      const current = Object.entries(out.VersionIdsToStages ?? {}).find(([, stages]) =>
+        stages.includes('AWSCURRENT'),
+      )
       if (current === undefined) throw new UpstreamPermanentError('not-found')
       return current[0]
     },
     async describeRotation(secretId) {
-      const out = await call('DescribeSecret', () => client.send(new DescribeSecretCommand({ SecretId: secretId })))
+      const out = await call('DescribeSecret', () =>
+        client.send(new DescribeSecretCommand({ SecretId: secretId })),
+      )
       return {
         // moto omits RotationEnabled until rotation was configured once; absent means not enabled.
         rotationEnabled: out.RotationEnabled === true,
@@ -116,7 +156,9 @@ export function createSecretSource(
       }
     },
     async getCurrent(secretId) {
-      const out = await call('GetSecretValue', () => client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' })))
+      const out = await call('GetSecretValue', () =>
+        client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' })),
+      )
       if (out.VersionId === undefined || (out.SecretString === undefined && out.SecretBinary === undefined)) {
         throw new UpstreamTransientError('malformed-response')
       }

@@ -27,7 +27,11 @@ export function parseSecretString(s: string): unknown {
 export function renderSecret(name: string, secret: FetchedSecret): ServedSecret {
   const base = { name, versionId: secret.versionId, createdDate: secret.createdDate?.toISOString() }
   if (secret.secretString !== undefined) return { ...base, value: parseSecretString(secret.secretString) }
-  return { ...base, value: Buffer.from(secret.secretBinary ?? new Uint8Array()).toString('base64'), valueEncoding: 'base64' }
+  return {
+    ...base,
+    value: Buffer.from(secret.secretBinary ?? new Uint8Array()).toString('base64'),
+    valueEncoding: 'base64',
+  }
 }
 
 /** Whether an If-None-Match header matches the version (strong or weak tags, lists, and `*`). */

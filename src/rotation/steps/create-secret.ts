@@ -7,7 +7,8 @@ import type { StepInput, StepResult } from './step-input'
  * Run again: the token already has a pending value, so nothing is generated and nothing is written.
  */
 export async function createSecretStep(input: StepInput): Promise<StepResult> {
-  if ((await readPendingRaw(input)) !== undefined) return { outcome: 'unchanged', detail: 'pending value already exists' }
+  if ((await readPendingRaw(input)) !== undefined)
+    return { outcome: 'unchanged', detail: 'pending value already exists' }
   const current = await readCurrent(input)
   const next = await input.strategy.generate(current, input.ctx)
   // Same token, same value is idempotent on AWS; a concurrent duplicate with another value fails there with

@@ -13,7 +13,8 @@ export async function finishSecretStep(input: StepInput): Promise<StepResult> {
   const { sm, metadata, token } = input
   const current = versionHolding(metadata.versions, AWSCURRENT)
   if (current === token) {
-    if (!hasStage(metadata.versions, token, AWSPENDING)) return { outcome: 'unchanged', detail: 'already AWSCURRENT' }
+    if (!hasStage(metadata.versions, token, AWSPENDING))
+      return { outcome: 'unchanged', detail: 'already AWSCURRENT' }
     await removePendingFrom(sm, metadata.arn, token)
     return { outcome: 'changed', detail: 'already AWSCURRENT; removed the leftover AWSPENDING label' }
   }

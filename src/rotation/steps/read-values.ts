@@ -17,6 +17,7 @@ export async function readPendingRaw(input: StepInput): Promise<string | undefin
 
 export async function readPending(input: StepInput): Promise<SecretValue> {
   const raw = await readPendingRaw(input)
-  if (raw === undefined) throw stepError(input.ctx.scope, 'this token has no pending value yet (createSecret has not completed)')
+  if (raw === undefined)
+    throw stepError(input.ctx.scope, 'this token has no pending value yet (createSecret has not completed)')
   return parseSecretValue(raw, 'pending')
 }

@@ -9,8 +9,10 @@ export async function setSecretStep(input: StepInput): Promise<StepResult> {
   const pending = await readPending(input)
   const current = await readCurrent(input)
   input.strategy.checkPending(pending, current, input.ctx)
-  if (!input.strategy.updatesExternalSystem) return { outcome: 'unchanged', detail: 'no external system to update' }
-  if (await input.strategy.accepts(pending, input.ctx)) return { outcome: 'unchanged', detail: 'pending credentials already active' }
+  if (!input.strategy.updatesExternalSystem)
+    return { outcome: 'unchanged', detail: 'no external system to update' }
+  if (await input.strategy.accepts(pending, input.ctx))
+    return { outcome: 'unchanged', detail: 'pending credentials already active' }
   await input.strategy.apply(pending, current, input.ctx)
   return { outcome: 'changed', detail: 'pending credentials set' }
 }

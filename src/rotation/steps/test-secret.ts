@@ -7,7 +7,8 @@ import type { StepInput, StepResult } from './step-input'
  */
 export async function testSecretStep(input: StepInput): Promise<StepResult> {
   const pending = await readPending(input)
-  if (!input.strategy.updatesExternalSystem) return { outcome: 'unchanged', detail: 'no external system to test' }
+  if (!input.strategy.updatesExternalSystem)
+    return { outcome: 'unchanged', detail: 'no external system to test' }
   await input.strategy.verify(pending, input.ctx)
   return { outcome: 'unchanged', detail: 'pending credentials work' }
 }

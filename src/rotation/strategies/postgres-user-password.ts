@@ -1,7 +1,13 @@
 import { isAuthenticationFailure, quoteIdent, type DbSession } from '../db-session'
 import { stepError } from '../rotation-errors'
 import { scramSha256Verifier, SCRAM_VERIFIER_PATTERN } from '../scram'
-import { parsePostgresSecret, PG_USERNAME_PATTERN, sameConnection, type PostgresSecret, type SecretValue } from '../secret-value'
+import {
+  parsePostgresSecret,
+  PG_USERNAME_PATTERN,
+  sameConnection,
+  type PostgresSecret,
+  type SecretValue,
+} from '../secret-value'
 import type { RotationContext, RotationStrategy } from './rotation-strategy'
 
 /**
@@ -18,7 +24,9 @@ import type { RotationContext, RotationStrategy } from './rotation-strategy'
 export const CLONE_SUFFIX = '_clone'
 
 export function alternateUsername(username: string): string {
-  return username.endsWith(CLONE_SUFFIX) ? username.slice(0, -CLONE_SUFFIX.length) : `${username}${CLONE_SUFFIX}`
+  return username.endsWith(CLONE_SUFFIX)
+    ? username.slice(0, -CLONE_SUFFIX.length)
+    : `${username}${CLONE_SUFFIX}`
 }
 
 function pg(value: unknown, what: string): PostgresSecret {
@@ -55,18 +63,27 @@ async function canLogIn(creds: PostgresSecret, ctx: RotationContext): Promise<bo
 async function verifyLogin(pending: SecretValue, ctx: RotationContext): Promise<void> {
   const creds = pg(pending, 'pending')
   const session = await ctx.connectAs(creds)
-  const rows = await withSession(session, (s) => s.query<{ user_name: string }>('SELECT current_user AS user_name, now() AS checked_at'))
-  if (rows[0]?.user_name !== creds.username) throw stepError(ctx.scope, 'the pending credentials logged in as a different user')
+  const rows = await withSession(session, (s) =>
+    s.query<{ user_name: string }>('SELECT current_user AS user_name, now() AS checked_at'),
+  )
+  if (rows[0]?.user_name !== creds.username)
+    throw stepError(ctx.scope, 'the pending credentials logged in as a different user')
 }
 
 function checkSameSystem(pending: PostgresSecret, current: PostgresSecret, ctx: RotationContext): void {
   if (!sameConnection(pending, current)) {
-    throw stepError(ctx.scope, 'refusing a pending value whose host, port or dbname differs from the current one')
+    throw stepError(
+      ctx.scope,
+      'refusing a pending value whose host, port or dbname differs from the current one',
+    )
   }
 }
 
 async function generatePassword(ctx: RotationContext): Promise<string> {
-  return ctx.passwords.generate({ length: ctx.target.passwordLength, excludeCharacters: ctx.target.excludeCharacters })
+  return ctx.passwords.generate({
+    length: ctx.target.passwordLength,
+    excludeCharacters: ctx.target.excludeCharacters,
+  })
 }
 
 export const postgresSingleUserStrategy: RotationStrategy = {
@@ -79,7 +96,8 @@ export const postgresSingleUserStrategy: RotationStrategy = {
   checkPending(pending, current, ctx) {
     const p = pg(pending, 'pending')
     const c = pg(current, 'current')
-    if (p.username !== c.username) throw stepError(ctx.scope, 'refusing a pending value for a different user than the current one')
+    if (p.username !== c.username)
+      throw stepError(ctx.scope, 'refusing a pending value for a different user than the current one')
     checkSameSystem(p, c, ctx)
   },
   accepts: (pending, ctx) => canLogIn(pg(pending, 'pending'), ctx),
@@ -109,10 +127,15 @@ export const postgresSingleUserStrategy: RotationStrategy = {
         if (isAuthenticationFailure(err)) continue
         throw err
       }
-      await withSession(session, (s) => s.query(`ALTER ROLE ${quoteIdent(p.username)} ${passwordClause(p.password, ctx)}`))
+      await withSession(session, (s) =>
+        s.query(`ALTER ROLE ${quoteIdent(p.username)} ${passwordClause(p.password, ctx)}`),
+      )
       return
     }
-    throw stepError(ctx.scope, `none of the ${tried} known credentials for this user log in; the password was changed outside rotation`)
+    throw stepError(
+      ctx.scope,
+      `none of the ${tried} known credentials for this user log in; the password was changed outside rotation`,
+    )
   },
   verify: verifyLogin,
 }
@@ -123,14 +146,18 @@ export const postgresAlternatingUsersStrategy: RotationStrategy = {
   async generate(current, ctx) {
     const c = pg(current, 'current')
     const next = alternateUsername(c.username)
-    if (!PG_USERNAME_PATTERN.test(next)) throw stepError(ctx.scope, 'the alternate user name would exceed 63 characters')
+    if (!PG_USERNAME_PATTERN.test(next))
+      throw stepError(ctx.scope, 'the alternate user name would exceed 63 characters')
     return { ...current, username: next, password: await generatePassword(ctx) }
   },
   checkPending(pending, current, ctx) {
     const p = pg(pending, 'pending')
     const c = pg(current, 'current')
     if (p.username !== alternateUsername(c.username)) {
-      throw stepError(ctx.scope, 'refusing a pending value whose user is not the alternate of the current user')
+      throw stepError(
+        ctx.scope,
+        'refusing a pending value whose user is not the alternate of the current user',
+      )
     }
     checkSameSystem(p, c, ctx)
   },
@@ -139,7 +166,8 @@ export const postgresAlternatingUsersStrategy: RotationStrategy = {
     const p = pg(pending, 'pending')
     const c = pg(current, 'current')
     const masterId = ctx.target.masterSecretId
-    if (masterId === undefined) throw stepError(ctx.scope, 'postgres-alternating-users needs a masterSecretId')
+    if (masterId === undefined)
+      throw stepError(ctx.scope, 'postgres-alternating-users needs a masterSecretId')
     const master = pg(await ctx.readMasterSecret(masterId), 'master')
     if (master.host.toLowerCase() !== c.host.toLowerCase() || master.port !== c.port) {
       throw stepError(ctx.scope, 'refusing a master secret for another server than the current value')
@@ -149,7 +177,9 @@ export const postgresAlternatingUsersStrategy: RotationStrategy = {
     await withSession(session, async (s) => {
       await s.query('BEGIN')
       try {
-        const exists = await s.query('SELECT 1 AS found FROM pg_catalog.pg_roles WHERE rolname = $1', [p.username])
+        const exists = await s.query('SELECT 1 AS found FROM pg_catalog.pg_roles WHERE rolname = $1', [
+          p.username,
+        ])
         const verb = exists.length === 0 ? 'CREATE' : 'ALTER'
         await s.query(`${verb} ROLE ${quoteIdent(p.username)} WITH LOGIN ${passwordClause(p.password, ctx)}`)
         // The clone gets the original user's privileges by membership (AWS's template does the same); GRANT

@@ -10,7 +10,10 @@ export const randomPasswordStrategy: RotationStrategy = {
   kind: 'random',
   updatesExternalSystem: false,
   async generate(current, ctx) {
-    const password = await ctx.passwords.generate({ length: ctx.target.passwordLength, excludeCharacters: ctx.target.excludeCharacters })
+    const password = await ctx.passwords.generate({
+      length: ctx.target.passwordLength,
+      excludeCharacters: ctx.target.excludeCharacters,
+    })
     return { ...current, password }
   },
   checkPending(pending, current, ctx) {
@@ -20,7 +23,11 @@ export const randomPasswordStrategy: RotationStrategy = {
           .filter(([k]) => k !== 'password')
           .sort(([a], [b]) => (a < b ? -1 : 1)),
       )
-    if (rest(pending) !== rest(current)) throw stepError(ctx.scope, 'the pending value differs from the current one in fields other than the password')
+    if (rest(pending) !== rest(current))
+      throw stepError(
+        ctx.scope,
+        'the pending value differs from the current one in fields other than the password',
+      )
   },
   accepts: () => Promise.resolve(true), // no external system: nothing to set
   apply: () => Promise.resolve(),

@@ -18,8 +18,15 @@ let sm: SecretsManagerClient
 beforeAll(async () => {
   // A 1 s limit on forced revalidation keeps the test quick (the limit itself is unit-tested). Note that
   // fetch() adds `Cache-Control: no-cache` by itself to any request carrying If-None-Match.
-  stack = await startLocalStack({ secretFields: () => ({ note: CANARY }), paramOverrides: { forceRefreshMinIntervalSeconds: 1 } })
-  sm = new SecretsManagerClient({ region: stack.region, endpoint: stack.motoEndpoint, credentials: MOTO_CREDENTIALS })
+  stack = await startLocalStack({
+    secretFields: () => ({ note: CANARY }),
+    paramOverrides: { forceRefreshMinIntervalSeconds: 1 },
+  })
+  sm = new SecretsManagerClient({
+    region: stack.region,
+    endpoint: stack.motoEndpoint,
+    credentials: MOTO_CREDENTIALS,
+  })
 }, 180_000)
 
 afterAll(async () => {
@@ -36,13 +43,19 @@ describe('the read path over HTTP (serverless-offline + moto)', () => {
   it('serves an allowed consumer the demo secret with an ETag, then 304 for that ETag', async () => {
     const first = await get('/secrets/demo/db')
     expect(first.status).toBe(200)
-    const body = first.json<{ name: string; versionId: string; value: { username: string; password: string } }>()
+    const body = first.json<{
+      name: string
+      versionId: string
+      value: { username: string; password: string }
+    }>()
     expect(body.name).toBe('demo/db')
     expect(body.value.username).toBe('demo_app')
     expect(body.value.password.length).toBe(32)
     expect(first.headers['etag']).toBe(`"${body.versionId}"`)
     expect(first.headers['cache-control']).toBe('no-store')
-    const second = await get('/secrets/demo/db', { headers: { 'If-None-Match': first.headers['etag'] ?? '' } })
+    const second = await get('/secrets/demo/db', {
+      headers: { 'If-None-Match': first.headers['etag'] ?? '' },
+    })
     expect(second.status).toBe(304)
     expect(second.text).toBe('')
   })
@@ -53,14 +66,20 @@ describe('the read path over HTTP (serverless-offline + moto)', () => {
     expect(notAllowed.status).toBe(404)
     expect(unknown.status).toBe(404)
     expect(unknown.text).toBe(notAllowed.text)
-    const strip = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).filter(([k]) => !['x-request-id', 'date'].includes(k)))
+    const strip = (h: Record<string, string>) =>
+      Object.fromEntries(Object.entries(h).filter(([k]) => !['x-request-id', 'date'].includes(k)))
     expect(strip(unknown.headers)).toEqual(strip(notAllowed.headers))
     const allowedForBilling = await get('/secrets/demo/api-key', { credentials: billing() })
     expect(allowedForBilling.status).toBe(200)
   })
 
   it('refuses malformed names with 400', async () => {
-    for (const path of ['/secrets/demo%2Fdb', '/secrets/demo%252Fdb', '/secrets/arn:aws:secretsmanager:us-east-1:123456789012:secret:x', '/secrets/%EF%BD%84emo']) {
+    for (const path of [
+      '/secrets/demo%2Fdb',
+      '/secrets/demo%252Fdb',
+      '/secrets/arn:aws:secretsmanager:us-east-1:123456789012:secret:x',
+      '/secrets/%EF%BD%84emo',
+    ]) {
       const res = await get(path)
       expect([path, res.status]).toEqual([path, 400])
     }
@@ -68,14 +87,19 @@ describe('the read path over HTTP (serverless-offline + moto)', () => {
 
   it('refuses unsigned and wrongly signed requests, and answers health without a signature', async () => {
     expect((await plainFetch(`${stack.apiUrl}/secrets/demo/db`)).status).toBe(401)
-    const wrong = await get('/whoami', { credentials: { accessKeyId: orders().accessKeyId, secretAccessKey: `x${orders().secretAccessKey.slice(1)}` } })
+    const wrong = await get('/whoami', {
+      credentials: {
+        accessKeyId: orders().accessKeyId,
+        secretAccessKey: `x${orders().secretAccessKey.slice(1)}`,
+      },
+    })
     expect(wrong.status).toBe(401)
     const health = await plainFetch(`${stack.apiUrl}/health`)
     expect(health.status).toBe(200)
     expect(health.text).not.toContain('demo')
   })
 
-  it("tells each consumer its own principal on /whoami", async () => {
+  it('tells each consumer its own principal on /whoami', async () => {
     const me = await get('/whoami')
     expect(me.json()).toMatchObject({ principalArn: orders().principalArn, authenticatedBy: 'local-sigv4' })
     const other = await get('/whoami', { credentials: billing() })
@@ -117,7 +141,11 @@ describe('the read path over HTTP (serverless-offline + moto)', () => {
     const records = readAuditFile(stack.auditFile)
     const forDb = records.filter((r) => r.secretName === 'demo/db' && r.status < 400)
     expect(forDb.length).toBeGreaterThanOrEqual(4)
-    expect(forDb.every((r) => r.principal === orders().principalArn && r.sourceIp !== undefined && r.versionId !== undefined)).toBe(true)
+    expect(
+      forDb.every(
+        (r) => r.principal === orders().principalArn && r.sourceIp !== undefined && r.versionId !== undefined,
+      ),
+    ).toBe(true)
     expect(records.some((r) => r.outcome === 'not-modified')).toBe(true)
     expect(records.some((r) => r.outcome === 'denied' && r.reason === 'caller-not-allowed')).toBe(true)
     expect(records.some((r) => r.outcome === 'denied' && r.reason === 'unauthenticated')).toBe(true)
@@ -127,23 +155,52 @@ describe('the read path over HTTP (serverless-offline + moto)', () => {
 
   it('leaked no canary into the audit file or the API log', () => {
     const files = [readFileSync(stack.auditFile, 'utf8'), readFileSync(stack.offlineLog, 'utf8')].join('\n')
-    for (const needle of [CANARY, CANARY.slice(0, 8), Buffer.from(CANARY).toString('base64'), encodeURIComponent(CANARY)]) {
+    for (const needle of [
+      CANARY,
+      CANARY.slice(0, 8),
+      Buffer.from(CANARY).toString('base64'),
+      encodeURIComponent(CANARY),
+    ]) {
       expect(files).not.toContain(needle)
     }
   })
 
   it('npm run audit shows who read which version, from the local audit log', () => {
     const state = join(stack.stateDir, 'local.json')
-    writeFileSync(state, JSON.stringify({ auditFile: stack.auditFile, motoEndpoint: stack.motoEndpoint, region: stack.region }))
-    const run = spawnSync(process.execPath, ['node_modules/tsx/dist/cli.mjs', 'scripts/audit-query.ts', '--state', state, '--secret', 'demo/db', '--json'], {
-      encoding: 'utf8',
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    })
+    writeFileSync(
+      state,
+      JSON.stringify({ auditFile: stack.auditFile, motoEndpoint: stack.motoEndpoint, region: stack.region }),
+    )
+    const run = spawnSync(
+      process.execPath,
+      [
+        'node_modules/tsx/dist/cli.mjs',
+        'scripts/audit-query.ts',
+        '--state',
+        state,
+        '--secret',
+        'demo/db',
+        '--json',
+      ],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      },
+    )
     expect(run.status).toBe(0)
-    const rows = JSON.parse(run.stdout) as { principal: string; secret: string; versionId: string; outcome: string }[]
+    const rows = JSON.parse(run.stdout) as {
+      principal: string
+      secret: string
+      versionId: string
+      outcome: string
+    }[]
     expect(rows.length).toBeGreaterThanOrEqual(4)
     expect(rows.every((r) => r.secret === 'demo/db')).toBe(true)
-    expect(rows.some((r) => r.principal === orders().principalArn && r.outcome === 'allowed' && r.versionId !== '-')).toBe(true)
+    expect(
+      rows.some(
+        (r) => r.principal === orders().principalArn && r.outcome === 'allowed' && r.versionId !== '-',
+      ),
+    ).toBe(true)
     expect(run.stdout).not.toContain(CANARY)
   })
 })

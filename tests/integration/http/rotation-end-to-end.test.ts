@@ -19,7 +19,11 @@ let sm: SecretsManagerClient
 
 beforeAll(async () => {
   stack = await startLocalStack({ rotation: true, postgres: true })
-  sm = new SecretsManagerClient({ region: stack.region, endpoint: stack.motoEndpoint, credentials: MOTO_CREDENTIALS })
+  sm = new SecretsManagerClient({
+    region: stack.region,
+    endpoint: stack.motoEndpoint,
+    credentials: MOTO_CREDENTIALS,
+  })
 }, 180_000)
 
 afterAll(async () => {
@@ -27,10 +31,20 @@ afterAll(async () => {
   await stack.stop()
 }, 60_000)
 
-type Served = { versionId: string; value: { username: string; password: string; host: string; port: number; dbname: string } }
+type Served = {
+  versionId: string
+  value: { username: string; password: string; host: string; port: number; dbname: string }
+}
 
 async function canLogIn(v: Served['value']): Promise<boolean> {
-  const client = new Client({ host: v.host, port: v.port, user: v.username, password: v.password, database: v.dbname, connectionTimeoutMillis: 3000 })
+  const client = new Client({
+    host: v.host,
+    port: v.port,
+    user: v.username,
+    password: v.password,
+    database: v.dbname,
+    connectionTimeoutMillis: 3000,
+  })
   try {
     await client.connect()
     await client.query('SELECT 1')
@@ -44,12 +58,17 @@ async function canLogIn(v: Served['value']): Promise<boolean> {
 
 it('rotates demo/db in the database, and the broker serves the new version to a no-cache request', async () => {
   const orders = stack.consumers[0]!
-  const read = (headers: Record<string, string> = {}) => signedFetch(`${stack.apiUrl}/secrets/demo/db`, { credentials: orders, headers })
+  const read = (headers: Record<string, string> = {}) =>
+    signedFetch(`${stack.apiUrl}/secrets/demo/db`, { credentials: orders, headers })
   const before = (await read()).json<Served>()
   expect(await canLogIn(before.value)).toBe(true)
 
   const env = rotationEnvironment(stack.plan)
-  const config = loadRotationConfig({ BROKER_STAGE: 'local', BROKER_ROTATION_JSON: String(env['BROKER_ROTATION_JSON']), AWS_REGION: stack.region })
+  const config = loadRotationConfig({
+    BROKER_STAGE: 'local',
+    BROKER_ROTATION_JSON: String(env['BROKER_ROTATION_JSON']),
+    AWS_REGION: stack.region,
+  })
   const deps = createDeps(config, { endpoint: stack.motoEndpoint, credentials: { ...MOTO_CREDENTIALS } })
   const handler = createRotationHandler(deps)
   try {
@@ -57,7 +76,8 @@ it('rotates demo/db in the database, and the broker serves the new version to a 
       endpoint: stack.motoEndpoint,
       region: stack.region,
       secretId: stack.secretNames.get('demo/db')!,
-      runStep: (event) => handler(event, { functionName: 'rotateSecret', awsRequestId: 'test' } as unknown as Context),
+      runStep: (event) =>
+        handler(event, { functionName: 'rotateSecret', awsRequestId: 'test' } as unknown as Context),
     })
     expect(report.ok).toBe(true)
   } finally {
@@ -75,10 +95,16 @@ it('rotates demo/db in the database, and the broker serves the new version to a 
 
 it('reports rotation health, and a rotation stuck on purpose as stuck', async () => {
   const orders = stack.consumers[0]!
-  const status = (name: string) => signedFetch(`${stack.apiUrl}/secrets/${name}/rotation`, { credentials: orders })
+  const status = (name: string) =>
+    signedFetch(`${stack.apiUrl}/secrets/${name}/rotation`, { credentials: orders })
   const healthy = await status('demo/db')
   expect(healthy.status).toBe(200)
-  expect(healthy.json()).toMatchObject({ name: 'demo/db', rotationEnabled: true, strategy: 'postgres-single-user', stuck: false })
+  expect(healthy.json()).toMatchObject({
+    name: 'demo/db',
+    rotationEnabled: true,
+    strategy: 'postgres-single-user',
+    stuck: false,
+  })
 
   await sm.send(
     new PutSecretValueCommand({
@@ -89,9 +115,14 @@ it('reports rotation health, and a rotation stuck on purpose as stuck', async ()
     }),
   )
   const stuck = await status('demo/reporting-db')
-  expect(stuck.json()).toMatchObject({ stuck: true, pendingVersionId: '00000000-0000-4000-8000-00000000dead' })
+  expect(stuck.json()).toMatchObject({
+    stuck: true,
+    pendingVersionId: '00000000-0000-4000-8000-00000000dead',
+  })
   expect(stuck.text).not.toContain('not-a-real-one')
 
-  const notAllowed = await signedFetch(`${stack.apiUrl}/secrets/demo/api-key/rotation`, { credentials: orders })
+  const notAllowed = await signedFetch(`${stack.apiUrl}/secrets/demo/api-key/rotation`, {
+    credentials: orders,
+  })
   expect(notAllowed.status).toBe(404)
 }, 60_000)

@@ -13,7 +13,10 @@ let stack: LocalStack
 
 beforeAll(async () => {
   moto = await startMoto()
-  stack = await startLocalStack({ motoEndpoint: moto.endpoint, paramOverrides: { cacheTtlSeconds: 1, maxStaleSeconds: 2 } })
+  stack = await startLocalStack({
+    motoEndpoint: moto.endpoint,
+    paramOverrides: { cacheTtlSeconds: 1, maxStaleSeconds: 2 },
+  })
 }, 180_000)
 
 afterAll(async () => {
@@ -41,7 +44,10 @@ it('serves stale within the limit, then 503 with Retry-After; 503 at once when n
   const cold = await get('demo/reporting-db')
   expect(cold.status).toBe(503)
   expect(cold.headers['retry-after']).toBe('5')
-  expect(cold.json()).toMatchObject({ type: 'https://secret-broker.dev/problems/upstream-unavailable', status: 503 })
+  expect(cold.json()).toMatchObject({
+    type: 'https://secret-broker.dev/problems/upstream-unavailable',
+    status: 503,
+  })
 
   await sleep(2200)
   const expired = await get('demo/db')

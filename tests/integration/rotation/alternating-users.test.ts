@@ -1,6 +1,16 @@
 import { rotateLikeSecretsManager } from '../../../scripts/lib/local-rotation'
 import type { RotationEvent } from '../../../src/rotation/run-rotation-step'
-import { aTarget, canLogIn, createPgSecret, holderOf, makeHandler, stagesOf, startRotationEnv, valueAt, type RotationEnv } from './harness'
+import {
+  aTarget,
+  canLogIn,
+  createPgSecret,
+  holderOf,
+  makeHandler,
+  stagesOf,
+  startRotationEnv,
+  valueAt,
+  type RotationEnv,
+} from './harness'
 
 jest.setTimeout(30_000)
 
@@ -19,7 +29,11 @@ describe('postgres-alternating-users rotation against moto and a real PostgreSQL
     const secret = await createPgSecret(env)
     await env.pg.query(`GRANT "${secret.value.username}" TO rotation_admin WITH ADMIN OPTION`)
     await env.pg.query(`CREATE TABLE IF NOT EXISTS "report_${secret.value.username}" (n int)`, [], 'app')
-    await env.pg.query(`GRANT SELECT ON "report_${secret.value.username}" TO "${secret.value.username}"`, [], 'app')
+    await env.pg.query(
+      `GRANT SELECT ON "report_${secret.value.username}" TO "${secret.value.username}"`,
+      [],
+      'app',
+    )
     return secret
   }
 
@@ -27,9 +41,15 @@ describe('postgres-alternating-users rotation against moto and a real PostgreSQL
     // Arrange
     const secret = await aReportingSecret()
     const oldVersion = holderOf(await stagesOf(env, secret.arn), 'AWSCURRENT')[0]
-    const run = makeHandler(env, [aTarget(secret.name, { strategy: 'postgres-alternating-users', masterSecretId: master.name })])
+    const run = makeHandler(env, [
+      aTarget(secret.name, { strategy: 'postgres-alternating-users', masterSecretId: master.name }),
+    ])
     // Act
-    const report = await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: run })
+    const report = await rotateLikeSecretsManager({
+      endpoint: env.moto.endpoint,
+      secretId: secret.name,
+      runStep: run,
+    })
     // Assert
     expect(report.ok).toBe(true)
     const stages = await stagesOf(env, secret.arn)
@@ -41,18 +61,32 @@ describe('postgres-alternating-users rotation against moto and a real PostgreSQL
     expect(await canLogIn(current)).toBe(true)
     expect(await canLogIn(secret.value)).toBe(true) // zero downtime for clients holding the previous value
     // The clone has the original user's privileges, by membership.
-    const grants = await env.pg.query<{ ok: boolean }>('SELECT has_table_privilege($1, $2, $3) AS ok', [current.username, `"report_${secret.value.username}"`, 'SELECT'], 'app')
+    const grants = await env.pg.query<{ ok: boolean }>(
+      'SELECT has_table_privilege($1, $2, $3) AS ok',
+      [current.username, `"report_${secret.value.username}"`, 'SELECT'],
+      'app',
+    )
     expect(grants[0]?.ok).toBe(true)
   })
 
   it('alternates back to the original user on the next rotation, keeping the clone (now previous) working', async () => {
     // Arrange
     const secret = await aReportingSecret()
-    const run = makeHandler(env, [aTarget(secret.name, { strategy: 'postgres-alternating-users', masterSecretId: master.name })])
-    const first = await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: run })
+    const run = makeHandler(env, [
+      aTarget(secret.name, { strategy: 'postgres-alternating-users', masterSecretId: master.name }),
+    ])
+    const first = await rotateLikeSecretsManager({
+      endpoint: env.moto.endpoint,
+      secretId: secret.name,
+      runStep: run,
+    })
     const clone = (await valueAt(env, secret.arn, 'AWSCURRENT'))!
     // Act
-    const second = await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: run })
+    const second = await rotateLikeSecretsManager({
+      endpoint: env.moto.endpoint,
+      secretId: secret.name,
+      runStep: run,
+    })
     // Assert
     expect(second.ok).toBe(true)
     const stages = await stagesOf(env, secret.arn)
@@ -69,10 +103,16 @@ describe('postgres-alternating-users rotation against moto and a real PostgreSQL
   it('reaches the same end state when every step runs twice with the same token', async () => {
     // Arrange
     const secret = await aReportingSecret()
-    const run = makeHandler(env, [aTarget(secret.name, { strategy: 'postgres-alternating-users', masterSecretId: master.name })])
+    const run = makeHandler(env, [
+      aTarget(secret.name, { strategy: 'postgres-alternating-users', masterSecretId: master.name }),
+    ])
     const twice = async (event: RotationEvent): Promise<unknown> => (await run(event), run(event))
     // Act
-    const report = await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: twice })
+    const report = await rotateLikeSecretsManager({
+      endpoint: env.moto.endpoint,
+      secretId: secret.name,
+      runStep: twice,
+    })
     // Assert
     expect(report.ok).toBe(true)
     expect(Object.keys(await stagesOf(env, secret.arn))).toHaveLength(2)
@@ -85,9 +125,15 @@ describe('postgres-alternating-users rotation against moto and a real PostgreSQL
     // Arrange
     const weak = await createPgSecret(env, { username: 'weak_admin' })
     const secret = await aReportingSecret()
-    const run = makeHandler(env, [aTarget(secret.name, { strategy: 'postgres-alternating-users', masterSecretId: weak.name })])
+    const run = makeHandler(env, [
+      aTarget(secret.name, { strategy: 'postgres-alternating-users', masterSecretId: weak.name }),
+    ])
     // Act
-    const report = await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: run })
+    const report = await rotateLikeSecretsManager({
+      endpoint: env.moto.endpoint,
+      secretId: secret.name,
+      runStep: run,
+    })
     // Assert
     expect(report).toMatchObject({ ok: false, failedStep: 'setSecret' })
     expect(report.attempts.at(-1)?.error).toBe('setSecret: failed (error 42501)')

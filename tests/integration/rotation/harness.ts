@@ -1,5 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager'
 import type { Context } from 'aws-lambda'
 import { Client } from 'pg'
 import { MOTO_CREDENTIALS, startMoto, type MotoServer } from '../../../scripts/lib/moto'
@@ -9,7 +14,12 @@ import { createRotationHandler, type RotationHandler } from '../../../src/handle
 import { createSecretsManagerClient } from '../../../src/lib/aws-clients'
 import { systemClock } from '../../../src/lib/clock'
 import { createMemoryLog, type Log, type MemoryLog } from '../../../src/lib/logger'
-import { createPgConnector, type ConnectAs, type DbSession, type PgCredentials } from '../../../src/rotation/db-session'
+import {
+  createPgConnector,
+  type ConnectAs,
+  type DbSession,
+  type PgCredentials,
+} from '../../../src/rotation/db-session'
 import type { RotationTarget } from '../../../src/rotation/rotation-config'
 import type { RotationEvent } from '../../../src/rotation/run-rotation-step'
 import { scramSha256Verifier } from '../../../src/rotation/scram'
@@ -38,8 +48,17 @@ export async function startRotationEnv(): Promise<RotationEnv> {
     for (const s of started.reverse()) await s.stop().catch(() => undefined)
   }
   try {
-    const [moto, pg] = await Promise.all([startMoto().then((m) => (started.push(m), m)), startPostgresCluster().then((p) => (started.push(p), p))])
-    const sm = createSecretsManagerClient({ region: 'us-east-1', requestTimeoutMs: 5000, maxAttempts: 1, endpoint: moto.endpoint, credentials: { ...MOTO_CREDENTIALS } })
+    const [moto, pg] = await Promise.all([
+      startMoto().then((m) => (started.push(m), m)),
+      startPostgresCluster().then((p) => (started.push(p), p)),
+    ])
+    const sm = createSecretsManagerClient({
+      region: 'us-east-1',
+      requestTimeoutMs: 5000,
+      maxAttempts: 1,
+      endpoint: moto.endpoint,
+      credentials: { ...MOTO_CREDENTIALS },
+    })
     const lambdaArn = await prepareMotoForRotation(moto.endpoint)
     await pg.query('CREATE DATABASE app')
     return {
@@ -74,16 +93,32 @@ export async function createPgSecret(
   roleSeq++
   const username = opts.username ?? `app_${roleSeq}_${randomBytes(3).toString('hex')}`
   const password = `${env.canary}-${randomBytes(9).toString('base64url')}`
-  await env.pg.query(`CREATE ROLE "${username}" WITH LOGIN ${opts.createRole === true ? 'CREATEROLE ' : ''}PASSWORD '${scramSha256Verifier(password, randomBytes)}'`)
+  await env.pg.query(
+    `CREATE ROLE "${username}" WITH LOGIN ${opts.createRole === true ? 'CREATEROLE ' : ''}PASSWORD '${scramSha256Verifier(password, randomBytes)}'`,
+  )
   await env.pg.query(`GRANT CONNECT ON DATABASE app TO "${username}"`)
-  const value: PgSecretValue = { engine: 'postgres', username, password, host: '127.0.0.1', port: env.pg.port, dbname: 'app' }
+  const value: PgSecretValue = {
+    engine: 'postgres',
+    username,
+    password,
+    host: '127.0.0.1',
+    port: env.pg.port,
+    dbname: 'app',
+  }
   const name = opts.name ?? `secret-broker/test/${username}`
   const out = await env.sm.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify(value) }))
   return { name, arn: out.ARN ?? name, value }
 }
 
 export function aTarget(secretId: string, over: Partial<RotationTarget> = {}): RotationTarget {
-  return { secretId, strategy: 'postgres-single-user', passwordLength: 32, excludeCharacters: EXCLUDE, masterSecretId: undefined, ...over }
+  return {
+    secretId,
+    strategy: 'postgres-single-user',
+    passwordLength: 32,
+    excludeCharacters: EXCLUDE,
+    masterSecretId: undefined,
+    ...over,
+  }
 }
 
 export function pgConnector(): ConnectAs {
@@ -96,7 +131,13 @@ export function makeHandler(
   targets: readonly RotationTarget[],
   opts: { connectAs?: ConnectAs; log?: Log } = {},
 ): (event: RotationEvent) => ReturnType<RotationHandler> {
-  const sm = createSecretsManagerClient({ region: 'us-east-1', requestTimeoutMs: 5000, maxAttempts: 1, endpoint: env.moto.endpoint, credentials: { ...MOTO_CREDENTIALS } })
+  const sm = createSecretsManagerClient({
+    region: 'us-east-1',
+    requestTimeoutMs: 5000,
+    maxAttempts: 1,
+    endpoint: env.moto.endpoint,
+    credentials: { ...MOTO_CREDENTIALS },
+  })
   const real = createSecretsManagerPasswordGenerator(sm)
   const handler = createRotationHandler({
     config: { targets },
@@ -105,7 +146,8 @@ export function makeHandler(
     connectAs: opts.connectAs ?? pgConnector(),
     // Generated passwords carry the suite's canary too, so leak checks cover new values.
     passwords: {
-      generate: async (o) => `${env.canary}${await real.generate({ ...o, length: o.length - env.canary.length })}`,
+      generate: async (o) =>
+        `${env.canary}${await real.generate({ ...o, length: o.length - env.canary.length })}`,
     },
     randomBytes,
     clock: systemClock,
@@ -114,7 +156,14 @@ export function makeHandler(
 }
 
 export async function canLogIn(creds: PgCredentials): Promise<boolean> {
-  const client = new Client({ host: creds.host, port: creds.port, user: creds.username, password: creds.password, database: creds.dbname, connectionTimeoutMillis: 2000 })
+  const client = new Client({
+    host: creds.host,
+    port: creds.port,
+    user: creds.username,
+    password: creds.password,
+    database: creds.dbname,
+    connectionTimeoutMillis: 2000,
+  })
   client.on('error', () => undefined)
   try {
     await client.connect()
@@ -133,9 +182,20 @@ export async function stagesOf(env: RotationEnv, secretId: string): Promise<Reco
   return (await env.sm.send(new DescribeSecretCommand({ SecretId: secretId }))).VersionIdsToStages ?? {}
 }
 
-export async function valueAt(env: RotationEnv, secretId: string, stage: string, versionId?: string): Promise<PgSecretValue | undefined> {
+export async function valueAt(
+  env: RotationEnv,
+  secretId: string,
+  stage: string,
+  versionId?: string,
+): Promise<PgSecretValue | undefined> {
   try {
-    const out = await env.sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage, ...(versionId === undefined ? {} : { VersionId: versionId }) }))
+    const out = await env.sm.send(
+      new GetSecretValueCommand({
+        SecretId: secretId,
+        VersionStage: stage,
+        ...(versionId === undefined ? {} : { VersionId: versionId }),
+      }),
+    )
     return out.SecretString === undefined ? undefined : (JSON.parse(out.SecretString) as PgSecretValue)
   } catch (err) {
     if ((err as Error).name === 'ResourceNotFoundException') return undefined
@@ -158,11 +218,22 @@ export async function currentOrPendingLogsIn(env: RotationEnv, secretId: string)
 }
 
 /** A connector whose sessions can be made to fail: the DB "down" (a closed port), or the connection dropped right after a statement. */
-export function faultyConnector(base: ConnectAs, closedPort: number): {
+export function faultyConnector(
+  base: ConnectAs,
+  closedPort: number,
+): {
   connectAs: ConnectAs
-  faults: { down: boolean; dropAfter: RegExp | undefined; onStatement: ((sql: string) => Promise<void>) | undefined }
+  faults: {
+    down: boolean
+    dropAfter: RegExp | undefined
+    onStatement: ((sql: string) => Promise<void>) | undefined
+  }
 } {
-  const faults: { down: boolean; dropAfter: RegExp | undefined; onStatement: ((sql: string) => Promise<void>) | undefined } = {
+  const faults: {
+    down: boolean
+    dropAfter: RegExp | undefined
+    onStatement: ((sql: string) => Promise<void>) | undefined
+  } = {
     down: false,
     dropAfter: undefined,
     onStatement: undefined,

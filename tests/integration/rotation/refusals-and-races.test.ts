@@ -1,4 +1,8 @@
-import { CreateSecretCommand, PutSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager'
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  RotateSecretCommand,
+} from '@aws-sdk/client-secrets-manager'
 import { rotateLikeSecretsManager, RotationInProgressError } from '../../../scripts/lib/local-rotation'
 import { ROTATION_STEPS, type RotationEvent } from '../../../src/rotation/run-rotation-step'
 import {
@@ -28,10 +32,20 @@ describe('rotation refusals and races against moto and a real PostgreSQL', () =>
 
   const rotateStub = async (secretId: string, token: string): Promise<void> => {
     await env.sm.send(
-      new RotateSecretCommand({ SecretId: secretId, RotationLambdaARN: env.lambdaArn, RotationRules: { AutomaticallyAfterDays: 30 }, ClientRequestToken: token, RotateImmediately: true }),
+      new RotateSecretCommand({
+        SecretId: secretId,
+        RotationLambdaARN: env.lambdaArn,
+        RotationRules: { AutomaticallyAfterDays: 30 },
+        ClientRequestToken: token,
+        RotateImmediately: true,
+      }),
     )
   }
-  const ev = (step: string, secretId: string, token: string): RotationEvent => ({ Step: step, SecretId: secretId, ClientRequestToken: token })
+  const ev = (step: string, secretId: string, token: string): RotationEvent => ({
+    Step: step,
+    SecretId: secretId,
+    ClientRequestToken: token,
+  })
 
   it('refuses every step when rotation is not enabled on the secret', async () => {
     // Arrange: never rotated, so moto reports no RotationEnabled at all
@@ -39,16 +53,24 @@ describe('rotation refusals and races against moto and a real PostgreSQL', () =>
     const run = makeHandler(env, [aTarget(secret.name)])
     // Act / Assert
     for (const step of ROTATION_STEPS) {
-      await expect(run(ev(step, secret.arn, newToken()))).rejects.toThrow(`${step}: rotation is not enabled on the secret`)
+      await expect(run(ev(step, secret.arn, newToken()))).rejects.toThrow(
+        `${step}: rotation is not enabled on the secret`,
+      )
     }
     expect(Object.keys(await stagesOf(env, secret.arn))).toHaveLength(1)
   })
 
   it('refuses a token that has no stage', async () => {
     const secret = await createPgSecret(env)
-    await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: makeHandler(env, [aTarget(secret.name)]) })
+    await rotateLikeSecretsManager({
+      endpoint: env.moto.endpoint,
+      secretId: secret.name,
+      runStep: makeHandler(env, [aTarget(secret.name)]),
+    })
     const run = makeHandler(env, [aTarget(secret.name)])
-    await expect(run(ev('createSecret', secret.arn, newToken()))).rejects.toThrow('the token is not a version of the secret')
+    await expect(run(ev('createSecret', secret.arn, newToken()))).rejects.toThrow(
+      'the token is not a version of the secret',
+    )
   })
 
   it.each([
@@ -56,21 +78,36 @@ describe('rotation refusals and races against moto and a real PostgreSQL', () =>
     ['host', (v: Record<string, unknown>) => ({ ...v, host: 'localhost' })],
   ])('refuses a pending value with a different %s, leaving the database untouched', async (_what, change) => {
     // Arrange: a victim role the pending value points at, and a pending value planted under the token
-    await env.pg.query("DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rotation_victim') THEN CREATE ROLE rotation_victim LOGIN; END IF; END$$")
-    const victimBefore = await env.pg.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', ['rotation_victim'])
+    await env.pg.query(
+      "DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rotation_victim') THEN CREATE ROLE rotation_victim LOGIN; END IF; END$$",
+    )
+    const victimBefore = await env.pg.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [
+      'rotation_victim',
+    ])
     const secret = await createPgSecret(env)
     const token = newToken()
     await rotateStub(secret.name, token)
     const planted = change({ ...secret.value, password: `${env.canary}-planted` })
-    await env.sm.send(new PutSecretValueCommand({ SecretId: secret.arn, ClientRequestToken: token, SecretString: JSON.stringify(planted), VersionStages: ['AWSPENDING'] }))
+    await env.sm.send(
+      new PutSecretValueCommand({
+        SecretId: secret.arn,
+        ClientRequestToken: token,
+        SecretString: JSON.stringify(planted),
+        VersionStages: ['AWSPENDING'],
+      }),
+    )
     const run = makeHandler(env, [aTarget(secret.name)])
     // Act
     const attempt = run(ev('setSecret', secret.arn, token))
     // Assert
     await expect(attempt).rejects.toThrow(/setSecret: refusing a pending value/)
     expect(await canLogIn(secret.value)).toBe(true)
-    expect(await env.pg.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', ['rotation_victim'])).toEqual(victimBefore)
-    await expect(run(ev('finishSecret', secret.arn, token))).rejects.toThrow(/finishSecret: refusing a pending value/)
+    expect(
+      await env.pg.query('SELECT rolpassword FROM pg_authid WHERE rolname = $1', ['rotation_victim']),
+    ).toEqual(victimBefore)
+    await expect(run(ev('finishSecret', secret.arn, token))).rejects.toThrow(
+      /finishSecret: refusing a pending value/,
+    )
     expect(holderOf(await stagesOf(env, secret.arn), 'AWSPENDING')).toEqual([token])
   })
 
@@ -83,14 +120,24 @@ describe('rotation refusals and races against moto and a real PostgreSQL', () =>
       if (++calls > 2) throw new Error('injected')
       return run(e)
     }
-    const t1 = await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: stopsAfterSet, maxAttemptsPerStep: 1 })
+    const t1 = await rotateLikeSecretsManager({
+      endpoint: env.moto.endpoint,
+      secretId: secret.name,
+      runStep: stopsAfterSet,
+      maxAttemptsPerStep: 1,
+    })
     // Act
     const t2 = rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: run })
     // Assert
     await expect(t2).rejects.toBeInstanceOf(RotationInProgressError)
     expect(holderOf(await stagesOf(env, secret.arn), 'AWSPENDING')).toEqual([t1.token])
     expect(await currentOrPendingLogsIn(env, secret.arn)).toBe(true)
-    const resumed = await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: run, token: t1.token })
+    const resumed = await rotateLikeSecretsManager({
+      endpoint: env.moto.endpoint,
+      secretId: secret.name,
+      runStep: run,
+      token: t1.token,
+    })
     expect(resumed.ok).toBe(true)
     expect(await canLogIn((await valueAt(env, secret.arn, 'AWSCURRENT'))!)).toBe(true)
   })
@@ -130,9 +177,15 @@ describe('rotation refusals and races against moto and a real PostgreSQL', () =>
     const token = newToken()
     await rotateStub(secret.name, token)
     // Act
-    await Promise.allSettled([run(ev('createSecret', secret.arn, token)), run(ev('createSecret', secret.arn, token))])
+    await Promise.allSettled([
+      run(ev('createSecret', secret.arn, token)),
+      run(ev('createSecret', secret.arn, token)),
+    ])
     await run(ev('createSecret', secret.arn, token)) // a retry settles whichever lost
-    await Promise.allSettled([run(ev('setSecret', secret.arn, token)), run(ev('setSecret', secret.arn, token))])
+    await Promise.allSettled([
+      run(ev('setSecret', secret.arn, token)),
+      run(ev('setSecret', secret.arn, token)),
+    ])
     for (const step of ROTATION_STEPS.slice(1)) await run(ev(step, secret.arn, token))
     // Assert
     const stages = await stagesOf(env, secret.arn)
@@ -148,7 +201,11 @@ describe('rotation refusals and races against moto and a real PostgreSQL', () =>
     await env.sm.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify(original) }))
     const run = makeHandler(env, [aTarget(name, { strategy: 'random', passwordLength: 40 })])
     // Act
-    const report = await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: name, runStep: run })
+    const report = await rotateLikeSecretsManager({
+      endpoint: env.moto.endpoint,
+      secretId: name,
+      runStep: run,
+    })
     // Assert
     expect(report.ok).toBe(true)
     const current = (await valueAt(env, name, 'AWSCURRENT')) as unknown as Record<string, string>

@@ -34,15 +34,29 @@ describe('postgres-single-user rotation against moto and a real PostgreSQL', () 
     const oldVersion = holderOf(await stagesOf(env, secret.arn), 'AWSCURRENT')[0]
     const run = makeHandler(env, [aTarget(secret.name)])
     // Act
-    const report = await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: run })
+    const report = await rotateLikeSecretsManager({
+      endpoint: env.moto.endpoint,
+      secretId: secret.name,
+      runStep: run,
+    })
     // Assert
-    expect(report).toMatchObject({ ok: true, oldVersionId: oldVersion, newVersionId: report.token, failedStep: undefined })
+    expect(report).toMatchObject({
+      ok: true,
+      oldVersionId: oldVersion,
+      newVersionId: report.token,
+      failedStep: undefined,
+    })
     const stages = await stagesOf(env, secret.arn)
     expect(holderOf(stages, 'AWSCURRENT')).toEqual([report.token])
     expect(holderOf(stages, 'AWSPREVIOUS')).toEqual([oldVersion])
     expect(holderOf(stages, 'AWSPENDING')).toEqual([])
     const current = await valueAt(env, secret.arn, 'AWSCURRENT')
-    expect(current).toMatchObject({ username: secret.value.username, host: '127.0.0.1', port: env.pg.port, dbname: 'app' })
+    expect(current).toMatchObject({
+      username: secret.value.username,
+      host: '127.0.0.1',
+      port: env.pg.port,
+      dbname: 'app',
+    })
     expect(current?.password).not.toBe(secret.value.password)
     expect(await canLogIn(current!)).toBe(true)
     expect(await canLogIn(secret.value)).toBe(false)
@@ -52,11 +66,22 @@ describe('postgres-single-user rotation against moto and a real PostgreSQL', () 
     // Arrange
     const secret = await createPgSecret(env)
     // Act
-    await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: makeHandler(env, [aTarget(secret.name)]) })
+    await rotateLikeSecretsManager({
+      endpoint: env.moto.endpoint,
+      secretId: secret.name,
+      runStep: makeHandler(env, [aTarget(secret.name)]),
+    })
     // Assert
-    const rows = await env.pg.query<{ rolpassword: string }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [secret.value.username])
-    expect(rows[0]?.rolpassword).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}:[A-Za-z0-9+/=]{44}$/)
-    expect(env.pg.readLog()).toContain(`ALTER ROLE "${secret.value.username}" PASSWORD '${rows[0]?.rolpassword ?? '?'}'`)
+    const rows = await env.pg.query<{ rolpassword: string }>(
+      'SELECT rolpassword FROM pg_authid WHERE rolname = $1',
+      [secret.value.username],
+    )
+    expect(rows[0]?.rolpassword).toMatch(
+      /^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}:[A-Za-z0-9+/=]{44}$/,
+    )
+    expect(env.pg.readLog()).toContain(
+      `ALTER ROLE "${secret.value.username}" PASSWORD '${rows[0]?.rolpassword ?? '?'}'`,
+    )
   })
 
   it('reaches the same end state when every step runs twice with the same token', async () => {
@@ -68,7 +93,11 @@ describe('postgres-single-user rotation against moto and a real PostgreSQL', () 
       return run(event)
     }
     // Act
-    const report = await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: twice })
+    const report = await rotateLikeSecretsManager({
+      endpoint: env.moto.endpoint,
+      secretId: secret.name,
+      runStep: twice,
+    })
     // Assert
     expect(report.ok).toBe(true)
     const stages = await stagesOf(env, secret.arn)
@@ -80,35 +109,48 @@ describe('postgres-single-user rotation against moto and a real PostgreSQL', () 
     expect(env.pg.readLog().split(`ALTER ROLE "${secret.value.username}"`).length - 1).toBe(1)
   })
 
-  it.each([1, 2, 3])('completes after a failure injected after step %i, with current or pending logging in throughout', async (failAfter) => {
-    // Arrange
-    const secret = await createPgSecret(env)
-    const run = makeHandler(env, [aTarget(secret.name)])
-    const invariant: boolean[] = []
-    let calls = 0
-    const failing = async (event: RotationEvent): Promise<unknown> => {
-      calls++
-      if (calls > failAfter) throw new Error('injected: the invocation died')
-      const out = await run(event)
+  it.each([1, 2, 3])(
+    'completes after a failure injected after step %i, with current or pending logging in throughout',
+    async (failAfter) => {
+      // Arrange
+      const secret = await createPgSecret(env)
+      const run = makeHandler(env, [aTarget(secret.name)])
+      const invariant: boolean[] = []
+      let calls = 0
+      const failing = async (event: RotationEvent): Promise<unknown> => {
+        calls++
+        if (calls > failAfter) throw new Error('injected: the invocation died')
+        const out = await run(event)
+        invariant.push(await currentOrPendingLogsIn(env, secret.arn))
+        return out
+      }
+      // Act: the rotation stops after `failAfter` steps, then Secrets Manager retries with the same token
+      const first = await rotateLikeSecretsManager({
+        endpoint: env.moto.endpoint,
+        secretId: secret.name,
+        runStep: failing,
+        maxAttemptsPerStep: 1,
+      })
       invariant.push(await currentOrPendingLogsIn(env, secret.arn))
-      return out
-    }
-    // Act: the rotation stops after `failAfter` steps, then Secrets Manager retries with the same token
-    const first = await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: failing, maxAttemptsPerStep: 1 })
-    invariant.push(await currentOrPendingLogsIn(env, secret.arn))
-    const checked = async (event: RotationEvent): Promise<unknown> => {
-      const out = await run(event)
-      invariant.push(await currentOrPendingLogsIn(env, secret.arn))
-      return out
-    }
-    const retry = await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: checked, token: first.token })
-    // Assert
-    expect(first).toMatchObject({ ok: false, failedStep: ROTATION_STEPS[failAfter] })
-    expect(retry).toMatchObject({ ok: true, newVersionId: first.token })
-    expect(invariant).not.toContain(false)
-    expect(invariant.length).toBe(failAfter + 1 + 4)
-    expect(await canLogIn((await valueAt(env, secret.arn, 'AWSCURRENT'))!)).toBe(true)
-  })
+      const checked = async (event: RotationEvent): Promise<unknown> => {
+        const out = await run(event)
+        invariant.push(await currentOrPendingLogsIn(env, secret.arn))
+        return out
+      }
+      const retry = await rotateLikeSecretsManager({
+        endpoint: env.moto.endpoint,
+        secretId: secret.name,
+        runStep: checked,
+        token: first.token,
+      })
+      // Assert
+      expect(first).toMatchObject({ ok: false, failedStep: ROTATION_STEPS[failAfter] })
+      expect(retry).toMatchObject({ ok: true, newVersionId: first.token })
+      expect(invariant).not.toContain(false)
+      expect(invariant.length).toBe(failAfter + 1 + 4)
+      expect(await canLogIn((await valueAt(env, secret.arn, 'AWSCURRENT'))!)).toBe(true)
+    },
+  )
 
   it('keeps AWSCURRENT when the database is down during setSecret, and the next attempt completes', async () => {
     // Arrange
@@ -118,18 +160,29 @@ describe('postgres-single-user rotation against moto and a real PostgreSQL', () 
     const stagesBefore = await stagesOf(env, secret.arn)
     faults.down = true
     // Act
-    const failed = await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: run })
+    const failed = await rotateLikeSecretsManager({
+      endpoint: env.moto.endpoint,
+      secretId: secret.name,
+      runStep: run,
+    })
     // Assert
     expect(failed).toMatchObject({ ok: false, failedStep: 'setSecret' })
     expect(failed.attempts.filter((a) => a.step === 'setSecret').map((a) => a.error)).toEqual([
       'setSecret: failed (Error ECONNREFUSED)',
       'setSecret: failed (Error ECONNREFUSED)',
     ])
-    expect(holderOf(await stagesOf(env, secret.arn), 'AWSCURRENT')).toEqual(holderOf(stagesBefore, 'AWSCURRENT'))
+    expect(holderOf(await stagesOf(env, secret.arn), 'AWSCURRENT')).toEqual(
+      holderOf(stagesBefore, 'AWSCURRENT'),
+    )
     expect(await canLogIn(secret.value)).toBe(true)
     // Act again: the database is back, Secrets Manager retries with the same token
     faults.down = false
-    const retry = await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: run, token: failed.token })
+    const retry = await rotateLikeSecretsManager({
+      endpoint: env.moto.endpoint,
+      secretId: secret.name,
+      runStep: run,
+      token: failed.token,
+    })
     expect(retry.ok).toBe(true)
     expect(await canLogIn((await valueAt(env, secret.arn, 'AWSCURRENT'))!)).toBe(true)
   })
@@ -141,15 +194,27 @@ describe('postgres-single-user rotation against moto and a real PostgreSQL', () 
     faults.dropAfter = /^ALTER ROLE/
     const run = makeHandler(env, [aTarget(secret.name)], { connectAs })
     // Act
-    const failed = await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: run, maxAttemptsPerStep: 1 })
+    const failed = await rotateLikeSecretsManager({
+      endpoint: env.moto.endpoint,
+      secretId: secret.name,
+      runStep: run,
+      maxAttemptsPerStep: 1,
+    })
     // Assert: the change went through but the step failed; AWSCURRENT is the old value, pending logs in
     expect(failed).toMatchObject({ ok: false, failedStep: 'setSecret' })
     expect((await valueAt(env, secret.arn, 'AWSCURRENT'))?.password).toBe(secret.value.password)
     expect(await currentOrPendingLogsIn(env, secret.arn)).toBe(true)
     faults.dropAfter = undefined
-    const retry = await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: run, token: failed.token })
+    const retry = await rotateLikeSecretsManager({
+      endpoint: env.moto.endpoint,
+      secretId: secret.name,
+      runStep: run,
+      token: failed.token,
+    })
     expect(retry.ok).toBe(true)
-    expect(retry.attempts.find((a) => a.step === 'setSecret')?.detail).toBe('unchanged: pending credentials already active')
+    expect(retry.attempts.find((a) => a.step === 'setSecret')?.detail).toBe(
+      'unchanged: pending credentials already active',
+    )
     expect(await canLogIn((await valueAt(env, secret.arn, 'AWSCURRENT'))!)).toBe(true)
   })
 
@@ -159,19 +224,32 @@ describe('postgres-single-user rotation against moto and a real PostgreSQL', () 
     const activity: string[] = []
     const { connectAs, faults } = faultyConnector(pgConnector(), await freePort())
     faults.onStatement = async () => {
-      const rows = await env.pg.query<{ query: string }>("SELECT query FROM pg_stat_activity WHERE backend_type = 'client backend'")
+      const rows = await env.pg.query<{ query: string }>(
+        "SELECT query FROM pg_stat_activity WHERE backend_type = 'client backend'",
+      )
       activity.push(...rows.map((r) => r.query))
     }
     const written: string[] = []
     const capture = (chunk: unknown): boolean => (written.push(String(chunk)), true)
     const out = jest.spyOn(process.stdout, 'write').mockImplementation(capture)
     const err = jest.spyOn(process.stderr, 'write').mockImplementation(capture)
-    const consoleSpies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((m) => jest.spyOn(console, m).mockImplementation((...a: unknown[]) => void written.push(a.map(String).join(' '))))
+    const consoleSpies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((m) =>
+      jest
+        .spyOn(console, m)
+        .mockImplementation((...a: unknown[]) => void written.push(a.map(String).join(' '))),
+    )
     let report
     try {
-      const run = makeHandler(env, [aTarget(secret.name)], { connectAs, log: createLogger({ level: 'DEBUG', serviceName: 'rotation-test' }) })
+      const run = makeHandler(env, [aTarget(secret.name)], {
+        connectAs,
+        log: createLogger({ level: 'DEBUG', serviceName: 'rotation-test' }),
+      })
       // Act
-      report = await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: run })
+      report = await rotateLikeSecretsManager({
+        endpoint: env.moto.endpoint,
+        secretId: secret.name,
+        runStep: run,
+      })
     } finally {
       for (const s of [out, err, ...consoleSpies]) s.mockRestore()
     }
@@ -185,7 +263,13 @@ describe('postgres-single-user rotation against moto and a real PostgreSQL', () 
     expect(pgLog).toContain(`ALTER ROLE "${secret.value.username}" PASSWORD 'SCRAM-SHA-256$4096:`)
     expect(activity.some((q) => q.startsWith('ALTER ROLE'))).toBe(true)
     expect(captured).toContain('"message":"setSecret: pending credentials set"')
-    for (const haystack of [pgLog, activity.join('\n'), captured, JSON.stringify(report), JSON.stringify(env.log.lines)]) {
+    for (const haystack of [
+      pgLog,
+      activity.join('\n'),
+      captured,
+      JSON.stringify(report),
+      JSON.stringify(env.log.lines),
+    ]) {
       expect(haystack).not.toContain(newPassword)
       expect(haystack).not.toContain(secret.value.password)
       expect(haystack).not.toContain(env.canary)

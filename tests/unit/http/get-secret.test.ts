@@ -1,17 +1,30 @@
-import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager'
 import { mockClient } from 'aws-sdk-client-mock'
 import { createMemoryAuditSink } from '../../../src/lib/audit'
 import { createHttpDeps } from '../../../src/lib/deps'
 import { createMemoryLog } from '../../../src/lib/logger'
 import { withHttpStack } from '../../../src/lib/middleware/http-stack'
 import { getSecret } from '../../../src/handlers/get-secret'
-import { ACCOUNT, BILLING_KEY_ARN, ORDERS, ORDERS_DB_ARN, aLambdaContext, aSecretEvent, anHttpConfig } from '../../support/builders'
+import {
+  ACCOUNT,
+  BILLING_KEY_ARN,
+  ORDERS,
+  ORDERS_DB_ARN,
+  aLambdaContext,
+  aSecretEvent,
+  anHttpConfig,
+} from '../../support/builders'
 import { FakeClock } from '../../support/fake-clock'
 
 jest.mock('../../../src/lib/config', () => {
   // The handler module builds production deps at import; give it a valid environment-free config.
   const actual = jest.requireActual<typeof import('../../../src/lib/config')>('../../../src/lib/config')
-  const { anHttpConfig: cfg } = jest.requireActual<typeof import('../../support/builders')>('../../support/builders')
+  const { anHttpConfig: cfg } =
+    jest.requireActual<typeof import('../../support/builders')>('../../support/builders')
   return { ...actual, loadHttpConfig: () => cfg() }
 })
 
@@ -22,7 +35,12 @@ function setup(configOverrides: Parameters<typeof anHttpConfig>[0] = {}) {
   const clock = new FakeClock()
   const log = createMemoryLog()
   const audit = createMemoryAuditSink()
-  const deps = createHttpDeps(anHttpConfig(configOverrides), { clock, log, auditSink: audit, secretsManager: new SecretsManagerClient({ region: 'us-east-1' }) })
+  const deps = createHttpDeps(anHttpConfig(configOverrides), {
+    clock,
+    log,
+    auditSink: audit,
+    secretsManager: new SecretsManagerClient({ region: 'us-east-1' }),
+  })
   const handler = withHttpStack(getSecret, deps)
   const call = (event: ReturnType<typeof aSecretEvent>) => handler(event, aLambdaContext())
   return { clock, log, audit, deps, call }
@@ -34,7 +52,9 @@ function current(versionId: string, value = { username: 'orders_app', password: 
     CreatedDate: new Date('2026-11-01T00:00:00Z'),
     SecretString: JSON.stringify(value),
   })
-  sm.on(DescribeSecretCommand, { SecretId: ORDERS_DB_ARN }).resolves({ VersionIdsToStages: { [versionId]: ['AWSCURRENT'], old: ['AWSPREVIOUS'] } })
+  sm.on(DescribeSecretCommand, { SecretId: ORDERS_DB_ARN }).resolves({
+    VersionIdsToStages: { [versionId]: ['AWSCURRENT'], old: ['AWSPREVIOUS'] },
+  })
 }
 
 beforeEach(() => {
@@ -61,8 +81,13 @@ describe('GET /secrets/{name}', () => {
       'X-Broker-Cache': 'miss',
     })
     expect(res.headers?.['X-Request-Id']).toMatch(/^req-/)
-    expect(Object.keys(res.headers ?? {}).some((h) => h.toLowerCase().startsWith('access-control-'))).toBe(false)
-    expect(sm).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: ORDERS_DB_ARN, VersionStage: 'AWSCURRENT' })
+    expect(Object.keys(res.headers ?? {}).some((h) => h.toLowerCase().startsWith('access-control-'))).toBe(
+      false,
+    )
+    expect(sm).toHaveReceivedCommandWith(GetSecretValueCommand, {
+      SecretId: ORDERS_DB_ARN,
+      VersionStage: 'AWSCURRENT',
+    })
     expect(audit.records).toHaveLength(1)
     expect(audit.records[0]).toMatchObject({
       principal: ORDERS,
@@ -79,8 +104,12 @@ describe('GET /secrets/{name}', () => {
 
   it('answers an unknown name and a not-allowed name with the same 404, before any AWS call', async () => {
     const { call, audit } = setup()
-    const notAllowed = await call(aSecretEvent('billing/key', { userArn: 'arn:aws:iam::123456789012:role/someone-else' }))
-    const unknown = await call(aSecretEvent('no/such/secret', { userArn: 'arn:aws:iam::123456789012:role/someone-else' }))
+    const notAllowed = await call(
+      aSecretEvent('billing/key', { userArn: 'arn:aws:iam::123456789012:role/someone-else' }),
+    )
+    const unknown = await call(
+      aSecretEvent('no/such/secret', { userArn: 'arn:aws:iam::123456789012:role/someone-else' }),
+    )
     expect(notAllowed.statusCode).toBe(404)
     expect(unknown.body).toBe(notAllowed.body)
     const strip = (h: Record<string, unknown> | undefined) => ({ ...h, 'X-Request-Id': undefined })
@@ -104,7 +133,10 @@ describe('GET /secrets/{name}', () => {
     const { call, audit } = setup()
     const res = await call(aSecretEvent(name))
     expect(res.statusCode).toBe(400)
-    expect(JSON.parse(res.body)).toMatchObject({ type: 'https://secret-broker.dev/problems/bad-request', status: 400 })
+    expect(JSON.parse(res.body)).toMatchObject({
+      type: 'https://secret-broker.dev/problems/bad-request',
+      status: 400,
+    })
     expect(sm.calls()).toHaveLength(0)
     expect(audit.records[0]).toMatchObject({ outcome: 'error', status: 400 })
   })
@@ -161,7 +193,12 @@ describe('GET /secrets/{name}', () => {
     current('v1')
     await call(aSecretEvent('orders/db'))
     sm.reset()
-    sm.on(DescribeSecretCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }))
+    sm.on(DescribeSecretCommand).rejects(
+      Object.assign(new Error('Rate exceeded'), {
+        name: 'ThrottlingException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    )
     clock.advance(301_000)
     const res = await call(aSecretEvent('orders/db'))
     expect(res.statusCode).toBe(200)
@@ -171,7 +208,13 @@ describe('GET /secrets/{name}', () => {
 
   it('answers 503 with Retry-After when nothing is cached and Secrets Manager is down', async () => {
     const { call } = setup()
-    sm.on(GetSecretValueCommand).rejects(Object.assign(new Error('boom'), { name: 'InternalServiceError', $fault: 'server', $metadata: { httpStatusCode: 500 } }))
+    sm.on(GetSecretValueCommand).rejects(
+      Object.assign(new Error('boom'), {
+        name: 'InternalServiceError',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 500 },
+      }),
+    )
     const res = await call(aSecretEvent('orders/db'))
     expect(res.statusCode).toBe(503)
     expect(res.headers?.['Retry-After']).toBe('5')
@@ -183,7 +226,12 @@ describe('GET /secrets/{name}', () => {
     current('v1')
     await call(aSecretEvent('orders/db'))
     sm.reset()
-    sm.on(DescribeSecretCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }))
+    sm.on(DescribeSecretCommand).rejects(
+      Object.assign(new Error('denied'), {
+        name: 'AccessDeniedException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    )
     clock.advance(301_000)
     const res = await call(aSecretEvent('orders/db'))
     expect(res.statusCode).toBe(502)
@@ -192,7 +240,12 @@ describe('GET /secrets/{name}', () => {
 
   it('answers 404 when the catalogued secret was deleted upstream', async () => {
     const { call } = setup()
-    sm.on(GetSecretValueCommand).rejects(Object.assign(new Error('gone'), { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } }))
+    sm.on(GetSecretValueCommand).rejects(
+      Object.assign(new Error('gone'), {
+        name: 'ResourceNotFoundException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    )
     const res = await call(aSecretEvent('orders/db'))
     expect(res.statusCode).toBe(404)
   })
@@ -212,12 +265,18 @@ describe('GET /secrets/{name}', () => {
     const res = await call(aSecretEvent('orders/db', { userArn: null }))
     expect(res.statusCode).toBe(401)
     expect(sm.calls()).toHaveLength(0)
-    expect(audit.records[0]).toMatchObject({ outcome: 'denied', reason: 'unauthenticated', principal: undefined })
+    expect(audit.records[0]).toMatchObject({
+      outcome: 'denied',
+      reason: 'unauthenticated',
+      principal: undefined,
+    })
   })
 
   it("refuses another account's principal", async () => {
     const { call } = setup()
-    const res = await call(aSecretEvent('orders/db', { userArn: 'arn:aws:iam::999999999999:role/orders-service' }))
+    const res = await call(
+      aSecretEvent('orders/db', { userArn: 'arn:aws:iam::999999999999:role/orders-service' }),
+    )
     expect(res.statusCode).toBe(403)
     expect(sm.calls()).toHaveLength(0)
   })
@@ -225,7 +284,9 @@ describe('GET /secrets/{name}', () => {
   it('normalises an assumed-role session to its role', async () => {
     const { call, audit } = setup()
     current('v1')
-    const res = await call(aSecretEvent('orders/db', { userArn: 'arn:aws:sts::123456789012:assumed-role/orders-service/i-0abc' }))
+    const res = await call(
+      aSecretEvent('orders/db', { userArn: 'arn:aws:sts::123456789012:assumed-role/orders-service/i-0abc' }),
+    )
     expect(res.statusCode).toBe(200)
     expect(audit.records[0]?.principal).toBe(ORDERS)
   })
@@ -239,8 +300,14 @@ describe('GET /secrets/{name}', () => {
 
   it('serves a non-JSON secret as a string and a binary one base64, never logging a parse error', async () => {
     const { call, log } = setup()
-    sm.on(GetSecretValueCommand, { SecretId: ORDERS_DB_ARN }).resolves({ VersionId: 'v1', SecretString: `{${CANARY} not json` })
-    sm.on(GetSecretValueCommand, { SecretId: BILLING_KEY_ARN }).resolves({ VersionId: 'b1', SecretBinary: new Uint8Array([0, 1, 255]) })
+    sm.on(GetSecretValueCommand, { SecretId: ORDERS_DB_ARN }).resolves({
+      VersionId: 'v1',
+      SecretString: `{${CANARY} not json`,
+    })
+    sm.on(GetSecretValueCommand, { SecretId: BILLING_KEY_ARN }).resolves({
+      VersionId: 'b1',
+      SecretBinary: new Uint8Array([0, 1, 255]),
+    })
     const text = await call(aSecretEvent('orders/db'))
     const binary = await call(aSecretEvent('billing/key'))
     expect(JSON.parse(text.body).value).toBe(`{${CANARY} not json`)
@@ -252,11 +319,18 @@ describe('GET /secrets/{name}', () => {
     const { call, log, audit, clock } = setup()
     current('v1')
     await call(aSecretEvent('orders/db'))
-    sm.on(DescribeSecretCommand).rejects(new SyntaxError(`Unexpected token in JSON at position 0: "${CANARY}"`))
+    sm.on(DescribeSecretCommand).rejects(
+      new SyntaxError(`Unexpected token in JSON at position 0: "${CANARY}"`),
+    )
     clock.advance(2_000_000)
     await call(aSecretEvent('orders/db'))
     const everything = JSON.stringify({ lines: log.lines, audit: audit.records })
-    for (const needle of [CANARY, CANARY.slice(0, 8), Buffer.from(CANARY).toString('base64'), encodeURIComponent(CANARY)]) {
+    for (const needle of [
+      CANARY,
+      CANARY.slice(0, 8),
+      Buffer.from(CANARY).toString('base64'),
+      encodeURIComponent(CANARY),
+    ]) {
       expect(everything).not.toContain(needle)
     }
   })

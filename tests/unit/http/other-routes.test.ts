@@ -10,34 +10,60 @@ import { listSecrets } from '../../../src/handlers/list-secrets'
 import { whoami } from '../../../src/handlers/whoami'
 import { health } from '../../../src/handlers/health'
 import { getSecret } from '../../../src/handlers/get-secret'
-import { BILLING, ORDERS, aLambdaContext, anApiEvent, anHttpConfig, aSecretEvent } from '../../support/builders'
+import {
+  BILLING,
+  ORDERS,
+  aLambdaContext,
+  anApiEvent,
+  anHttpConfig,
+  aSecretEvent,
+} from '../../support/builders'
 import { FakeClock } from '../../support/fake-clock'
 
 jest.mock('../../../src/lib/config', () => {
   const actual = jest.requireActual<typeof import('../../../src/lib/config')>('../../../src/lib/config')
-  const { anHttpConfig: cfg } = jest.requireActual<typeof import('../../support/builders')>('../../support/builders')
+  const { anHttpConfig: cfg } =
+    jest.requireActual<typeof import('../../support/builders')>('../../support/builders')
   return { ...actual, loadHttpConfig: () => cfg() }
 })
 
 const sm = mockClient(SecretsManagerClient)
 beforeEach(() => {
   sm.reset()
-  sm.on(GetSecretValueCommand).callsFake((input: { SecretId: string }) => ({ VersionId: `v-${input.SecretId.slice(-6)}`, SecretString: '{"k":"v"}' }))
+  sm.on(GetSecretValueCommand).callsFake((input: { SecretId: string }) => ({
+    VersionId: `v-${input.SecretId.slice(-6)}`,
+    SecretString: '{"k":"v"}',
+  }))
 })
 
 function deps() {
   const audit = createMemoryAuditSink()
-  const d = createHttpDeps(anHttpConfig(), { clock: new FakeClock(), log: createMemoryLog(), auditSink: audit, secretsManager: new SecretsManagerClient({ region: 'us-east-1' }) })
+  const d = createHttpDeps(anHttpConfig(), {
+    clock: new FakeClock(),
+    log: createMemoryLog(),
+    auditSink: audit,
+    secretsManager: new SecretsManagerClient({ region: 'us-east-1' }),
+  })
   return { d, audit }
 }
 
 const batchEvent = (body: unknown, userArn = ORDERS, raw?: string) =>
-  anApiEvent({ method: 'POST', path: '/secrets:batchGet', resource: '/secrets:batchGet', headers: { 'content-type': 'application/json' }, body: raw ?? JSON.stringify(body), userArn })
+  anApiEvent({
+    method: 'POST',
+    path: '/secrets:batchGet',
+    resource: '/secrets:batchGet',
+    headers: { 'content-type': 'application/json' },
+    body: raw ?? JSON.stringify(body),
+    userArn,
+  })
 
 describe('POST /secrets:batchGet', () => {
   it('authorizes each name on its own and reports denied and unknown names like missing ones', async () => {
     const { d, audit } = deps()
-    const res = await withHttpStack(batchGetSecrets, d)(batchEvent({ names: ['billing/key', 'orders/db', 'nope', '../x'] }, BILLING), aLambdaContext())
+    const res = await withHttpStack(batchGetSecrets, d)(
+      batchEvent({ names: ['billing/key', 'orders/db', 'nope', '../x'] }, BILLING),
+      aLambdaContext(),
+    )
     expect(res.statusCode).toBe(200)
     const results = JSON.parse(res.body).results as { name: string; status: number; problem?: unknown }[]
     expect(results.map((r) => [r.name, r.status])).toEqual([
@@ -72,14 +98,20 @@ describe('POST /secrets:batchGet', () => {
 
   it('refuses a body that is not JSON without quoting it', async () => {
     const { d } = deps()
-    const res = await withHttpStack(batchGetSecrets, d)(batchEvent(undefined, ORDERS, '{"names": [hunter2-canary'), aLambdaContext())
+    const res = await withHttpStack(batchGetSecrets, d)(
+      batchEvent(undefined, ORDERS, '{"names": [hunter2-canary'),
+      aLambdaContext(),
+    )
     expect(res.statusCode).toBe(400)
     expect(res.body).not.toContain('hunter2')
   })
 
   it('refuses an oversized body with 413', async () => {
     const { d } = deps()
-    const res = await withHttpStack(batchGetSecrets, d)(batchEvent({ names: ['a'.repeat(17_000)] }), aLambdaContext())
+    const res = await withHttpStack(batchGetSecrets, d)(
+      batchEvent({ names: ['a'.repeat(17_000)] }),
+      aLambdaContext(),
+    )
     expect(res.statusCode).toBe(413)
   })
 })
@@ -87,21 +119,39 @@ describe('POST /secrets:batchGet', () => {
 describe('GET /secrets, /whoami, /health', () => {
   it('lists only the names the caller may read', async () => {
     const { d } = deps()
-    const res = await withHttpStack(listSecrets, d)(anApiEvent({ path: '/secrets', resource: '/secrets', userArn: BILLING }), aLambdaContext())
+    const res = await withHttpStack(listSecrets, d)(
+      anApiEvent({ path: '/secrets', resource: '/secrets', userArn: BILLING }),
+      aLambdaContext(),
+    )
     expect(JSON.parse(res.body)).toEqual({ names: ['billing/key'] })
     expect(res.body).not.toContain('arn:')
   })
 
   it('tells a caller who it is, session normalised to the role', async () => {
     const { d, audit } = deps()
-    const res = await withHttpStack(whoami, d)(anApiEvent({ path: '/whoami', resource: '/whoami', userArn: 'arn:aws:sts::123456789012:assumed-role/orders-service/task-7' }), aLambdaContext())
-    expect(JSON.parse(res.body)).toMatchObject({ principalArn: ORDERS, type: 'role', sessionName: 'task-7', authenticatedBy: 'api-gateway-iam' })
+    const res = await withHttpStack(whoami, d)(
+      anApiEvent({
+        path: '/whoami',
+        resource: '/whoami',
+        userArn: 'arn:aws:sts::123456789012:assumed-role/orders-service/task-7',
+      }),
+      aLambdaContext(),
+    )
+    expect(JSON.parse(res.body)).toMatchObject({
+      principalArn: ORDERS,
+      type: 'role',
+      sessionName: 'task-7',
+      authenticatedBy: 'api-gateway-iam',
+    })
     expect(audit.records).toHaveLength(1)
   })
 
   it('answers health without authentication and names no secret', async () => {
     const { d } = deps()
-    const res = await withHttpStack(health, d, { public: true })(anApiEvent({ path: '/health', resource: '/health', userArn: null }), aLambdaContext())
+    const res = await withHttpStack(health, d, { public: true })(
+      anApiEvent({ path: '/health', resource: '/health', userArn: null }),
+      aLambdaContext(),
+    )
     expect(res.statusCode).toBe(200)
     expect(res.body).toBe('{"status":"ok"}')
   })
@@ -114,15 +164,21 @@ describe('the read path (property)', () => {
     const callers = fc.constantFrom(ORDERS, BILLING, 'arn:aws:iam::123456789012:user/stranger')
     let served = 0
     await fc.assert(
-      fc.asyncProperty(callers, fc.oneof(fc.constantFrom('orders/db', 'billing/key'), fc.string({ maxLength: 30 })), async (caller, name) => {
-        sm.resetHistory()
-        const res = await handler(aSecretEvent(name, { userArn: caller }), aLambdaContext())
-        const allowed = (name === 'orders/db' && caller === ORDERS) || (name === 'billing/key' && caller !== 'arn:aws:iam::123456789012:user/stranger')
-        expect(res.statusCode === 200).toBe(allowed)
-        expect(res.statusCode).toBeLessThan(500)
-        if (!allowed) expect(sm.calls()).toHaveLength(0)
-        if (allowed) served += 1
-      }),
+      fc.asyncProperty(
+        callers,
+        fc.oneof(fc.constantFrom('orders/db', 'billing/key'), fc.string({ maxLength: 30 })),
+        async (caller, name) => {
+          sm.resetHistory()
+          const res = await handler(aSecretEvent(name, { userArn: caller }), aLambdaContext())
+          const allowed =
+            (name === 'orders/db' && caller === ORDERS) ||
+            (name === 'billing/key' && caller !== 'arn:aws:iam::123456789012:user/stranger')
+          expect(res.statusCode === 200).toBe(allowed)
+          expect(res.statusCode).toBeLessThan(500)
+          if (!allowed) expect(sm.calls()).toHaveLength(0)
+          if (allowed) served += 1
+        },
+      ),
       { numRuns: 300 },
     )
     expect(served).toBeGreaterThan(0)

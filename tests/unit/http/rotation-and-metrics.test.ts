@@ -1,4 +1,8 @@
-import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager'
 import { mockClient } from 'aws-sdk-client-mock'
 import { createMemoryAuditSink } from '../../../src/lib/audit'
 import { createHttpDeps } from '../../../src/lib/deps'
@@ -6,12 +10,21 @@ import { createMemoryLog } from '../../../src/lib/logger'
 import { createMemoryMetrics, createMetrics } from '../../../src/lib/metrics'
 import { withHttpStack } from '../../../src/lib/middleware/http-stack'
 import { getSecretOrRotation } from '../../../src/handlers/get-secret'
-import { BILLING, ORDERS, ORDERS_DB_ARN, aCatalogDocument, aLambdaContext, aSecretEvent, anHttpConfig } from '../../support/builders'
+import {
+  BILLING,
+  ORDERS,
+  ORDERS_DB_ARN,
+  aCatalogDocument,
+  aLambdaContext,
+  aSecretEvent,
+  anHttpConfig,
+} from '../../support/builders'
 import { FakeClock } from '../../support/fake-clock'
 
 jest.mock('../../../src/lib/config', () => {
   const actual = jest.requireActual<typeof import('../../../src/lib/config')>('../../../src/lib/config')
-  const { anHttpConfig: cfg } = jest.requireActual<typeof import('../../support/builders')>('../../support/builders')
+  const { anHttpConfig: cfg } =
+    jest.requireActual<typeof import('../../support/builders')>('../../support/builders')
   return { ...actual, loadHttpConfig: () => cfg() }
 })
 
@@ -23,7 +36,14 @@ function setup() {
   const metrics = createMemoryMetrics()
   const audit = createMemoryAuditSink()
   const catalog = aCatalogDocument({
-    secrets: [{ name: 'orders/db', secretId: ORDERS_DB_ARN, readers: [ORDERS], rotationStrategy: 'postgres-alternating-users' }],
+    secrets: [
+      {
+        name: 'orders/db',
+        secretId: ORDERS_DB_ARN,
+        readers: [ORDERS],
+        rotationStrategy: 'postgres-alternating-users',
+      },
+    ],
   })
   const deps = createHttpDeps(anHttpConfig({ catalogJson: JSON.stringify(catalog) }), {
     clock,
@@ -33,7 +53,12 @@ function setup() {
     secretsManager: new SecretsManagerClient({ region: 'us-east-1' }),
   })
   const handler = withHttpStack(getSecretOrRotation, deps)
-  return { clock, metrics, audit, call: (name: string, userArn = ORDERS) => handler(aSecretEvent(name, { userArn }), aLambdaContext()) }
+  return {
+    clock,
+    metrics,
+    audit,
+    call: (name: string, userArn = ORDERS) => handler(aSecretEvent(name, { userArn }), aLambdaContext()),
+  }
 }
 
 describe('GET /secrets/{name}/rotation', () => {
@@ -60,7 +85,10 @@ describe('GET /secrets/{name}/rotation', () => {
 
   it('reports a stuck rotation (AWSPENDING on another version than AWSCURRENT) with what to do', async () => {
     const { call } = setup()
-    sm.on(DescribeSecretCommand).resolves({ RotationEnabled: true, VersionIdsToStages: { v1: ['AWSCURRENT'], v2: ['AWSPENDING'] } })
+    sm.on(DescribeSecretCommand).resolves({
+      RotationEnabled: true,
+      VersionIdsToStages: { v1: ['AWSCURRENT'], v2: ['AWSPENDING'] },
+    })
     const body = JSON.parse((await call('orders/db/rotation')).body)
     expect(body).toMatchObject({ stuck: true, pendingVersionId: 'v2', currentVersionId: 'v1' })
     expect(body.advice).toContain('refuse every new rotation')
@@ -83,7 +111,10 @@ describe('GET /secrets/{name}/rotation', () => {
     await call('orders/db/rotation')
     clock.advance(10_001)
     const third = JSON.parse((await call('orders/db/rotation')).body)
-    expect(third).toMatchObject({ rotationEnabled: false, advice: 'Rotation is not enabled for this secret.' })
+    expect(third).toMatchObject({
+      rotationEnabled: false,
+      advice: 'Rotation is not enabled for this secret.',
+    })
     expect(sm.commandCalls(DescribeSecretCommand)).toHaveLength(2)
   })
 })
@@ -95,14 +126,29 @@ describe('request metrics', () => {
     await call('orders/db')
     await call('orders/db')
     await call('orders/db', BILLING)
-    expect(metrics.counts).toMatchObject({ RequestsAllowed: 2, RequestsDenied: 1, CacheMiss: 1, CacheHit: 1, UpstreamCalls: 1 })
+    expect(metrics.counts).toMatchObject({
+      RequestsAllowed: 2,
+      RequestsDenied: 1,
+      CacheMiss: 1,
+      CacheHit: 1,
+      UpstreamCalls: 1,
+    })
     expect(metrics.timings.UpstreamLatency).toHaveLength(1)
-    expect(metrics.flushes).toEqual([{ route: '/secrets/{name+}' }, { route: '/secrets/{name+}' }, { route: '/secrets/{name+}' }])
+    expect(metrics.flushes).toEqual([
+      { route: '/secrets/{name+}' },
+      { route: '/secrets/{name+}' },
+      { route: '/secrets/{name+}' },
+    ])
   })
 
   it('counts throttling separately', async () => {
     const { call, metrics } = setup()
-    sm.on(GetSecretValueCommand).rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } }))
+    sm.on(GetSecretValueCommand).rejects(
+      Object.assign(new Error('slow down'), {
+        name: 'ThrottlingException',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    )
     await call('orders/db')
     expect(metrics.counts).toMatchObject({ UpstreamThrottled: 1, RequestsError: 1 })
   })

@@ -3,7 +3,14 @@ import { planStack, runtimeCatalogDocument, httpEnvironment } from '../../../inf
 import { loadStageDeclarations } from '../../../infra/stage-declarations'
 
 describe('checkRotationSchedule', () => {
-  it.each(['rate(4 hours)', 'rate(1 day)', 'rate(30 days)', 'cron(0 3 * * ? *)', 'cron(15 0/6 * * ? *)', 'cron(0 1,9,17 ? * MON-FRI *)'])('accepts %s', (expr) => {
+  it.each([
+    'rate(4 hours)',
+    'rate(1 day)',
+    'rate(30 days)',
+    'cron(0 3 * * ? *)',
+    'cron(15 0/6 * * ? *)',
+    'cron(0 1,9,17 ? * MON-FRI *)',
+  ])('accepts %s', (expr) => {
     expect(checkRotationSchedule(expr)).toBeUndefined()
   })
 
@@ -23,8 +30,17 @@ describe('checkRotationSchedule', () => {
 describe('planStack', () => {
   it('plans the local stage from serverless.yml: managed secrets, rotation, demo consumers', () => {
     const plan = planStack(loadStageDeclarations('local'))
-    expect(plan.managed.map((m) => m.logicalName).sort()).toEqual(['demo/api-key', 'demo/db', 'demo/db-master', 'demo/reporting-db'])
-    expect(plan.managed.find((m) => m.logicalName === 'demo/db')).toMatchObject({ awsName: 'secret-broker/local/demo/db', passwordLength: 32, username: 'demo_app' })
+    expect(plan.managed.map((m) => m.logicalName).sort()).toEqual([
+      'demo/api-key',
+      'demo/db',
+      'demo/db-master',
+      'demo/reporting-db',
+    ])
+    expect(plan.managed.find((m) => m.logicalName === 'demo/db')).toMatchObject({
+      awsName: 'secret-broker/local/demo/db',
+      passwordLength: 32,
+      username: 'demo_app',
+    })
     const catalog = runtimeCatalogDocument(plan, (m) => m.awsName)
     expect(catalog.secrets.map((s) => s.name)).not.toContain('demo/db-master')
   })
@@ -39,11 +55,30 @@ describe('planStack', () => {
 
   it('refuses an unknown stage and local-only settings elsewhere', () => {
     expect(() => loadStageDeclarations('staging')).toThrow(/Unknown stage/)
-    expect(() => planStack(loadStageDeclarations('local', undefined, { SECRET_BROKER_LOCAL_PARAMS: JSON.stringify({ localConsumers: [] }) }))).toThrow(/at least one demo consumer/)
+    expect(() =>
+      planStack(
+        loadStageDeclarations('local', undefined, {
+          SECRET_BROKER_LOCAL_PARAMS: JSON.stringify({ localConsumers: [] }),
+        }),
+      ),
+    ).toThrow(/at least one demo consumer/)
   })
 
   it('refuses an alternating-users secret whose master is not declared', () => {
-    const overrides = { secrets: { 'a/db': { username: 'a', readers: ['arn:aws:iam::123456789012:user/demo-orders'], fields: { host: 'h', port: 1, dbname: 'd' }, rotation: { strategy: 'postgres-alternating-users', masterSecret: 'nope' } } } }
-    expect(() => planStack(loadStageDeclarations('local', undefined, { SECRET_BROKER_LOCAL_PARAMS: JSON.stringify(overrides) }))).toThrow(/masterSecret "nope" is not declared/)
+    const overrides = {
+      secrets: {
+        'a/db': {
+          username: 'a',
+          readers: ['arn:aws:iam::123456789012:user/demo-orders'],
+          fields: { host: 'h', port: 1, dbname: 'd' },
+          rotation: { strategy: 'postgres-alternating-users', masterSecret: 'nope' },
+        },
+      },
+    }
+    expect(() =>
+      planStack(
+        loadStageDeclarations('local', undefined, { SECRET_BROKER_LOCAL_PARAMS: JSON.stringify(overrides) }),
+      ),
+    ).toThrow(/masterSecret "nope" is not declared/)
   })
 })

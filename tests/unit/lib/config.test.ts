@@ -12,7 +12,13 @@ const base = {
 describe('loadHttpConfig', () => {
   it('reads a valid environment with defaults, frozen', () => {
     const config = loadHttpConfig(base)
-    expect(config).toMatchObject({ stage: 'dev', authMode: 'iam', cacheTtlMs: 300_000, maxStaleMs: 900_000, forceRefreshMinIntervalMs: 10_000 })
+    expect(config).toMatchObject({
+      stage: 'dev',
+      authMode: 'iam',
+      cacheTtlMs: 300_000,
+      maxStaleMs: 900_000,
+      forceRefreshMinIntervalMs: 10_000,
+    })
     expect(Object.isFrozen(config)).toBe(true)
   })
 
@@ -34,9 +40,22 @@ describe('loadHttpConfig', () => {
 
   it('allows the local SigV4 verifier only in the local stage under serverless-offline', () => {
     const local = { ...base, BROKER_AUTH_MODE: 'local-sigv4', BROKER_LOCAL_CONSUMERS_SECRET_ID: 'keys' }
-    expect(() => loadHttpConfig({ ...local, BROKER_STAGE: 'prod', IS_OFFLINE: 'true' })).toThrow(/only allowed in the local stage/)
-    expect(() => loadHttpConfig({ ...local, BROKER_STAGE: 'local' })).toThrow(/only allowed in the local stage/)
-    expect(() => loadHttpConfig({ ...local, BROKER_STAGE: 'local', IS_OFFLINE: 'true', AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' })).toThrow(/only allowed/)
-    expect(loadHttpConfig({ ...local, BROKER_STAGE: 'local', IS_OFFLINE: 'true' }).authMode).toBe('local-sigv4')
+    expect(() => loadHttpConfig({ ...local, BROKER_STAGE: 'prod', IS_OFFLINE: 'true' })).toThrow(
+      /only allowed in the local stage/,
+    )
+    expect(() => loadHttpConfig({ ...local, BROKER_STAGE: 'local' })).toThrow(
+      /only allowed in the local stage/,
+    )
+    expect(() =>
+      loadHttpConfig({
+        ...local,
+        BROKER_STAGE: 'local',
+        IS_OFFLINE: 'true',
+        AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+      }),
+    ).toThrow(/only allowed/)
+    expect(loadHttpConfig({ ...local, BROKER_STAGE: 'local', IS_OFFLINE: 'true' }).authMode).toBe(
+      'local-sigv4',
+    )
   })
 })

@@ -18,7 +18,8 @@ import { deriveScramKeys, parseScramVerifier } from '../../../src/rotation/scram
 /** Builders and fakes for the rotation unit tests: an in-memory Secrets Manager behind aws-sdk-client-mock, a fake PostgreSQL. */
 export const SECRET_NAME = 'secret-broker/test/app/db'
 export const SECRET_ARN = `arn:aws:secretsmanager:us-east-1:123456789012:secret:${SECRET_NAME}-AbCdEf`
-export const MASTER_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:secret-broker/test/app/db-master-XyZaBc'
+export const MASTER_ARN =
+  'arn:aws:secretsmanager:us-east-1:123456789012:secret:secret-broker/test/app/db-master-XyZaBc'
 export const CURRENT_ID = '11111111-1111-4111-8111-111111111111'
 export const TOKEN = '22222222-2222-4222-8222-222222222222'
 export const OTHER_TOKEN = '33333333-3333-4333-8333-333333333333'
@@ -40,11 +41,26 @@ export function aRotationEvent(over: Partial<RotationEvent> = {}): RotationEvent
 }
 
 export function aTarget(over: Partial<RotationTarget> = {}): RotationTarget {
-  return { secretId: SECRET_ARN, strategy: 'postgres-single-user', passwordLength: 24, excludeCharacters: '/@"', masterSecretId: undefined, ...over }
+  return {
+    secretId: SECRET_ARN,
+    strategy: 'postgres-single-user',
+    passwordLength: 24,
+    excludeCharacters: '/@"',
+    masterSecretId: undefined,
+    ...over,
+  }
 }
 
 export function aPgSecret(over: Record<string, unknown> = {}): Record<string, unknown> {
-  return { engine: 'postgres', username: 'app_user', password: `${CANARY}-current-pw`, host: 'db.internal', port: 5432, dbname: 'app', ...over }
+  return {
+    engine: 'postgres',
+    username: 'app_user',
+    password: `${CANARY}-current-pw`,
+    host: 'db.internal',
+    port: 5432,
+    dbname: 'app',
+    ...over,
+  }
 }
 
 interface Version {
@@ -57,7 +73,10 @@ interface Version {
  * RemoveFromVersionId required), implemented over aws-sdk-client-mock so tests can still match on inputs.
  */
 export class FakeSecretsManager {
-  readonly client = new SecretsManagerClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } })
+  readonly client = new SecretsManagerClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+  })
   readonly mock: AwsClientStub<SecretsManagerClient> = mockClient(this.client)
   readonly versions = new Map<string, Version>()
   rotationEnabled: boolean | undefined = true
@@ -78,42 +97,69 @@ export class FakeSecretsManager {
         VersionIdsToStages: Object.fromEntries([...this.versions].map(([id, v]) => [id, [...v.stages]])),
       }
     })
-    this.mock.on(GetSecretValueCommand).callsFake((input: { SecretId: string; VersionId?: string; VersionStage?: string }) => {
-      if (input.SecretId === MASTER_ARN) return { SecretString: JSON.stringify(aPgSecret({ username: 'admin_user', password: `${CANARY}-master-pw` })) }
-      this.checkId(input.SecretId)
-      const entry: [string, Version | undefined] | undefined =
-        input.VersionId !== undefined
-          ? [input.VersionId, this.versions.get(input.VersionId)]
-          : [...this.versions].find(([, v]) => v.stages.includes(input.VersionStage ?? 'AWSCURRENT'))
-      const v = entry?.[1]
-      if (v === undefined || (input.VersionStage !== undefined && !v.stages.includes(input.VersionStage)) || v.value === undefined) {
-        throw new ResourceNotFoundException({ message: 'not found', $metadata: {} })
-      }
-      return { ARN: SECRET_ARN, VersionId: entry?.[0], SecretString: v.value, VersionStages: [...v.stages] }
-    })
-    this.mock.on(PutSecretValueCommand).callsFake((input: { ClientRequestToken: string; SecretString: string; VersionStages: string[] }) => {
-      for (const label of input.VersionStages) this.dropLabel(label)
-      const existing = this.versions.get(input.ClientRequestToken)
-      this.versions.set(input.ClientRequestToken, { value: input.SecretString, stages: [...(existing?.stages ?? []), ...input.VersionStages] })
-      return { ARN: SECRET_ARN, VersionId: input.ClientRequestToken, VersionStages: input.VersionStages }
-    })
-    this.mock.on(UpdateSecretVersionStageCommand).callsFake((input: { VersionStage: string; MoveToVersionId?: string; RemoveFromVersionId?: string }) => {
-      const holder = [...this.versions].find(([, v]) => v.stages.includes(input.VersionStage))?.[0]
-      if (input.MoveToVersionId !== undefined && holder !== undefined && holder !== input.MoveToVersionId && input.RemoveFromVersionId !== holder) {
-        throw new Error('InvalidParameterException: RemoveFromVersionId')
-      }
-      if (input.RemoveFromVersionId !== undefined) {
-        const v = this.versions.get(input.RemoveFromVersionId)
-        if (v?.stages.includes(input.VersionStage) !== true) throw new Error('InvalidParameterException: stage not on version')
-        v.stages = v.stages.filter((s) => s !== input.VersionStage)
-        if (input.VersionStage === 'AWSCURRENT' && input.MoveToVersionId !== undefined) {
-          this.dropLabel('AWSPREVIOUS')
-          v.stages.push('AWSPREVIOUS')
+    this.mock
+      .on(GetSecretValueCommand)
+      .callsFake((input: { SecretId: string; VersionId?: string; VersionStage?: string }) => {
+        if (input.SecretId === MASTER_ARN)
+          return {
+            SecretString: JSON.stringify(
+              aPgSecret({ username: 'admin_user', password: `${CANARY}-master-pw` }),
+            ),
+          }
+        this.checkId(input.SecretId)
+        const entry: [string, Version | undefined] | undefined =
+          input.VersionId !== undefined
+            ? [input.VersionId, this.versions.get(input.VersionId)]
+            : [...this.versions].find(([, v]) => v.stages.includes(input.VersionStage ?? 'AWSCURRENT'))
+        const v = entry?.[1]
+        if (
+          v === undefined ||
+          (input.VersionStage !== undefined && !v.stages.includes(input.VersionStage)) ||
+          v.value === undefined
+        ) {
+          throw new ResourceNotFoundException({ message: 'not found', $metadata: {} })
         }
-      }
-      if (input.MoveToVersionId !== undefined) this.versions.get(input.MoveToVersionId)?.stages.push(input.VersionStage)
-      return { ARN: SECRET_ARN }
-    })
+        return { ARN: SECRET_ARN, VersionId: entry?.[0], SecretString: v.value, VersionStages: [...v.stages] }
+      })
+    this.mock
+      .on(PutSecretValueCommand)
+      .callsFake((input: { ClientRequestToken: string; SecretString: string; VersionStages: string[] }) => {
+        for (const label of input.VersionStages) this.dropLabel(label)
+        const existing = this.versions.get(input.ClientRequestToken)
+        this.versions.set(input.ClientRequestToken, {
+          value: input.SecretString,
+          stages: [...(existing?.stages ?? []), ...input.VersionStages],
+        })
+        return { ARN: SECRET_ARN, VersionId: input.ClientRequestToken, VersionStages: input.VersionStages }
+      })
+    this.mock
+      .on(UpdateSecretVersionStageCommand)
+      .callsFake(
+        (input: { VersionStage: string; MoveToVersionId?: string; RemoveFromVersionId?: string }) => {
+          const holder = [...this.versions].find(([, v]) => v.stages.includes(input.VersionStage))?.[0]
+          if (
+            input.MoveToVersionId !== undefined &&
+            holder !== undefined &&
+            holder !== input.MoveToVersionId &&
+            input.RemoveFromVersionId !== holder
+          ) {
+            throw new Error('InvalidParameterException: RemoveFromVersionId')
+          }
+          if (input.RemoveFromVersionId !== undefined) {
+            const v = this.versions.get(input.RemoveFromVersionId)
+            if (v?.stages.includes(input.VersionStage) !== true)
+              throw new Error('InvalidParameterException: stage not on version')
+            v.stages = v.stages.filter((s) => s !== input.VersionStage)
+            if (input.VersionStage === 'AWSCURRENT' && input.MoveToVersionId !== undefined) {
+              this.dropLabel('AWSPREVIOUS')
+              v.stages.push('AWSPREVIOUS')
+            }
+          }
+          if (input.MoveToVersionId !== undefined)
+            this.versions.get(input.MoveToVersionId)?.stages.push(input.VersionStage)
+          return { ARN: SECRET_ARN }
+        },
+      )
     this.mock.on(GetRandomPasswordCommand).callsFake((input: { PasswordLength: number }) => {
       this.generated++
       const pw = `${CANARY}-gen${this.generated}-`
@@ -122,7 +168,8 @@ export class FakeSecretsManager {
   }
 
   private checkId(id: string): void {
-    if (id !== SECRET_ARN && id !== SECRET_NAME) throw new ResourceNotFoundException({ message: 'not found', $metadata: {} })
+    if (id !== SECRET_ARN && id !== SECRET_NAME)
+      throw new ResourceNotFoundException({ message: 'not found', $metadata: {} })
   }
 
   private dropLabel(label: string): void {
@@ -165,7 +212,10 @@ export class FakeConnectionRefused extends Error {
  * keys, as the server does), memberships, and a log of every statement. `down` refuses connections.
  */
 export class FakePostgres {
-  readonly roles = new Map<string, { password?: string; verifier?: string; createRole?: boolean; memberOf: string[] }>()
+  readonly roles = new Map<
+    string,
+    { password?: string; verifier?: string; createRole?: boolean; memberOf: string[] }
+  >()
   readonly statements: { user: string; sql: string; params: readonly unknown[] }[] = []
   readonly logins: { user: string; ok: boolean }[] = []
   down = false
@@ -191,13 +241,17 @@ export class FakePostgres {
   }
 
   readonly connectAs: ConnectAs = (creds: PgCredentials) => {
-    if (this.down || creds.host !== this.host || creds.port !== this.port) return Promise.reject(new FakeConnectionRefused('connect ECONNREFUSED'))
+    if (this.down || creds.host !== this.host || creds.port !== this.port)
+      return Promise.reject(new FakeConnectionRefused('connect ECONNREFUSED'))
     const ok = this.accepts(creds.username, creds.password)
     this.logins.push({ user: creds.username, ok })
     if (!ok) return Promise.reject(new FakeAuthError('password authentication failed'))
     const user = creds.username
     const session: DbSession = {
-      query: <R extends Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R[]> => {
+      query: <R extends Record<string, unknown>>(
+        sql: string,
+        params: readonly unknown[] = [],
+      ): Promise<R[]> => {
         this.statements.push({ user, sql, params })
         const rows = this.execute(user, sql, params) as R[]
         this.afterStatement(sql)
@@ -215,7 +269,11 @@ export class FakePostgres {
       const role = this.roles.get(target)
       if (role === undefined) throw new Error('role does not exist')
       if (target !== user && this.roles.get(user)?.createRole !== true) throw new Error('permission denied')
-      this.roles.set(target, { memberOf: role.memberOf, createRole: role.createRole ?? false, verifier: m[2] ?? '' })
+      this.roles.set(target, {
+        memberOf: role.memberOf,
+        createRole: role.createRole ?? false,
+        verifier: m[2] ?? '',
+      })
       return []
     }
     if ((m = /^CREATE ROLE "(\w+)" WITH LOGIN PASSWORD '([^']+)'$/.exec(sql)) !== null) {
@@ -228,7 +286,8 @@ export class FakePostgres {
       if (member !== undefined && !member.memberOf.includes(m[1] ?? '')) member.memberOf.push(m[1] ?? '')
       return []
     }
-    if (sql.startsWith('SELECT 1 AS found FROM pg_catalog.pg_roles')) return this.roles.has(String(params[0])) ? [{ found: 1 }] : []
+    if (sql.startsWith('SELECT 1 AS found FROM pg_catalog.pg_roles'))
+      return this.roles.has(String(params[0])) ? [{ found: 1 }] : []
     if (sql.startsWith('SELECT current_user')) return [{ user_name: user, checked_at: new Date(0) }]
     if (sql === 'SELECT 1' || sql === 'BEGIN' || sql === 'COMMIT' || sql === 'ROLLBACK') return []
     throw new Error(`fake postgres: unexpected statement ${sql.slice(0, 20)}`)
@@ -240,7 +299,11 @@ export interface TestDeps extends RotationDeps {
   readonly clock: FakeClock
 }
 
-export function someDeps(sm: FakeSecretsManager, db: FakePostgres, target: RotationTarget = aTarget()): TestDeps {
+export function someDeps(
+  sm: FakeSecretsManager,
+  db: FakePostgres,
+  target: RotationTarget = aTarget(),
+): TestDeps {
   let n = 0
   return {
     sm: sm.client,
@@ -253,7 +316,9 @@ export function someDeps(sm: FakeSecretsManager, db: FakePostgres, target: Rotat
     },
     connectAs: db.connectAs,
     readMasterSecret: (id) =>
-      id === MASTER_ARN ? Promise.resolve(aPgSecret({ username: 'admin_user', password: `${CANARY}-master-pw` })) : Promise.reject(new Error('no such master')),
+      id === MASTER_ARN
+        ? Promise.resolve(aPgSecret({ username: 'admin_user', password: `${CANARY}-master-pw` }))
+        : Promise.reject(new Error('no such master')),
     randomBytes: (size) => Buffer.alloc(size, 7),
     clock: new FakeClock(),
     log: createMemoryLog(),

@@ -1,4 +1,9 @@
-import { dbErrorCode, isAuthenticationFailure, pgSslConfig, quoteIdent } from '../../../src/rotation/db-session'
+import {
+  dbErrorCode,
+  isAuthenticationFailure,
+  pgSslConfig,
+  quoteIdent,
+} from '../../../src/rotation/db-session'
 
 describe('pgSslConfig', () => {
   it('turns TLS off for disable', () => {
@@ -8,7 +13,10 @@ describe('pgSslConfig', () => {
     expect(pgSslConfig('require', 'db.internal')).toEqual({ rejectUnauthorized: false })
   })
   it('verifies the chain and the host name for verify-full', () => {
-    expect(pgSslConfig('verify-full', 'db.internal')).toEqual({ rejectUnauthorized: true, servername: 'db.internal' })
+    expect(pgSslConfig('verify-full', 'db.internal')).toEqual({
+      rejectUnauthorized: true,
+      servername: 'db.internal',
+    })
   })
   it('sends no SNI name for an IP address under verify-full', () => {
     expect(pgSslConfig('verify-full', '10.0.0.5')).toEqual({ rejectUnauthorized: true })

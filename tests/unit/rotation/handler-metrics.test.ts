@@ -25,7 +25,11 @@ function handlerWith(metrics = createMemoryMetrics()) {
 
 describe('rotation step metrics', () => {
   it('counts a succeeded step with its duration, under the step dimension', async () => {
-    sm.on(DescribeSecretCommand).resolves({ ARN: SECRET_ARN, RotationEnabled: true, VersionIdsToStages: { [TOKEN]: ['AWSCURRENT'], [CURRENT_ID]: ['AWSPREVIOUS'] } })
+    sm.on(DescribeSecretCommand).resolves({
+      ARN: SECRET_ARN,
+      RotationEnabled: true,
+      VersionIdsToStages: { [TOKEN]: ['AWSCURRENT'], [CURRENT_ID]: ['AWSPREVIOUS'] },
+    })
     const { metrics, run } = handlerWith()
     await run('finishSecret')
     expect(metrics.counts).toEqual({ RotationStepSucceeded: 1 })
@@ -34,7 +38,11 @@ describe('rotation step metrics', () => {
   })
 
   it('counts a failed step and still throws so Secrets Manager retries', async () => {
-    sm.on(DescribeSecretCommand).resolves({ ARN: SECRET_ARN, RotationEnabled: false, VersionIdsToStages: { [TOKEN]: ['AWSPENDING'] } })
+    sm.on(DescribeSecretCommand).resolves({
+      ARN: SECRET_ARN,
+      RotationEnabled: false,
+      VersionIdsToStages: { [TOKEN]: ['AWSPENDING'] },
+    })
     const { metrics, run } = handlerWith()
     await expect(run('setSecret')).rejects.toThrow()
     expect(metrics.counts).toEqual({ RotationStepFailed: 1 })
@@ -42,7 +50,11 @@ describe('rotation step metrics', () => {
   })
 
   it('keeps the step dimension bounded for an unknown step', async () => {
-    sm.on(DescribeSecretCommand).resolves({ ARN: SECRET_ARN, RotationEnabled: true, VersionIdsToStages: { [TOKEN]: ['AWSPENDING'] } })
+    sm.on(DescribeSecretCommand).resolves({
+      ARN: SECRET_ARN,
+      RotationEnabled: true,
+      VersionIdsToStages: { [TOKEN]: ['AWSPENDING'] },
+    })
     const { metrics, run } = handlerWith()
     await expect(run('dropTables')).rejects.toThrow()
     expect(metrics.flushes).toEqual([{ step: 'unknown' }])

@@ -1,7 +1,22 @@
-import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager'
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager'
 import { RotationStepError } from '../../../src/lib/errors'
 import { ROTATION_STEPS, runRotationStep } from '../../../src/rotation/run-rotation-step'
-import { aRotationEvent, CANARY, CURRENT_ID, FakePostgres, FakeSecretsManager, OTHER_TOKEN, SECRET_ARN, someDeps, TOKEN } from './builders'
+import {
+  aRotationEvent,
+  CANARY,
+  CURRENT_ID,
+  FakePostgres,
+  FakeSecretsManager,
+  OTHER_TOKEN,
+  SECRET_ARN,
+  someDeps,
+  TOKEN,
+} from './builders'
 
 function setUp(): { sm: FakeSecretsManager; db: FakePostgres; deps: ReturnType<typeof someDeps> } {
   const sm = FakeSecretsManager.rotating()
@@ -29,7 +44,9 @@ describe('runRotationStep pre-flight', () => {
 
   it('refuses a token that is not a version of the secret', async () => {
     const { sm, deps } = setUp()
-    await expect(runRotationStep(aRotationEvent({ ClientRequestToken: OTHER_TOKEN }), deps)).rejects.toThrow('the token is not a version of the secret')
+    await expect(runRotationStep(aRotationEvent({ ClientRequestToken: OTHER_TOKEN }), deps)).rejects.toThrow(
+      'the token is not a version of the secret',
+    )
     expect(sm.mock).not.toHaveReceivedCommand(PutSecretValueCommand)
   })
 
@@ -39,7 +56,9 @@ describe('runRotationStep pre-flight', () => {
     sm.put(OTHER_TOKEN, { password: 'x' }, [])
     // Act / Assert
     for (const step of ROTATION_STEPS) {
-      await expect(runRotationStep(aRotationEvent({ Step: step, ClientRequestToken: OTHER_TOKEN }), deps)).rejects.toThrow('neither AWSCURRENT nor AWSPENDING')
+      await expect(
+        runRotationStep(aRotationEvent({ Step: step, ClientRequestToken: OTHER_TOKEN }), deps),
+      ).rejects.toThrow('neither AWSCURRENT nor AWSPENDING')
     }
     expect(sm.mock).not.toHaveReceivedCommand(PutSecretValueCommand)
     expect(sm.mock).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand)
@@ -48,7 +67,9 @@ describe('runRotationStep pre-flight', () => {
   it('refuses a token that is AWSPREVIOUS', async () => {
     const { sm, deps } = setUp()
     sm.put(OTHER_TOKEN, { password: 'x' }, ['AWSPREVIOUS'])
-    await expect(runRotationStep(aRotationEvent({ Step: 'setSecret', ClientRequestToken: OTHER_TOKEN }), deps)).rejects.toBeInstanceOf(RotationStepError)
+    await expect(
+      runRotationStep(aRotationEvent({ Step: 'setSecret', ClientRequestToken: OTHER_TOKEN }), deps),
+    ).rejects.toBeInstanceOf(RotationStepError)
   })
 
   it.each(ROTATION_STEPS)('makes %s a logged no-op when the token is already AWSCURRENT', async (step) => {
@@ -62,12 +83,16 @@ describe('runRotationStep pre-flight', () => {
     expect(sm.mock).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand)
     expect(sm.mock).not.toHaveReceivedCommand(GetSecretValueCommand)
     expect(db.logins).toHaveLength(0)
-    expect(deps.log.lines).toEqual([expect.objectContaining({ level: 'INFO', message: `${step}: version is already AWSCURRENT` })])
+    expect(deps.log.lines).toEqual([
+      expect.objectContaining({ level: 'INFO', message: `${step}: version is already AWSCURRENT` }),
+    ])
   })
 
   it('refuses an unknown step before calling Secrets Manager', async () => {
     const { sm, deps } = setUp()
-    await expect(runRotationStep(aRotationEvent({ Step: 'dropSecret' }), deps)).rejects.toThrow('dropSecret: unknown rotation step')
+    await expect(runRotationStep(aRotationEvent({ Step: 'dropSecret' }), deps)).rejects.toThrow(
+      'dropSecret: unknown rotation step',
+    )
     expect(sm.mock).not.toHaveReceivedCommand(DescribeSecretCommand)
   })
 
@@ -79,14 +104,31 @@ describe('runRotationStep pre-flight', () => {
 
   it('matches the configured target by name as well as by ARN', async () => {
     const { sm, db } = setUp()
-    const deps = someDeps(sm, db, { secretId: 'secret-broker/test/app/db', strategy: 'random', passwordLength: 20, excludeCharacters: '', masterSecretId: undefined })
+    const deps = someDeps(sm, db, {
+      secretId: 'secret-broker/test/app/db',
+      strategy: 'random',
+      passwordLength: 20,
+      excludeCharacters: '',
+      masterSecretId: undefined,
+    })
     await expect(runRotationStep(aRotationEvent(), deps)).resolves.toMatchObject({ outcome: 'changed' })
   })
 
   it.each(ROTATION_STEPS)('dispatches %s to its step (exhaustive switch)', async (step) => {
     // Arrange: a pending value exists and the DB accepts it, so every step can run
     const { sm, db, deps } = setUp()
-    sm.put(TOKEN, { engine: 'postgres', username: 'app_user', password: `${CANARY}-pending`, host: 'db.internal', port: 5432, dbname: 'app' }, ['AWSPENDING'])
+    sm.put(
+      TOKEN,
+      {
+        engine: 'postgres',
+        username: 'app_user',
+        password: `${CANARY}-pending`,
+        host: 'db.internal',
+        port: 5432,
+        dbname: 'app',
+      },
+      ['AWSPENDING'],
+    )
     db.addRole('app_user', `${CANARY}-pending`)
     // Act
     const report = await runRotationStep(aRotationEvent({ Step: step }), deps)
@@ -101,7 +143,12 @@ describe('runRotationStep log record', () => {
     // Arrange
     const { deps } = setUp()
     const original = deps.passwords.generate
-    const slow = { generate: async (o: { length: number; excludeCharacters: string }) => (deps.clock.advance(42), original(o)) }
+    const slow = {
+      generate: async (o: { length: number; excludeCharacters: string }) => (
+        deps.clock.advance(42),
+        original(o)
+      ),
+    }
     // Act
     await runRotationStep(aRotationEvent(), { ...deps, passwords: slow })
     // Assert
@@ -109,14 +156,32 @@ describe('runRotationStep log record', () => {
     expect(deps.log.lines[0]).toEqual({
       level: 'INFO',
       message: 'createSecret: pending value created',
-      fields: { secretId: SECRET_ARN, step: 'createSecret', clientRequestToken: TOKEN, strategy: 'postgres-single-user', outcome: 'changed', durationMs: 42 },
+      fields: {
+        secretId: SECRET_ARN,
+        step: 'createSecret',
+        clientRequestToken: TOKEN,
+        strategy: 'postgres-single-user',
+        outcome: 'changed',
+        durationMs: 42,
+      },
     })
   })
 
   it('logs a failure once, with the database error code and no message, and throws a safe error', async () => {
     // Arrange
     const { sm, db, deps } = setUp()
-    sm.put(TOKEN, { engine: 'postgres', username: 'app_user', password: `${CANARY}-pending`, host: 'db.internal', port: 5432, dbname: 'app' }, ['AWSPENDING'])
+    sm.put(
+      TOKEN,
+      {
+        engine: 'postgres',
+        username: 'app_user',
+        password: `${CANARY}-pending`,
+        host: 'db.internal',
+        port: 5432,
+        dbname: 'app',
+      },
+      ['AWSPENDING'],
+    )
     db.down = true
     // Act
     const err = await runRotationStep(aRotationEvent({ Step: 'setSecret' }), deps).catch((e: unknown) => e)
@@ -125,7 +190,11 @@ describe('runRotationStep log record', () => {
     expect((err as Error).message).toBe('setSecret: failed (FakeConnectionRefused ECONNREFUSED)')
     expect((err as Error).cause).toBeUndefined()
     expect(deps.log.lines).toHaveLength(1)
-    expect(deps.log.lines[0]).toMatchObject({ level: 'ERROR', message: 'setSecret: failed', fields: { outcome: 'failed', dbCode: 'ECONNREFUSED' } })
+    expect(deps.log.lines[0]).toMatchObject({
+      level: 'ERROR',
+      message: 'setSecret: failed',
+      fields: { outcome: 'failed', dbCode: 'ECONNREFUSED' },
+    })
     expect(JSON.stringify(deps.log.lines)).not.toContain('connect ECONNREFUSED')
   })
 

@@ -1,5 +1,11 @@
 import { createHash, createHmac } from 'node:crypto'
-import { deriveScramKeys, formatScramVerifier, parseScramVerifier, scramSha256Verifier, SCRAM_VERIFIER_PATTERN } from '../../../src/rotation/scram'
+import {
+  deriveScramKeys,
+  formatScramVerifier,
+  parseScramVerifier,
+  scramSha256Verifier,
+  SCRAM_VERIFIER_PATTERN,
+} from '../../../src/rotation/scram'
 
 // RFC 7677 §3: user "user", password "pencil", salt W22ZaJ0SNY7soEsUEjb6gQ==, 4096 iterations.
 const RFC = {
@@ -18,7 +24,9 @@ describe('SCRAM-SHA-256 verifier', () => {
     // Act
     const keys = deriveScramKeys(RFC.password, RFC.salt, 4096)
     // Assert
-    expect(createHmac('sha256', keys.serverKey).update(RFC.authMessage).digest('base64')).toBe(RFC.serverSignature)
+    expect(createHmac('sha256', keys.serverKey).update(RFC.authMessage).digest('base64')).toBe(
+      RFC.serverSignature,
+    )
   })
 
   it('derives the StoredKey the RFC 7677 client proof was made with', () => {
@@ -38,7 +46,9 @@ describe('SCRAM-SHA-256 verifier', () => {
     // Assert
     expect(verifier).toMatch(SCRAM_VERIFIER_PATTERN)
     expect(verifier.startsWith('SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$')).toBe(true)
-    expect(parseScramVerifier(verifier)?.serverKey.equals(deriveScramKeys(RFC.password, RFC.salt).serverKey)).toBe(true)
+    expect(
+      parseScramVerifier(verifier)?.serverKey.equals(deriveScramKeys(RFC.password, RFC.salt).serverKey),
+    ).toBe(true)
   })
 
   it('takes a 16-byte salt from the injected randomness and never contains the password', () => {
@@ -53,11 +63,15 @@ describe('SCRAM-SHA-256 verifier', () => {
   })
 
   it('gives different verifiers for different salts', () => {
-    expect(scramSha256Verifier('same', (n) => Buffer.alloc(n, 1))).not.toBe(scramSha256Verifier('same', (n) => Buffer.alloc(n, 2)))
+    expect(scramSha256Verifier('same', (n) => Buffer.alloc(n, 1))).not.toBe(
+      scramSha256Verifier('same', (n) => Buffer.alloc(n, 2)),
+    )
   })
 
   it('refuses non-ASCII passwords (SASLprep would change them) without quoting them', () => {
-    expect(() => scramSha256Verifier('pässwörd-CANARY', (n) => Buffer.alloc(n))).toThrow(/^SCRAM: the password must be non-empty ASCII without NUL$/)
+    expect(() => scramSha256Verifier('pässwörd-CANARY', (n) => Buffer.alloc(n))).toThrow(
+      /^SCRAM: the password must be non-empty ASCII without NUL$/,
+    )
   })
 
   it('rejects a malformed verifier when parsing', () => {

@@ -5,7 +5,9 @@ describe('parseSecretValue', () => {
     expect(() => parseSecretValue('CANARY-not-json', 'current')).toThrow(/^the current value is not JSON$/)
   })
   it('refuses a value without a password', () => {
-    expect(() => parseSecretValue('{"username":"a"}', 'pending')).toThrow('no non-empty string field "password"')
+    expect(() => parseSecretValue('{"username":"a"}', 'pending')).toThrow(
+      'no non-empty string field "password"',
+    )
   })
   it('refuses an array', () => {
     expect(() => parseSecretValue('["CANARY"]', 'pending')).toThrow('not a JSON object')
@@ -13,12 +15,20 @@ describe('parseSecretValue', () => {
 })
 
 describe('parsePostgresSecret', () => {
-  const ok = { username: 'app', password: 'CANARY-pw', host: 'h', port: '5432', dbname: 'd', engine: 'postgres' }
+  const ok = {
+    username: 'app',
+    password: 'CANARY-pw',
+    host: 'h',
+    port: '5432',
+    dbname: 'd',
+    engine: 'postgres',
+  }
   it('coerces a string port and keeps other fields', () => {
     expect(parsePostgresSecret(ok, 'current')).toEqual({ ...ok, port: 5432 })
   })
   it('names missing fields, never values', () => {
-    const attempt = (): unknown => parsePostgresSecret({ ...ok, host: undefined, username: 'bad name; CANARY' }, 'pending')
+    const attempt = (): unknown =>
+      parsePostgresSecret({ ...ok, host: undefined, username: 'bad name; CANARY' }, 'pending')
     expect(attempt).toThrow(/username .*host/)
     expect(attempt).not.toThrow(/CANARY/)
   })

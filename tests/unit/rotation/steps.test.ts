@@ -1,4 +1,9 @@
-import { GetRandomPasswordCommand, GetSecretValueCommand, PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager'
+import {
+  GetRandomPasswordCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager'
 import { createSecretsManagerPasswordGenerator } from '../../../src/rotation/secrets-manager'
 import { runRotationStep } from '../../../src/rotation/run-rotation-step'
 import {
@@ -33,9 +38,16 @@ describe('createSecret', () => {
     // Act
     await runRotationStep(step('createSecret'), deps)
     // Assert
-    expect(sm.mock).toHaveReceivedCommandWith(PutSecretValueCommand, { SecretId: SECRET_ARN, ClientRequestToken: TOKEN, VersionStages: ['AWSPENDING'] })
+    expect(sm.mock).toHaveReceivedCommandWith(PutSecretValueCommand, {
+      SecretId: SECRET_ARN,
+      ClientRequestToken: TOKEN,
+      VersionStages: ['AWSPENDING'],
+    })
     const pending = sm.value(TOKEN)
-    expect(pending).toEqual({ ...aPgSecret(), password: expect.stringMatching(/^CANARYx9q-new1-y+$/) as unknown })
+    expect(pending).toEqual({
+      ...aPgSecret(),
+      password: expect.stringMatching(/^CANARYx9q-new1-y+$/) as unknown,
+    })
     expect((pending?.['password'] as string).length).toBe(24)
     expect(sm.stages()[CURRENT_ID]).toEqual(['AWSCURRENT'])
   })
@@ -43,9 +55,17 @@ describe('createSecret', () => {
   it('reads the pending value by token and stage, and the current one by stage', async () => {
     const { sm, deps } = singleUser()
     await runRotationStep(step('createSecret'), deps)
-    expect(sm.mock).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionId: TOKEN, VersionStage: 'AWSPENDING' })
-    expect(sm.mock).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: SECRET_ARN, VersionStage: 'AWSCURRENT' })
-    for (const call of sm.mock.commandCalls(GetSecretValueCommand)) expect(call.args[0].input.VersionStage).toBeDefined()
+    expect(sm.mock).toHaveReceivedCommandWith(GetSecretValueCommand, {
+      SecretId: SECRET_ARN,
+      VersionId: TOKEN,
+      VersionStage: 'AWSPENDING',
+    })
+    expect(sm.mock).toHaveReceivedCommandWith(GetSecretValueCommand, {
+      SecretId: SECRET_ARN,
+      VersionStage: 'AWSCURRENT',
+    })
+    for (const call of sm.mock.commandCalls(GetSecretValueCommand))
+      expect(call.args[0].input.VersionStage).toBeDefined()
   })
 
   it('does nothing when the token already has a pending value (run twice → one value)', async () => {
@@ -64,7 +84,11 @@ describe('createSecret', () => {
   it('switches to the other user for alternating users, and back', async () => {
     // Arrange
     const sm = FakeSecretsManager.rotating(aPgSecret({ username: 'app_user_clone' }))
-    const deps = someDeps(sm, new FakePostgres(), aTarget({ strategy: 'postgres-alternating-users', masterSecretId: MASTER_ARN }))
+    const deps = someDeps(
+      sm,
+      new FakePostgres(),
+      aTarget({ strategy: 'postgres-alternating-users', masterSecretId: MASTER_ARN }),
+    )
     // Act
     await runRotationStep(step('createSecret'), deps)
     // Assert
@@ -73,26 +97,49 @@ describe('createSecret', () => {
 
   it('names the clone <user>_clone on the first alternating rotation', async () => {
     const sm = FakeSecretsManager.rotating()
-    const deps = someDeps(sm, new FakePostgres(), aTarget({ strategy: 'postgres-alternating-users', masterSecretId: MASTER_ARN }))
+    const deps = someDeps(
+      sm,
+      new FakePostgres(),
+      aTarget({ strategy: 'postgres-alternating-users', masterSecretId: MASTER_ARN }),
+    )
     await runRotationStep(step('createSecret'), deps)
-    expect(sm.value(TOKEN)).toMatchObject({ username: 'app_user_clone', host: 'db.internal', port: 5432, dbname: 'app' })
+    expect(sm.value(TOKEN)).toMatchObject({
+      username: 'app_user_clone',
+      host: 'db.internal',
+      port: 5432,
+      dbname: 'app',
+    })
   })
 
   it('keeps every other field for the random strategy', async () => {
-    const sm = FakeSecretsManager.rotating({ username: 'billing_api', password: `${CANARY}-old`, note: 'kept' })
+    const sm = FakeSecretsManager.rotating({
+      username: 'billing_api',
+      password: `${CANARY}-old`,
+      note: 'kept',
+    })
     const deps = someDeps(sm, new FakePostgres(), aTarget({ strategy: 'random' }))
     await runRotationStep(step('createSecret'), deps)
-    expect(sm.value(TOKEN)).toEqual({ username: 'billing_api', note: 'kept', password: expect.stringContaining('-new1-') as unknown })
+    expect(sm.value(TOKEN)).toEqual({
+      username: 'billing_api',
+      note: 'kept',
+      password: expect.stringContaining('-new1-') as unknown,
+    })
   })
 
   it('asks GetRandomPassword for the configured length and excluded characters', async () => {
     // Arrange
     const sm = FakeSecretsManager.rotating()
-    const deps = { ...someDeps(sm, new FakePostgres()), passwords: createSecretsManagerPasswordGenerator(sm.client) }
+    const deps = {
+      ...someDeps(sm, new FakePostgres()),
+      passwords: createSecretsManagerPasswordGenerator(sm.client),
+    }
     // Act
     await runRotationStep(step('createSecret'), deps)
     // Assert
-    expect(sm.mock).toHaveReceivedCommandWith(GetRandomPasswordCommand, { PasswordLength: 24, ExcludeCharacters: '/@"' })
+    expect(sm.mock).toHaveReceivedCommandWith(GetRandomPasswordCommand, {
+      PasswordLength: 24,
+      ExcludeCharacters: '/@"',
+    })
     expect((sm.value(TOKEN)?.['password'] as string).length).toBe(24)
   })
 
@@ -150,7 +197,10 @@ describe('setSecret', () => {
     await runRotationStep(step('setSecret'), deps)
     // Assert
     expect(db.accepts('app_user', PENDING_PW)).toBe(true)
-    expect(sm.mock).toHaveReceivedCommandWith(GetSecretValueCommand, { VersionId: OTHER_TOKEN, VersionStage: 'AWSPREVIOUS' })
+    expect(sm.mock).toHaveReceivedCommandWith(GetSecretValueCommand, {
+      VersionId: OTHER_TOKEN,
+      VersionStage: 'AWSPREVIOUS',
+    })
   })
 
   it('falls back to an unlabelled (displaced) version as a last resort', async () => {
@@ -176,7 +226,9 @@ describe('setSecret', () => {
     ['dbname', { dbname: 'other' }],
   ])('refuses a pending value with a different %s without touching the database', async (_what, over) => {
     const { db, deps } = withPending(over)
-    await expect(runRotationStep(step('setSecret'), deps)).rejects.toThrow(/setSecret: refusing a pending value/)
+    await expect(runRotationStep(step('setSecret'), deps)).rejects.toThrow(
+      /setSecret: refusing a pending value/,
+    )
     expect(db.logins).toHaveLength(0)
   })
 
@@ -196,7 +248,8 @@ describe('setSecret', () => {
     // Arrange
     const { db, deps } = withPending()
     db.afterStatement = (sql) => {
-      if (sql.startsWith('ALTER ROLE')) throw Object.assign(new Error('Connection terminated unexpectedly'), { code: undefined })
+      if (sql.startsWith('ALTER ROLE'))
+        throw Object.assign(new Error('Connection terminated unexpectedly'), { code: undefined })
     }
     // Act
     await expect(runRotationStep(step('setSecret'), deps)).rejects.toThrow('setSecret: failed')
@@ -212,8 +265,18 @@ describe('setSecret', () => {
       const sm = FakeSecretsManager.rotating(aPgSecret({ username: currentUser }))
       const other = currentUser.endsWith('_clone') ? 'app_user' : 'app_user_clone'
       sm.put(TOKEN, aPgSecret({ username: other, password: PENDING_PW }), ['AWSPENDING'])
-      const db = new FakePostgres().addRole('app_user', `${CANARY}-current-pw`).addRole('admin_user', `${CANARY}-master-pw`, { createRole: true })
-      return { sm, db, deps: someDeps(sm, db, aTarget({ strategy: 'postgres-alternating-users', masterSecretId: MASTER_ARN })) }
+      const db = new FakePostgres()
+        .addRole('app_user', `${CANARY}-current-pw`)
+        .addRole('admin_user', `${CANARY}-master-pw`, { createRole: true })
+      return {
+        sm,
+        db,
+        deps: someDeps(
+          sm,
+          db,
+          aTarget({ strategy: 'postgres-alternating-users', masterSecretId: MASTER_ARN }),
+        ),
+      }
     }
 
     it('creates <user>_clone as the master, a member of <user>, and keeps the current user working', async () => {
@@ -225,7 +288,11 @@ describe('setSecret', () => {
       expect(db.accepts('app_user_clone', PENDING_PW)).toBe(true)
       expect(db.accepts('app_user', `${CANARY}-current-pw`)).toBe(true)
       expect(db.roles.get('app_user_clone')?.memberOf).toEqual(['app_user'])
-      expect(db.statements.filter((s) => /ROLE|GRANT/.test(s.sql)).map((s) => [s.user, s.sql.replace(/'.*'/, "'…'")])).toEqual([
+      expect(
+        db.statements
+          .filter((s) => /ROLE|GRANT/.test(s.sql))
+          .map((s) => [s.user, s.sql.replace(/'.*'/, "'…'")]),
+      ).toEqual([
         ['admin_user', 'CREATE ROLE "app_user_clone" WITH LOGIN PASSWORD \'…\''],
         ['admin_user', 'GRANT "app_user" TO "app_user_clone"'],
       ])
@@ -236,27 +303,40 @@ describe('setSecret', () => {
       db.addRole('app_user_clone', 'x')
       await runRotationStep(step('setSecret'), deps)
       expect(db.accepts('app_user', PENDING_PW)).toBe(true)
-      expect(db.statements.map((s) => s.sql)).toContainEqual(expect.stringMatching(/^ALTER ROLE "app_user" WITH LOGIN PASSWORD 'SCRAM-SHA-256/))
+      expect(db.statements.map((s) => s.sql)).toContainEqual(
+        expect.stringMatching(/^ALTER ROLE "app_user" WITH LOGIN PASSWORD 'SCRAM-SHA-256/),
+      )
       expect(db.statements.map((s) => s.sql)).not.toContainEqual(expect.stringMatching(/^GRANT/))
     })
 
     it('refuses a pending user that is not the alternate of the current one', async () => {
       const { sm, db, deps } = alternating()
       sm.put(TOKEN, aPgSecret({ username: 'admin_user', password: PENDING_PW }), ['AWSPENDING'])
-      await expect(runRotationStep(step('setSecret'), deps)).rejects.toThrow('not the alternate of the current user')
+      await expect(runRotationStep(step('setSecret'), deps)).rejects.toThrow(
+        'not the alternate of the current user',
+      )
       expect(db.logins).toHaveLength(0)
     })
 
     it('refuses a master secret for another server', async () => {
       const { db, deps } = alternating()
-      const d = { ...deps, readMasterSecret: () => Promise.resolve(aPgSecret({ username: 'admin_user', host: 'elsewhere', password: 'm' })) }
+      const d = {
+        ...deps,
+        readMasterSecret: () =>
+          Promise.resolve(aPgSecret({ username: 'admin_user', host: 'elsewhere', password: 'm' })),
+      }
       await expect(runRotationStep(step('setSecret'), d)).rejects.toThrow('master secret for another server')
       expect(db.statements.filter((s) => s.user === 'admin_user')).toHaveLength(0)
     })
 
     it('fails when the master secret cannot be read', async () => {
       const { deps } = alternating()
-      await expect(runRotationStep(step('setSecret'), { ...deps, readMasterSecret: () => Promise.reject(new Error('boom')) })).rejects.toThrow('setSecret: failed (Error)')
+      await expect(
+        runRotationStep(step('setSecret'), {
+          ...deps,
+          readMasterSecret: () => Promise.reject(new Error('boom')),
+        }),
+      ).rejects.toThrow('setSecret: failed (Error)')
     })
   })
 })
@@ -271,14 +351,21 @@ describe('random strategy setSecret and testSecret', () => {
 
   it('has nothing to set or test, and touches no database', async () => {
     const { db, deps } = random({ username: 'billing_api', password: PENDING_PW })
-    await expect(runRotationStep(step('setSecret'), deps)).resolves.toMatchObject({ outcome: 'unchanged', detail: 'no external system to update' })
-    await expect(runRotationStep(step('testSecret'), deps)).resolves.toMatchObject({ detail: 'no external system to test' })
+    await expect(runRotationStep(step('setSecret'), deps)).resolves.toMatchObject({
+      outcome: 'unchanged',
+      detail: 'no external system to update',
+    })
+    await expect(runRotationStep(step('testSecret'), deps)).resolves.toMatchObject({
+      detail: 'no external system to test',
+    })
     expect(db.logins).toHaveLength(0)
   })
 
   it('refuses a pending value whose other fields changed', async () => {
     const { deps } = random({ username: 'someone_else', password: PENDING_PW })
-    await expect(runRotationStep(step('setSecret'), deps)).rejects.toThrow('differs from the current one in fields other than the password')
+    await expect(runRotationStep(step('setSecret'), deps)).rejects.toThrow(
+      'differs from the current one in fields other than the password',
+    )
   })
 })
 
@@ -288,13 +375,20 @@ describe('testSecret', () => {
     sm.put(TOKEN, aPgSecret({ password: PENDING_PW }), ['AWSPENDING'])
     db.addRole('app_user', PENDING_PW)
     await runRotationStep(step('testSecret'), deps)
-    expect(db.statements).toEqual([expect.objectContaining({ user: 'app_user', sql: expect.stringMatching(/^SELECT current_user/) as unknown })])
+    expect(db.statements).toEqual([
+      expect.objectContaining({
+        user: 'app_user',
+        sql: expect.stringMatching(/^SELECT current_user/) as unknown,
+      }),
+    ])
   })
 
   it('fails when the pending credentials do not log in', async () => {
     const { sm, deps } = singleUser()
     sm.put(TOKEN, aPgSecret({ password: PENDING_PW }), ['AWSPENDING'])
-    await expect(runRotationStep(step('testSecret'), deps)).rejects.toThrow('testSecret: failed (FakeAuthError 28P01)')
+    await expect(runRotationStep(step('testSecret'), deps)).rejects.toThrow(
+      'testSecret: failed (FakeAuthError 28P01)',
+    )
   })
 })
 
@@ -306,8 +400,15 @@ describe('finishSecret', () => {
     // Act
     await runRotationStep(step('finishSecret'), deps)
     // Assert
-    expect(sm.mock).toHaveReceivedCommandWith(UpdateSecretVersionStageCommand, { VersionStage: 'AWSCURRENT', MoveToVersionId: TOKEN, RemoveFromVersionId: CURRENT_ID })
-    expect(sm.mock).toHaveReceivedCommandWith(UpdateSecretVersionStageCommand, { VersionStage: 'AWSPENDING', RemoveFromVersionId: TOKEN })
+    expect(sm.mock).toHaveReceivedCommandWith(UpdateSecretVersionStageCommand, {
+      VersionStage: 'AWSCURRENT',
+      MoveToVersionId: TOKEN,
+      RemoveFromVersionId: CURRENT_ID,
+    })
+    expect(sm.mock).toHaveReceivedCommandWith(UpdateSecretVersionStageCommand, {
+      VersionStage: 'AWSPENDING',
+      RemoveFromVersionId: TOKEN,
+    })
     expect(sm.stages()).toEqual({ [CURRENT_ID]: ['AWSPREVIOUS'], [TOKEN]: ['AWSCURRENT'] })
   })
 
@@ -333,13 +434,17 @@ describe('finishSecret', () => {
   it('refuses to make current a pending value for another user', async () => {
     const { sm, deps } = singleUser()
     sm.put(TOKEN, aPgSecret({ username: 'postgres', password: PENDING_PW }), ['AWSPENDING'])
-    await expect(runRotationStep(step('finishSecret'), deps)).rejects.toThrow('finishSecret: refusing a pending value for a different user')
+    await expect(runRotationStep(step('finishSecret'), deps)).rejects.toThrow(
+      'finishSecret: refusing a pending value for a different user',
+    )
     expect(sm.mock).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand)
   })
 
   it('refuses to make the value-less stub current', async () => {
     const { sm, deps } = singleUser()
-    await expect(runRotationStep(step('finishSecret'), deps)).rejects.toThrow('no pending value to make current')
+    await expect(runRotationStep(step('finishSecret'), deps)).rejects.toThrow(
+      'no pending value to make current',
+    )
     expect(sm.mock).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand)
   })
 })

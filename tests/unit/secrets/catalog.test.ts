@@ -17,17 +17,82 @@ describe('loadCatalog', () => {
   })
 
   it.each([
-    ['a duplicate name', { secrets: [...aCatalogDocument().secrets, { name: 'orders/db', secretId: ORDERS_DB_ARN, readers: [ORDERS] }] }, /duplicate name/],
-    ['a malformed principal', { secrets: [{ name: 'a', secretId: ORDERS_DB_ARN, readers: ['orders-service'] }] }, /must be an IAM user or role ARN/],
-    ['an assumed-role session as reader', { secrets: [{ name: 'a', secretId: ORDERS_DB_ARN, readers: [`arn:aws:sts::${ACCOUNT}:assumed-role/r/s`] }] }, /IAM user or role/],
-    ['a role with a path', { secrets: [{ name: 'a', secretId: ORDERS_DB_ARN, readers: [`arn:aws:iam::${ACCOUNT}:role/team/r`] }] }, /without its path/],
-    ['a reader from another account', { secrets: [{ name: 'a', secretId: ORDERS_DB_ARN, readers: ['arn:aws:iam::999999999999:role/x'] }] }, /another account/],
-    ['a secret in another account', { secrets: [{ name: 'a', secretId: 'arn:aws:secretsmanager:us-east-1:999999999999:secret:x-AbCdEf', readers: [ORDERS] }] }, /belongs to account 999999999999/],
-    ['a partial ARN as secret', { secrets: [{ name: 'a', secretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:x', readers: [ORDERS] }] }, /full secret ARN/],
-    ['a name with a dot segment', { secrets: [{ name: 'a/../b', secretId: ORDERS_DB_ARN, readers: [ORDERS] }] }, /dot-segment/],
-    ['a name ending in rotation', { secrets: [{ name: 'a/rotation', secretId: ORDERS_DB_ARN, readers: [ORDERS] }] }, /reserved/],
+    [
+      'a duplicate name',
+      {
+        secrets: [
+          ...aCatalogDocument().secrets,
+          { name: 'orders/db', secretId: ORDERS_DB_ARN, readers: [ORDERS] },
+        ],
+      },
+      /duplicate name/,
+    ],
+    [
+      'a malformed principal',
+      { secrets: [{ name: 'a', secretId: ORDERS_DB_ARN, readers: ['orders-service'] }] },
+      /must be an IAM user or role ARN/,
+    ],
+    [
+      'an assumed-role session as reader',
+      {
+        secrets: [
+          { name: 'a', secretId: ORDERS_DB_ARN, readers: [`arn:aws:sts::${ACCOUNT}:assumed-role/r/s`] },
+        ],
+      },
+      /IAM user or role/,
+    ],
+    [
+      'a role with a path',
+      { secrets: [{ name: 'a', secretId: ORDERS_DB_ARN, readers: [`arn:aws:iam::${ACCOUNT}:role/team/r`] }] },
+      /without its path/,
+    ],
+    [
+      'a reader from another account',
+      { secrets: [{ name: 'a', secretId: ORDERS_DB_ARN, readers: ['arn:aws:iam::999999999999:role/x'] }] },
+      /another account/,
+    ],
+    [
+      'a secret in another account',
+      {
+        secrets: [
+          {
+            name: 'a',
+            secretId: 'arn:aws:secretsmanager:us-east-1:999999999999:secret:x-AbCdEf',
+            readers: [ORDERS],
+          },
+        ],
+      },
+      /belongs to account 999999999999/,
+    ],
+    [
+      'a partial ARN as secret',
+      {
+        secrets: [
+          {
+            name: 'a',
+            secretId: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:x',
+            readers: [ORDERS],
+          },
+        ],
+      },
+      /full secret ARN/,
+    ],
+    [
+      'a name with a dot segment',
+      { secrets: [{ name: 'a/../b', secretId: ORDERS_DB_ARN, readers: [ORDERS] }] },
+      /dot-segment/,
+    ],
+    [
+      'a name ending in rotation',
+      { secrets: [{ name: 'a/rotation', secretId: ORDERS_DB_ARN, readers: [ORDERS] }] },
+      /reserved/,
+    ],
     ['no readers', { secrets: [{ name: 'a', secretId: ORDERS_DB_ARN, readers: [] }] }, /readers is empty/],
-    ['an unknown field', { secrets: [{ name: 'a', secretId: ORDERS_DB_ARN, readers: [ORDERS], public: true }] }, /malformed/],
+    [
+      'an unknown field',
+      { secrets: [{ name: 'a', secretId: ORDERS_DB_ARN, readers: [ORDERS], public: true }] },
+      /malformed/,
+    ],
   ])('refuses %s with a ConfigError naming the problem', (_what, doc, message) => {
     // Act / Assert
     expect(() => loadCatalog(doc, ACCOUNT)).toThrow(ConfigError)
@@ -43,11 +108,17 @@ describe('decideAccess', () => {
   const catalog = loadCatalog(aCatalogDocument(), ACCOUNT)
 
   it('allows a listed reader on the exact name', () => {
-    expect(decideAccess(catalog, ORDERS, 'orders/db')).toMatchObject({ allow: true, entry: { secretId: ORDERS_DB_ARN } })
+    expect(decideAccess(catalog, ORDERS, 'orders/db')).toMatchObject({
+      allow: true,
+      entry: { secretId: ORDERS_DB_ARN },
+    })
   })
 
   it('denies a caller missing from the allow list', () => {
-    expect(decideAccess(catalog, BILLING, 'orders/db')).toEqual({ allow: false, reason: 'caller-not-allowed' })
+    expect(decideAccess(catalog, BILLING, 'orders/db')).toEqual({
+      allow: false,
+      reason: 'caller-not-allowed',
+    })
   })
 
   it('denies unknown names, prefixes and near-misses', () => {
@@ -57,7 +128,16 @@ describe('decideAccess', () => {
   })
 
   it('refuses names outside the grammar before looking them up', () => {
-    for (const name of ['', 'orders//db', './orders/db', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:orders/db', 'orders%2Fdb', 'ｏrders/db', 'a\u0000b', 'x'.repeat(257)]) {
+    for (const name of [
+      '',
+      'orders//db',
+      './orders/db',
+      'arn:aws:secretsmanager:us-east-1:123456789012:secret:orders/db',
+      'orders%2Fdb',
+      'ｏrders/db',
+      'a\u0000b',
+      'x'.repeat(257),
+    ]) {
       expect(decideAccess(catalog, ORDERS, name)).toEqual({ allow: false, reason: 'invalid-name' })
     }
   })

@@ -1,4 +1,10 @@
-import { createSecretCache, UpstreamPermanentError, UpstreamTransientError, type FetchedSecret, type SecretSource } from '../../../src/lib/secrets'
+import {
+  createSecretCache,
+  UpstreamPermanentError,
+  UpstreamTransientError,
+  type FetchedSecret,
+  type SecretSource,
+} from '../../../src/lib/secrets'
 import { FakeClock } from '../../support/fake-clock'
 
 const ID = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:orders/db-AbCdEf'
@@ -19,14 +25,27 @@ class ScriptedSource implements SecretSource {
     this.calls.get += 1
     await this.gate
     if (this.failure) throw this.failure
-    return { versionId: this.version, createdDate: new Date(0), secretString: `{"password":"pw-${this.version}"}`, secretBinary: undefined }
+    return {
+      versionId: this.version,
+      createdDate: new Date(0),
+      secretString: `{"password":"pw-${this.version}"}`,
+      secretBinary: undefined,
+    }
   }
 }
 
 function setup(overrides: Partial<Parameters<typeof createSecretCache>[0]> = {}) {
   const clock = new FakeClock()
   const source = new ScriptedSource()
-  const cache = createSecretCache({ source, clock, ttlMs: 300_000, maxEntries: 10, maxStaleMs: 900_000, forceRefreshMinIntervalMs: 10_000, ...overrides })
+  const cache = createSecretCache({
+    source,
+    clock,
+    ttlMs: 300_000,
+    maxEntries: 10,
+    maxStaleMs: 900_000,
+    forceRefreshMinIntervalMs: 10_000,
+    ...overrides,
+  })
   return { clock, source, cache }
 }
 
@@ -83,7 +102,10 @@ describe('createSecretCache', () => {
     const limited = await cache.get(ID, { forceRevalidate: true })
     expect(limited).toMatchObject({ state: 'hit', forceLimited: true, secret: { versionId: 'v2' } })
     clock.advance(1)
-    expect(await cache.get(ID, { forceRevalidate: true })).toMatchObject({ forceLimited: false, secret: { versionId: 'v3' } })
+    expect(await cache.get(ID, { forceRevalidate: true })).toMatchObject({
+      forceLimited: false,
+      secret: { versionId: 'v3' },
+    })
     expect(source.calls.describe).toBe(2)
   })
 

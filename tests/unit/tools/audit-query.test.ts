@@ -26,11 +26,34 @@ const base: AuditRecord = {
 describe('queryAudit', () => {
   const records: AuditRecord[] = [
     base,
-    { ...base, requestId: 'r2', time: '2026-11-28T12:30:00.000Z', principal: 'arn:aws:iam::123456789012:role/billing', outcome: 'denied', reason: 'caller-not-allowed', versionId: undefined, cache: undefined },
-    { ...base, requestId: 'r3', time: '2026-11-28T12:40:00.000Z', route: '/secrets:batchGet', secretName: undefined, versionId: undefined, items: [
-      { secretName: 'orders/db', versionId: 'v2', outcome: 'allowed', reason: undefined, cache: 'miss' },
-      { secretName: 'other', versionId: undefined, outcome: 'denied', reason: 'unknown-name', cache: undefined },
-    ] },
+    {
+      ...base,
+      requestId: 'r2',
+      time: '2026-11-28T12:30:00.000Z',
+      principal: 'arn:aws:iam::123456789012:role/billing',
+      outcome: 'denied',
+      reason: 'caller-not-allowed',
+      versionId: undefined,
+      cache: undefined,
+    },
+    {
+      ...base,
+      requestId: 'r3',
+      time: '2026-11-28T12:40:00.000Z',
+      route: '/secrets:batchGet',
+      secretName: undefined,
+      versionId: undefined,
+      items: [
+        { secretName: 'orders/db', versionId: 'v2', outcome: 'allowed', reason: undefined, cache: 'miss' },
+        {
+          secretName: 'other',
+          versionId: undefined,
+          outcome: 'denied',
+          reason: 'unknown-name',
+          cache: undefined,
+        },
+      ],
+    },
     { ...base, requestId: 'r4', secretName: 'payments/key' },
   ]
 
@@ -44,8 +67,16 @@ describe('queryAudit', () => {
   })
 
   it('filters by principal and time', () => {
-    expect(queryAudit(records, { secret: 'orders/db', principal: 'arn:aws:iam::123456789012:role/billing' }).map((r) => r.requestId)).toEqual(['r2'])
-    expect(queryAudit(records, { secret: 'orders/db', sinceMs: Date.parse('2026-11-28T12:35:00Z') }).map((r) => r.requestId)).toEqual(['r3'])
+    expect(
+      queryAudit(records, { secret: 'orders/db', principal: 'arn:aws:iam::123456789012:role/billing' }).map(
+        (r) => r.requestId,
+      ),
+    ).toEqual(['r2'])
+    expect(
+      queryAudit(records, { secret: 'orders/db', sinceMs: Date.parse('2026-11-28T12:35:00Z') }).map(
+        (r) => r.requestId,
+      ),
+    ).toEqual(['r3'])
   })
 
   it('reads durations and times for --since, and refuses nonsense', () => {
