@@ -22,6 +22,8 @@ export function createSecretsManagerClient(opts: SecretsManagerClientOptions): S
     requestHandler: new NodeHttpHandler({
       connectionTimeout: Math.min(1000, opts.requestTimeoutMs),
       requestTimeout: opts.requestTimeoutMs,
+      // Without this, node-http-handler 4.x only logs a warning when requestTimeout passes and the call hangs on.
+      throwOnRequestTimeout: true,
     }),
     ...(opts.endpoint === undefined ? {} : { endpoint: opts.endpoint }),
     ...(opts.credentials === undefined ? {} : { credentials: opts.credentials }),

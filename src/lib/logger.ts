@@ -75,6 +75,30 @@ function wrapPowertools(base: Logger): Log {
   }
 }
 
+/**
+ * A child logger built on first use. Building a Powertools child costs more than the whole cache-hit path,
+ * and most requests log nothing, so the request-scoped logger is only made when a line is written.
+ */
+export function lazyChild(parent: Log, fields: LogFields): Log {
+  let child: Log | undefined
+  const get = (): Log => (child ??= parent.child(fields))
+  return {
+    debug: (m, f) => {
+      get().debug(m, f)
+    },
+    info: (m, f) => {
+      get().info(m, f)
+    },
+    warn: (m, f) => {
+      get().warn(m, f)
+    },
+    error: (m, f) => {
+      get().error(m, f)
+    },
+    child: (more) => lazyChild(parent, { ...fields, ...more }),
+  }
+}
+
 export interface MemoryLog extends Log {
   readonly lines: { level: string; message: string; fields: LogFields }[]
 }

@@ -1,7 +1,7 @@
 import type { MiddlewareObj } from '@middy/core'
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda'
 import type { Clock } from '../clock'
-import type { Log } from '../logger'
+import { lazyChild, type Log } from '../logger'
 import type { BrokerContext, BrokerRequest } from './http-types'
 
 export type BrokerLambdaContext = Context & { broker?: BrokerContext }
@@ -63,7 +63,7 @@ export function requestContext(opts: { clock: Clock; log: Log }): HttpMiddleware
         req,
         caller: undefined,
         audit: {},
-        log: opts.log.child({ requestId: req.requestId, route: req.route }),
+        log: lazyChild(opts.log, { requestId: req.requestId, route: req.route }),
       }
     },
   }

@@ -24,14 +24,22 @@ export function parseSecretString(s: string): unknown {
   }
 }
 
+/** Rendered once per fetched version and name: a cache hit serves the same (never mutated) object again. */
+const rendered = new WeakMap<FetchedSecret, Map<string, ServedSecret>>()
+
 export function renderSecret(name: string, secret: FetchedSecret): ServedSecret {
+  let byName = rendered.get(secret)
+  const hit = byName?.get(name)
+  if (hit !== undefined) return hit
   const base = { name, versionId: secret.versionId, createdDate: secret.createdDate?.toISOString() }
-  if (secret.secretString !== undefined) return { ...base, value: parseSecretString(secret.secretString) }
-  return {
-    ...base,
-    value: Buffer.from(secret.secretBinary ?? new Uint8Array()).toString('base64'),
-    valueEncoding: 'base64',
-  }
+  const served: ServedSecret = Object.freeze(
+    secret.secretString !== undefined
+      ? { ...base, value: parseSecretString(secret.secretString) }
+      : { ...base, value: Buffer.from(secret.secretBinary ?? new Uint8Array()).toString('base64'), valueEncoding: 'base64' as const },
+  )
+  if (byName === undefined) rendered.set(secret, (byName = new Map()))
+  byName.set(name, served)
+  return served
 }
 
 /** Whether an If-None-Match header matches the version (strong or weak tags, lists, and `*`). */
