@@ -13,6 +13,11 @@ export const esbuildOptions = (): BuildOptions & Record<string, unknown> => ({
   platform: 'node',
   format: 'cjs',
   keepNames: true,
+  // Prefer packages' ES module builds (the AWS SDK, Powertools, zod ship both): esbuild can only drop unused
+  // code from ES modules, and the CommonJS builds pull in everything.
+  mainFields: ['module', 'main'],
+  // Lambda gives functions their credentials in environment variables: bundle only that provider.
+  alias: { '@aws-sdk/credential-provider-node': './src/lib/lambda-credential-provider.ts' },
   // serverless-esbuild: bundle everything and ship no node_modules. `exclude` marks a module external
   // without packaging it: pg tries `require('pg-native')` inside a try/catch, and it is never installed.
   exclude: ['pg-native'],

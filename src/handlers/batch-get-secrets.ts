@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod/mini'
 import type { AuditItem } from '../lib/audit'
 import { clip } from '../lib/audit'
 import { loadHttpConfig } from '../lib/config'
@@ -18,7 +18,7 @@ export const MAX_BATCH_NAMES = 20
 export const MAX_BATCH_BODY_BYTES = 16 * 1024
 
 const BatchBody = z.strictObject({
-  names: z.array(z.string().max(1024)).min(1).max(MAX_BATCH_NAMES),
+  names: z.array(z.string().check(z.maxLength(1024))).check(z.minLength(1), z.maxLength(MAX_BATCH_NAMES)),
 })
 
 function parseBody(ctx: BrokerContext): string[] {

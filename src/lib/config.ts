@@ -1,4 +1,3 @@
-import { z } from 'zod'
 import { ConfigError } from './errors'
 
 /**
@@ -93,11 +92,11 @@ export function readInt(
 ): number {
   const raw = env[key]
   if (raw === undefined || raw === '') return fallback
-  const value = z.coerce.number().int().safeParse(raw.trim())
-  if (!/^-?\d+$/.test(raw.trim()) || !value.success || value.data < range.min || value.data > range.max) {
+  const value = Number(raw.trim())
+  if (!/^-?\d+$/.test(raw.trim()) || value < range.min || value > range.max) {
     throw new ConfigError(`${key} must be an integer ${range.min}–${range.max}`)
   }
-  return value.data
+  return value
 }
 
 export function readRequired(env: Env, key: string, pattern?: RegExp, what?: string): string {

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod/mini'
 import {
   checkNoUnknownKeys,
   readEnum,
@@ -27,11 +27,11 @@ const RotationDocumentSchema = z.strictObject({
   targets: z.array(
     z.strictObject({
       /** ARN in deployed stages, name locally; matched against both the ARN and the Name DescribeSecret returns. */
-      secretId: z.string().min(1),
+      secretId: z.string().check(z.minLength(1)),
       strategy: z.enum(ROTATION_STRATEGIES),
-      passwordLength: z.number().int().min(16).max(4096),
+      passwordLength: z.int().check(z.gte(16), z.lte(4096)),
       excludeCharacters: z.string(),
-      masterSecretId: z.string().min(1).optional(),
+      masterSecretId: z.optional(z.string().check(z.minLength(1))),
     }),
   ),
 })

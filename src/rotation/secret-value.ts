@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod/mini'
 import { InvalidSecretValueError } from './rotation-errors'
 
 /**
@@ -40,11 +40,11 @@ export function toSecretValue(parsed: unknown, what: string): SecretValue {
 }
 
 const PostgresFields = z.looseObject({
-  username: z.string().regex(PG_USERNAME_PATTERN),
-  password: z.string().min(1),
-  host: z.string().min(1).max(253),
-  port: z.union([z.number().int().min(1).max(65_535), z.string().regex(/^\d{1,5}$/)]),
-  dbname: z.string().min(1).max(63),
+  username: z.string().check(z.regex(PG_USERNAME_PATTERN)),
+  password: z.string().check(z.minLength(1)),
+  host: z.string().check(z.minLength(1), z.maxLength(253)),
+  port: z.union([z.int().check(z.gte(1), z.lte(65_535)), z.string().check(z.regex(/^\d{1,5}$/))]),
+  dbname: z.string().check(z.minLength(1), z.maxLength(63)),
 })
 
 export function parsePostgresSecret(value: unknown, what: string): PostgresSecret {

@@ -35,7 +35,11 @@ export function renderSecret(name: string, secret: FetchedSecret): ServedSecret 
   const served: ServedSecret = Object.freeze(
     secret.secretString !== undefined
       ? { ...base, value: parseSecretString(secret.secretString) }
-      : { ...base, value: Buffer.from(secret.secretBinary ?? new Uint8Array()).toString('base64'), valueEncoding: 'base64' as const },
+      : {
+          ...base,
+          value: Buffer.from(secret.secretBinary ?? new Uint8Array()).toString('base64'),
+          valueEncoding: 'base64' as const,
+        },
   )
   if (byName === undefined) rendered.set(secret, (byName = new Map()))
   byName.set(name, served)
