@@ -41,7 +41,7 @@ export function renderSecret(name: string, secret: FetchedSecret): ServedSecret 
           valueEncoding: 'base64' as const,
         },
   )
-  if (byName === undefined) rendered.set(secret, (byName = new Map()))
+  if (byName === undefined) rendered.set(secret, (byName = new Map<string, ServedSecret>()))
   byName.set(name, served)
   return served
 }
