@@ -18,4 +18,6 @@ module.exports = {
   resources: async (ctx) => stack.buildResources(await planFor(ctx)),
   httpEnvironment: async (ctx) => stack.httpEnvironment(await planFor(ctx)),
   rotationEnvironment: async (ctx) => stack.rotationEnvironment(await planFor(ctx)),
+  // The rotation function's VPC settings (params.rotationVpc), or null when it needs none.
+  rotationVpc: async (ctx) => (await planFor(ctx)).decl.params.rotationVpc ?? null,
 }

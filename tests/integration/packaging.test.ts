@@ -197,6 +197,20 @@ describe('packaging refuses a bad stage declaration', () => {
     expect(result.output).toContain('rotates more often than every 4 hours')
   }, 60_000)
 
+  it('puts the rotation function in the VPC a stage declares, and lets it manage its network interfaces', () => {
+    const result = packageStage('local', undefined, {
+      rotationVpc: { subnetIds: ['subnet-0a1b2c3d'], securityGroupIds: ['sg-0a1b2c3d'] },
+    })
+    expect(result.ok).toBe(true)
+    const t = JSON.parse(readFileSync(result.template, 'utf8')) as Template
+    expect(t.Resources['RotateSecretLambdaFunction']?.Properties?.['VpcConfig']).toEqual({
+      SubnetIds: ['subnet-0a1b2c3d'],
+      SecurityGroupIds: ['sg-0a1b2c3d'],
+    })
+    expect(t.Resources['GetSecretLambdaFunction']?.Properties?.['VpcConfig']).toBeUndefined()
+    expect(JSON.stringify(t.Resources['RotationFunctionRole'])).toContain('ec2:CreateNetworkInterface')
+  }, 60_000)
+
   it('rejects a catalog with a malformed principal', () => {
     const result = packageStage('local', undefined, {
       secrets: { 'x/y': { username: 'x', readers: ['orders-service'] } },
