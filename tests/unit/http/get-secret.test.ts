@@ -20,13 +20,11 @@ import {
 } from '../../support/builders'
 import { FakeClock } from '../../support/fake-clock'
 
-jest.mock('../../../src/lib/config', () => {
-  // The handler module builds production deps at import; give it a valid environment-free config.
-  const actual = jest.requireActual<typeof import('../../../src/lib/config')>('../../../src/lib/config')
-  const { anHttpConfig: cfg } =
-    jest.requireActual<typeof import('../../support/builders')>('../../support/builders')
-  return { ...actual, loadHttpConfig: () => cfg() }
-})
+jest.mock('../../../src/lib/config', () =>
+  jest
+    .requireActual<typeof import('../../support/config-module-mock')>('../../support/config-module-mock')
+    .configModuleMock(),
+)
 
 const CANARY = 'CANARY-7f3e9a1c-get-secret'
 const sm = mockClient(SecretsManagerClient)

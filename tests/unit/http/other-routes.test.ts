@@ -20,12 +20,11 @@ import {
 } from '../../support/builders'
 import { FakeClock } from '../../support/fake-clock'
 
-jest.mock('../../../src/lib/config', () => {
-  const actual = jest.requireActual<typeof import('../../../src/lib/config')>('../../../src/lib/config')
-  const { anHttpConfig: cfg } =
-    jest.requireActual<typeof import('../../support/builders')>('../../support/builders')
-  return { ...actual, loadHttpConfig: () => cfg() }
-})
+jest.mock('../../../src/lib/config', () =>
+  jest
+    .requireActual<typeof import('../../support/config-module-mock')>('../../support/config-module-mock')
+    .configModuleMock(),
+)
 
 const sm = mockClient(SecretsManagerClient)
 beforeEach(() => {
