@@ -171,6 +171,7 @@ export function httpEnvironment(plan: StackPlan): Record<string, unknown> {
     BROKER_CACHE_MAX_ENTRIES: String(params.cacheMaxEntries),
     BROKER_MAX_STALE_SECONDS: String(params.maxStaleSeconds),
     BROKER_FORCE_REFRESH_MIN_INTERVAL_SECONDS: String(params.forceRefreshMinIntervalSeconds),
+    BROKER_MAX_VALUE_AGE_SECONDS: String(params.maxValueAgeSeconds),
     BROKER_UPSTREAM_TIMEOUT_MS: String(params.upstreamTimeoutMs),
     BROKER_LOG_LEVEL: params.logLevel,
     ...(plan.localConsumersSecretName === undefined
@@ -315,17 +316,26 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
             },
             {
               // CloudFormation creates the secrets (and their generated first value) with the deployer's
-              // credentials; allow that only through Secrets Manager, only when CloudFormation is the caller.
+              // credentials. Key use is delegated to the account's IAM policies (the deployer needs kms
+              // permissions on this key), but only through Secrets Manager in this account, and only for
+              // this stage's secrets (Secrets Manager sets the SecretARN encryption context on every call).
+              // aws:CalledVia is not relied on: AWS documents it for few services' onward calls, so a condition
+              // on it could match nothing and fail the first deployment.
               Sid: 'StackDeploymentThroughSecretsManager',
               Effect: 'Allow',
-              Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+              Principal: { AWS: accountRoot },
               Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
               Resource: '*',
               Condition: {
                 StringEquals: {
                   'kms:ViaService': { 'Fn::Sub': 'secretsmanager.${AWS::Region}.amazonaws.com' },
+                  'kms:CallerAccount': { Ref: 'AWS::AccountId' },
                 },
-                'ForAnyValue:StringEquals': { 'aws:CalledVia': ['cloudformation.amazonaws.com'] },
+                StringLike: {
+                  'kms:EncryptionContext:SecretARN': {
+                    'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${secretAwsName(stage, '*')}`,
+                  },
+                },
               },
             },
           ],
@@ -559,7 +569,9 @@ function alarmResources(plan: StackPlan): Cfn {
   return {
     AlarmTopic: {
       Type: 'AWS::SNS::Topic',
-      Properties: { TopicName: `${prefix}-alarms`, KmsMasterKeyId: 'alias/aws/sns' },
+      // Not encrypted with alias/aws/sns: that AWS-managed key's policy cannot be changed to let EventBridge and
+      // CloudWatch alarms publish, and the notifications name secrets and alarms, never a value.
+      Properties: { TopicName: `${prefix}-alarms` },
     },
     ...(params.alarmEmail === undefined
       ? {}

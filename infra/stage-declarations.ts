@@ -85,6 +85,8 @@ export const StageParamsSchema = z.strictObject({
   cacheMaxEntries: z.number().int().min(1).max(10_000),
   maxStaleSeconds: z.number().int().min(0).max(86_400),
   forceRefreshMinIntervalSeconds: z.number().int().min(0).max(3600),
+  /** A cached value is re-read in full (GetSecretValue) at least this often, so revoked access is noticed. */
+  maxValueAgeSeconds: z.number().int().min(0).max(86_400),
   upstreamTimeoutMs: z.number().int().min(100).max(20_000),
   logRetentionDays: z.number().refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), {
     error: `one of ${LOG_RETENTION_DAYS.join(', ')}`,

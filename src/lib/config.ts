@@ -16,6 +16,7 @@ export const DEFAULT_CACHE_TTL_SECONDS = 300
 export const DEFAULT_CACHE_MAX_ENTRIES = 500
 export const DEFAULT_MAX_STALE_SECONDS = 900
 export const DEFAULT_FORCE_REFRESH_MIN_INTERVAL_SECONDS = 10
+export const DEFAULT_MAX_VALUE_AGE_SECONDS = 3600
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 2000
 export const DEFAULT_UPSTREAM_MAX_ATTEMPTS = 3
 export const DEFAULT_LOG_LEVEL = 'INFO'
@@ -31,6 +32,8 @@ export interface HttpConfig {
   readonly cacheMaxEntries: number
   readonly maxStaleMs: number
   readonly forceRefreshMinIntervalMs: number
+  /** After this long a cached value is re-read with GetSecretValue rather than revalidated by DescribeSecret. */
+  readonly maxValueAgeMs: number
   readonly upstreamTimeoutMs: number
   readonly upstreamMaxAttempts: number
   /** Local stage only: the secret holding the demo consumers' access keys for SigV4 verification. */
@@ -53,6 +56,7 @@ export const KNOWN_BROKER_KEYS = new Set([
   'BROKER_CACHE_MAX_ENTRIES',
   'BROKER_MAX_STALE_SECONDS',
   'BROKER_FORCE_REFRESH_MIN_INTERVAL_SECONDS',
+  'BROKER_MAX_VALUE_AGE_SECONDS',
   'BROKER_UPSTREAM_TIMEOUT_MS',
   'BROKER_UPSTREAM_MAX_ATTEMPTS',
   'BROKER_LOCAL_CONSUMERS_SECRET_ID',
@@ -161,6 +165,9 @@ export function loadHttpConfig(env: Env = process.env): HttpConfig {
         { min: 0, max: 3600 },
         DEFAULT_FORCE_REFRESH_MIN_INTERVAL_SECONDS,
       ) * 1000,
+    maxValueAgeMs:
+      readInt(env, 'BROKER_MAX_VALUE_AGE_SECONDS', { min: 0, max: 86_400 }, DEFAULT_MAX_VALUE_AGE_SECONDS) *
+      1000,
     upstreamTimeoutMs: readInt(
       env,
       'BROKER_UPSTREAM_TIMEOUT_MS',

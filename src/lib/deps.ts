@@ -80,6 +80,7 @@ export function createHttpDeps(
     maxEntries: config.cacheMaxEntries,
     maxStaleMs: config.maxStaleMs,
     forceRefreshMinIntervalMs: config.forceRefreshMinIntervalMs,
+    maxValueAgeMs: config.maxValueAgeMs,
   })
   return {
     config,

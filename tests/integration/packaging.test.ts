@@ -19,6 +19,7 @@ type Template = {
   >
 }
 type Statement = {
+  Sid?: string
   Effect: string
   Action: string | string[]
   Resource: unknown
@@ -104,7 +105,19 @@ describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage)
     for (const s of statements) {
       const crypto = asArray(s.Action).filter((a) => /Decrypt|Encrypt|GenerateDataKey|ReEncrypt/.test(a))
       if (crypto.length > 0) expect(JSON.stringify(s.Condition)).toContain('kms:ViaService')
+      // aws:CalledVia is not set on Secrets Manager's calls to KMS; a condition on it would match nothing.
+      expect(JSON.stringify(s.Condition ?? {})).not.toContain('aws:CalledVia')
     }
+    // The deployer's use of the key is limited to this stage's secrets, through the encryption context.
+    const deploy = statements.find((s) => s.Sid === 'StackDeploymentThroughSecretsManager')
+    expect(JSON.stringify(deploy?.Condition)).toContain(`secret:secret-broker/${stage}/*`)
+    expect(JSON.stringify(deploy?.Condition)).toContain('kms:EncryptionContext:SecretARN')
+  })
+
+  it('has an alarm topic that EventBridge and CloudWatch can publish to (no AWS-managed SNS key)', () => {
+    const topics = byType(templates[stage]!, 'AWS::SNS::Topic')
+    expect(topics.length).toBe(1)
+    for (const [, t] of topics) expect(t.Properties?.['KmsMasterKeyId']).toBeUndefined()
   })
 
   it('generates 32-character passwords into {"username", "password"} secrets that are retained and locked down', () => {

@@ -30,6 +30,7 @@ export function anHttpConfig(overrides: Partial<HttpConfig> = {}): HttpConfig {
     cacheMaxEntries: 100,
     maxStaleMs: 900_000,
     forceRefreshMinIntervalMs: 10_000,
+    maxValueAgeMs: 3_600_000,
     upstreamTimeoutMs: 2000,
     upstreamMaxAttempts: 1,
     localConsumersSecretId: undefined,

@@ -3,7 +3,7 @@
  * HTTP or Lambda events.
  * @example
  * const catalog = loadCatalog(config.catalogJson, config.accountId)
- * const cache = createSecretCache({ source: createSecretSource(client), clock: systemClock, ttlMs: 300_000, maxEntries: 500, maxStaleMs: 900_000, forceRefreshMinIntervalMs: 10_000 })
+ * const cache = createSecretCache({ source: createSecretSource(client), clock: systemClock, ttlMs: 300_000, maxEntries: 500, maxStaleMs: 900_000, forceRefreshMinIntervalMs: 10_000, maxValueAgeMs: 3_600_000 })
  * const { secret, state } = await readAuthorizedSecret({ catalog, cache }, caller.principal.arn, 'orders/db')
  */
 export { loadCatalog, findCatalogProblems, ROTATION_STRATEGIES } from './catalog'

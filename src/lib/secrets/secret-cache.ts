@@ -10,6 +10,9 @@ import { UpstreamTransientError, type FetchedSecret, type SecretSource } from '.
  * - Fresh entry: served as is (`hit`), no upstream call.
  * - Expired entry: one DescribeSecret; same AWSCURRENT version → keep the value for another TTL
  *   (`revalidated`); a new version → one GetSecretValue (`miss`).
+ * - A value read more than `maxValueAgeMs` ago is re-read with GetSecretValue instead of revalidated with
+ *   DescribeSecret: DescribeSecret needs neither GetSecretValue permission nor the KMS key, so only a real
+ *   read notices that the broker's access was revoked (a Deny, a disabled key, a revoked grant).
  * - Concurrent refreshes of one secret share one upstream call (single flight).
  * - `forceRevalidate` (Cache-Control: no-cache) treats a fresh entry as expired, at most once per
  *   `forceRefreshMinIntervalMs` per secret; beyond that the request is served normally, flagged `limited`.
@@ -42,12 +45,16 @@ export interface SecretCacheOptions {
   readonly maxEntries: number
   readonly maxStaleMs: number
   readonly forceRefreshMinIntervalMs: number
+  /** How long a value may be kept by DescribeSecret revalidations before it is read again in full. */
+  readonly maxValueAgeMs: number
   /** How long to keep serving stale without asking upstream after a transient failure. */
   readonly failureBackoffMs?: number
 }
 
 interface Entry {
   secret: FetchedSecret
+  /** When the value was last read with GetSecretValue. */
+  fetchedAt: number
   expiresAt: number
   lastForcedAt: number
   retryNotBefore: number
@@ -56,7 +63,7 @@ interface Entry {
 const DEFAULT_FAILURE_BACKOFF_MS = 5000
 
 export function createSecretCache(opts: SecretCacheOptions): SecretCache {
-  const { source, clock, ttlMs, maxStaleMs, forceRefreshMinIntervalMs } = opts
+  const { source, clock, ttlMs, maxStaleMs, forceRefreshMinIntervalMs, maxValueAgeMs } = opts
   const backoffMs = opts.failureBackoffMs ?? DEFAULT_FAILURE_BACKOFF_MS
   const entries = new LRUCache<string, Entry>({ max: opts.maxEntries })
   const inFlight = new Map<string, Promise<{ secret: FetchedSecret; state: 'miss' | 'revalidated' }>>()
@@ -68,16 +75,17 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
     const pending = inFlight.get(secretId)
     if (pending !== undefined) return pending
     const work = (async () => {
-      if (previous !== undefined) {
+      if (previous !== undefined && clock.now() - previous.fetchedAt < maxValueAgeMs) {
         const versionId = await source.currentVersionId(secretId)
         if (versionId === previous.secret.versionId) {
-          store(secretId, previous.secret, previous.lastForcedAt)
+          store(secretId, previous.secret, previous.lastForcedAt, previous.fetchedAt)
           return { secret: previous.secret, state: 'revalidated' as const }
         }
       }
       const secret = await source.getCurrent(secretId)
-      store(secretId, secret, previous?.lastForcedAt ?? Number.NEGATIVE_INFINITY)
-      return { secret, state: 'miss' as const }
+      store(secretId, secret, previous?.lastForcedAt ?? Number.NEGATIVE_INFINITY, clock.now())
+      const unchanged = previous !== undefined && previous.secret.versionId === secret.versionId
+      return { secret, state: unchanged ? ('revalidated' as const) : ('miss' as const) }
     })()
     inFlight.set(secretId, work)
     // Whatever the outcome, the next refresh starts afresh; failures are never cached.
@@ -88,8 +96,14 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
     return work
   }
 
-  function store(secretId: string, secret: FetchedSecret, lastForcedAt: number): void {
-    entries.set(secretId, { secret, expiresAt: clock.now() + ttlMs, lastForcedAt, retryNotBefore: 0 })
+  function store(secretId: string, secret: FetchedSecret, lastForcedAt: number, fetchedAt: number): void {
+    entries.set(secretId, {
+      secret,
+      fetchedAt,
+      expiresAt: clock.now() + ttlMs,
+      lastForcedAt,
+      retryNotBefore: 0,
+    })
   }
 
   return {

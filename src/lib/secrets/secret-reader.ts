@@ -18,7 +18,7 @@ export interface FetchedSecret {
 }
 
 export interface SecretSource {
-  /** The version id that currently carries AWSCURRENT. */
+  /** The version id that currently carries AWSCURRENT; a secret scheduled for deletion is `not-found`. */
   currentVersionId(secretId: string): Promise<string>
   getCurrent(secretId: string): Promise<FetchedSecret>
 }
@@ -136,6 +136,9 @@ export function createSecretSource(
       const out = await call('DescribeSecret', () =>
         client.send(new DescribeSecretCommand({ SecretId: secretId })),
       )
+      // DescribeSecret still answers for a secret scheduled for deletion (GetSecretValue refuses it): a cached
+      // value must not outlive the operator's decision to delete the secret.
+      if (out.DeletedDate !== undefined) throw new UpstreamPermanentError('not-found')
       const current = Object.entries(out.VersionIdsToStages ?? {}).find(([, stages]) =>
         stages.includes('AWSCURRENT'),
       )

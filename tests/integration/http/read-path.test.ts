@@ -1,7 +1,12 @@
 import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import {
+  DeleteSecretCommand,
+  PutSecretValueCommand,
+  RestoreSecretCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager'
 import { MOTO_CREDENTIALS } from '../../../scripts/lib/moto'
 import { startLocalStack, type LocalStack } from '../../../scripts/lib/local-stack'
 import { readAuditFile } from '../../support/audit-file'
@@ -135,6 +140,22 @@ describe('the read path over HTTP (serverless-offline + moto)', () => {
     expect(res.status).toBe(200)
     const results = res.json<{ results: { name: string; status: number }[] }>().results
     expect(results.map((r) => r.status)).toEqual([200, 404, 404, 400])
+  })
+
+  it('stops serving a cached secret once it is scheduled for deletion, and serves it again once restored', async () => {
+    const secretId = stack.secretNames.get('demo/reporting-db')
+    expect((await get('/secrets/demo/reporting-db')).status).toBe(200)
+    await sm.send(new DeleteSecretCommand({ SecretId: secretId, RecoveryWindowInDays: 7 }))
+    try {
+      // DescribeSecret still answers for it (with DeletedDate); the broker must not keep the value alive.
+      await new Promise((r) => setTimeout(r, 1100))
+      const gone = await get('/secrets/demo/reporting-db', { headers: { 'Cache-Control': 'no-cache' } })
+      expect(gone.status).toBe(404)
+      expect(gone.text).not.toContain(CANARY)
+    } finally {
+      await sm.send(new RestoreSecretCommand({ SecretId: secretId }))
+    }
+    expect((await get('/secrets/demo/reporting-db')).status).toBe(200)
   })
 
   it('wrote exactly one audit record per authenticated request, naming caller, secret and outcome, never a value', () => {

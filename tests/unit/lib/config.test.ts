@@ -18,6 +18,7 @@ describe('loadHttpConfig', () => {
       cacheTtlMs: 300_000,
       maxStaleMs: 900_000,
       forceRefreshMinIntervalMs: 10_000,
+      maxValueAgeMs: 3_600_000,
     })
     expect(Object.isFrozen(config)).toBe(true)
   })

@@ -44,6 +44,7 @@ function setup(overrides: Partial<Parameters<typeof createSecretCache>[0]> = {})
     maxEntries: 10,
     maxStaleMs: 900_000,
     forceRefreshMinIntervalMs: 10_000,
+    maxValueAgeMs: 3_600_000,
     ...overrides,
   })
   return { clock, source, cache }
@@ -193,5 +194,39 @@ describe('createSecretCache', () => {
     await cache.get(ID)
     await cache.get(ID)
     expect(source.calls).toEqual({ describe: 2, get: 1 })
+  })
+
+  it('re-reads the value in full once it is older than maxValueAge, so revoked access is noticed', async () => {
+    const { clock, source, cache } = setup({ maxValueAgeMs: 900_000 })
+    await cache.get(ID) // GetSecretValue at t=0
+    clock.advance(300_000)
+    expect((await cache.get(ID)).state).toBe('revalidated') // DescribeSecret at 300 s
+    clock.advance(300_000)
+    expect((await cache.get(ID)).state).toBe('revalidated') // DescribeSecret at 600 s
+    expect(source.calls).toEqual({ describe: 2, get: 1 })
+    clock.advance(300_000)
+    // 900 s after the last full read: GetSecretValue again, reported as a revalidation (same version).
+    expect((await cache.get(ID)).state).toBe('revalidated')
+    expect(source.calls).toEqual({ describe: 2, get: 2 })
+    clock.advance(300_000)
+    expect((await cache.get(ID)).state).toBe('revalidated')
+    expect(source.calls).toEqual({ describe: 3, get: 2 })
+  })
+
+  it('drops the value when the periodic full read is refused (a Deny or a revoked KMS grant)', async () => {
+    const { clock, source, cache } = setup({ maxValueAgeMs: 600_000 })
+    await cache.get(ID)
+    clock.advance(300_000)
+    await cache.get(ID)
+    clock.advance(300_000)
+    // DescribeSecret would still succeed; only the full read sees the refusal.
+    const realGet = source.getCurrent.bind(source)
+    source.getCurrent = () => {
+      source.calls.get += 1
+      return Promise.reject(new UpstreamPermanentError('decryption-failure'))
+    }
+    await expect(cache.get(ID)).rejects.toMatchObject({ kind: 'decryption-failure' })
+    expect(cache.size).toBe(0)
+    source.getCurrent = realGet
   })
 })
