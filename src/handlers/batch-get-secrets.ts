@@ -78,7 +78,10 @@ export async function batchGetSecrets(ctx: BrokerContext, d: HttpDeps): Promise<
   )
   ctx.audit.items = items
   const allowed = items.filter((i) => i.outcome === 'allowed').length
-  ctx.audit.outcome = allowed > 0 ? 'allowed' : 'denied'
+  // Nothing served: a batch in which Secrets Manager failed is an error, not a denial (the denial alarm must
+  // not fire on an outage, nor an outage hide behind it).
+  const upstreamFailed = results.some((r) => r.status >= 500)
+  ctx.audit.outcome = allowed > 0 ? 'allowed' : upstreamFailed ? 'error' : 'denied'
   if (allowed > 0 && allowed < items.length) ctx.audit.reason = 'partial'
   return { status: 200, body: { results } }
 }

@@ -50,16 +50,43 @@ export function clip(s: string | undefined, max = 256): string | undefined {
   return s.length <= max ? s : `${s.slice(0, max)}…(${s.length} chars)`
 }
 
+/** `fs.writeSync`'s shape: writes from `buffer[offset…]`, returns how many bytes it wrote. */
+export type WriteSyncFn = (fd: number, buffer: Uint8Array, offset: number) => number
+
+const EAGAIN_RETRIES = 200
+const pause = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * Writes all of `data` to `fd`. A pipe or terminal opened non-blocking (stdout under some supervisors) may
+ * take part of a line or answer EAGAIN; a half-written record would be an unreadable audit line, so the rest
+ * is written after a 1 ms pause, up to a bound (≈200 ms) after which the write fails and the request fails closed.
+ */
+export function writeFully(fd: number, data: Uint8Array, write: WriteSyncFn = writeSync): void {
+  let offset = 0
+  let retries = 0
+  while (offset < data.length) {
+    try {
+      offset += write(fd, data, offset)
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EAGAIN' || retries >= EAGAIN_RETRIES) throw err
+      retries += 1
+      Atomics.wait(pause, 0, 0, 1)
+    }
+  }
+}
+
 /**
  * Writes each record as one JSON line to stdout (CloudWatch Logs in Lambda), synchronously so a failure is
  * seen before the response leaves, and optionally appends it to a file (the local stack's audit log).
  */
-export function createAuditSink(opts: { file?: string | undefined; fd?: number } = {}): AuditSink {
+export function createAuditSink(
+  opts: { file?: string | undefined; fd?: number; writeSync?: WriteSyncFn } = {},
+): AuditSink {
   const fd = opts.fd ?? 1
   return {
     write(record) {
       const line = `${JSON.stringify(record)}\n`
-      writeSync(fd, line)
+      writeFully(fd, Buffer.from(line, 'utf8'), opts.writeSync)
       if (opts.file !== undefined) appendFileSync(opts.file, line)
     },
   }

@@ -82,6 +82,20 @@ describe('POST /secrets:batchGet', () => {
     ])
   })
 
+  it('audits a batch that served nothing as an error when Secrets Manager failed, as denied when only refused', async () => {
+    const { d, audit } = deps()
+    sm.on(GetSecretValueCommand).rejects(
+      Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: {} }),
+    )
+    const handler = withHttpStack(batchGetSecrets, d)
+    const failed = await handler(batchEvent({ names: ['billing/key', 'nope'] }, BILLING), aLambdaContext())
+    const statuses = (JSON.parse(failed.body).results as { status: number }[]).map((r) => r.status)
+    expect(statuses).toEqual([503, 404])
+    expect(audit.records[0]?.outcome).toBe('error')
+    await handler(batchEvent({ names: ['orders/db', 'nope'] }, BILLING), aLambdaContext())
+    expect(audit.records[1]?.outcome).toBe('denied')
+  })
+
   it.each([
     ['more than 20 names', { names: Array.from({ length: 21 }, (_, i) => `n${i}`) }],
     ['no names', { names: [] }],
