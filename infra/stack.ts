@@ -93,13 +93,61 @@ export function planStack(decl: StageDeclarations): StackPlan {
   } else if (params.localConsumers !== undefined) {
     problems.push(`params.${stage}.localConsumers: demo consumers exist only in the local stage`)
   }
-  if (problems.length > 0)
-    throw new ConfigError(`Stage "${stage}" declarations are invalid:\n- ${problems.join('\n- ')}`)
-  return {
+  const plan: StackPlan = {
     decl,
     managed,
     localConsumersSecretName: stage === 'local' ? `${SERVICE_NAME}/local/_local/consumer-keys` : undefined,
   }
+  if (problems.length === 0) problems.push(...environmentSizeProblems(plan))
+  if (problems.length > 0)
+    throw new ConfigError(`Stage "${stage}" declarations are invalid:\n- ${problems.join('\n- ')}`)
+  return plan
+}
+
+/** Lambda refuses a function whose environment variables (names and values) exceed 4 KB in total. */
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096
+
+/**
+ * The catalog and the rotation targets travel in environment variables, so a stage with many secrets can
+ * pass every other check and then fail at deployment. Measure both environments with each secret's ARN
+ * expanded at its longest (the `aws-us-gov` partition, the 6-character suffix) and refuse at packaging time.
+ */
+function environmentSizeProblems(plan: StackPlan): string[] {
+  const { params, stage } = plan.decl
+  const worstArn = (m: ManagedSecret): string =>
+    `arn:aws-us-gov:secretsmanager:${params.region}:${params.accountId}:secret:${m.awsName}-AbCdEf`
+  const expand = (env: Record<string, unknown>): Record<string, string> => {
+    const out: Record<string, string> = {}
+    for (const [k, v] of Object.entries(env)) {
+      if (typeof v === 'string') out[k] = v
+      else if (k === 'BROKER_ACCOUNT_ID') out[k] = params.accountId
+      else out[k] = ''
+    }
+    return out
+  }
+  const local = stage === 'local'
+  const sized = {
+    http: {
+      ...expand(httpEnvironment(plan)),
+      BROKER_CATALOG_JSON: JSON.stringify(runtimeCatalogDocument(plan, local ? (m) => m.awsName : worstArn)),
+    },
+    rotation: {
+      ...expand(rotationEnvironment(plan)),
+      BROKER_ROTATION_JSON: JSON.stringify(rotationDocument(plan, local ? (m) => m.awsName : worstArn)),
+    },
+  }
+  return Object.entries(sized).flatMap(([fn, env]) => {
+    const bytes = Object.entries(env).reduce(
+      (n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v),
+      0,
+    )
+    return bytes <= LAMBDA_ENVIRONMENT_LIMIT_BYTES
+      ? []
+      : [
+          `the ${fn} functions' environment would be ${bytes} bytes with the secrets' ARNs expanded; Lambda ` +
+            `allows ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}. Split the catalog across stages or services, or shorten names.`,
+        ]
+  })
 }
 
 /** The runtime catalog, with `secretIdOf` choosing how a managed secret is referenced (name, or a CFN placeholder). */
@@ -189,8 +237,18 @@ export function rotationEnvironment(plan: StackPlan): Record<string, unknown> {
       ? JSON.stringify(rotationDocument(plan, (m) => m.awsName))
       : subJson(rotationDocument(plan, deployed)),
     BROKER_LOG_LEVEL: params.logLevel,
+    // Lambda's Node.js 20+ runtimes no longer load Amazon's CA bundle (RDS's roots among them) by default;
+    // verify-full against an RDS or Aurora endpoint needs it named here.
+    ...(!local &&
+    params.pgSslMode === 'verify-full' &&
+    plan.managed.some((m) => m.rotation?.strategy.startsWith('postgres') === true)
+      ? { NODE_EXTRA_CA_CERTS: LAMBDA_AMAZON_CA_BUNDLE }
+      : {}),
   }
 }
+
+/** The runtime's bundle of Amazon root CAs (includes the RDS roots). */
+export const LAMBDA_AMAZON_CA_BUNDLE = '/var/runtime/ca-cert.pem'
 
 const partitionArn = (service: string, resource: string, region = '${AWS::Region}'): Cfn => ({
   'Fn::Sub': `arn:\${AWS::Partition}:${service}:${region}:\${AWS::AccountId}:${resource}`,
@@ -438,7 +496,13 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
         ],
       },
     }
-    const writers = m.rotation === undefined ? [] : [roleArn('RotationFunctionRole')]
+    const writers =
+      m.rotation === undefined
+        ? []
+        : [
+            roleArn('RotationFunctionRole'),
+            ...(params.breakGlassRoleArn === undefined ? [] : [params.breakGlassRoleArn]),
+          ]
     const readers = [
       ...(isBrokered(m) ? [roleArn('HttpFunctionRole')] : []),
       ...(m.rotation !== undefined || mastersOwned.has(m.logicalName)
@@ -465,7 +529,8 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
                 },
               },
             },
-            // A rotated secret changes only through its rotation function; an unrotated one stays writable by operators.
+            // A rotated secret changes only through its rotation function (and the stage's break-glass role, if
+            // declared, to abandon a stuck rotation); an unrotated one stays writable by operators.
             ...(writers.length === 0
               ? []
               : [

@@ -108,6 +108,14 @@ export const StageParamsSchema = z.strictObject({
   rotationVpc: z
     .strictObject({ subnetIds: z.array(z.string()).min(1), securityGroupIds: z.array(z.string()).min(1) })
     .optional(),
+  /**
+   * An operators' role allowed to move version stages and put values on rotated secrets (to abandon a stuck
+   * rotation); without it only the rotation function can. It is never allowed to read a value.
+   */
+  breakGlassRoleArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, 'an IAM role ARN')
+    .optional(),
   localConsumers: z.array(LocalConsumer).optional(),
   secrets: z.record(z.string(), SecretDecl),
 })

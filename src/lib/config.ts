@@ -20,6 +20,12 @@ export const DEFAULT_MAX_VALUE_AGE_SECONDS = 3600
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 2000
 export const DEFAULT_UPSTREAM_MAX_ATTEMPTS = 3
 export const DEFAULT_LOG_LEVEL = 'INFO'
+/**
+ * One cache refresh may take at most this long (two upstream calls, each retried by the SDK: up to ~12 s
+ * unbounded). The HTTP functions' 10 s timeout leaves 3 s for the rest, so a slow Secrets Manager yields a
+ * stale value or an audited 503, never a Lambda timeout without an audit record.
+ */
+export const REFRESH_BUDGET_MS = 7000
 
 export interface HttpConfig {
   readonly stage: Stage

@@ -2,7 +2,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { createAuditSink, type AuditSink } from './audit'
 import { createSecretsManagerClient } from './aws-clients'
 import { systemClock, type Clock } from './clock'
-import type { HttpConfig } from './config'
+import { REFRESH_BUDGET_MS, type HttpConfig } from './config'
 import { createLogger, type Log } from './logger'
 import { createMetrics, type MetricsSink } from './metrics'
 import type { HttpStackDeps } from './middleware/http-stack'
@@ -81,6 +81,7 @@ export function createHttpDeps(
     maxStaleMs: config.maxStaleMs,
     forceRefreshMinIntervalMs: config.forceRefreshMinIntervalMs,
     maxValueAgeMs: config.maxValueAgeMs,
+    refreshBudgetMs: REFRESH_BUDGET_MS,
   })
   return {
     config,

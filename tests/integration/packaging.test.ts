@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { packageStage } from '../../scripts/package'
+import { REFRESH_BUDGET_MS } from '../../src/lib/config'
 
 /**
  * `npm run package` for every stage with no credentials and no network, cfn-lint on each template, and
@@ -49,6 +50,13 @@ describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage)
     for (const [, fn] of fns) {
       expect(fn.Properties?.['Runtime']).toBe('nodejs22.x')
       expect(JSON.stringify(fn.Properties?.['Role'])).toMatch(/HttpFunctionRole|RotationFunctionRole/)
+    }
+  })
+
+  it('gives the HTTP functions time to finish a refresh within its budget and still answer (and audit)', () => {
+    for (const [, fn] of byType(templates[stage]!, 'AWS::Lambda::Function')) {
+      if (JSON.stringify(fn.Properties?.['Role']).includes('HttpFunctionRole'))
+        expect(fn.Properties?.['Timeout'] as number).toBeGreaterThanOrEqual(REFRESH_BUDGET_MS / 1000 + 2)
     }
   })
 
@@ -167,6 +175,13 @@ describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage)
   })
 
   if (stage !== 'local') {
+    it("verifies the database certificate with the runtime's Amazon CA bundle (Node 20+ does not load it)", () => {
+      const fn = templates[stage]!.Resources['RotateSecretLambdaFunction']!
+      const env = (fn.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables
+      expect(env['NODE_EXTRA_CA_CERTS']).toBe('/var/runtime/ca-cert.pem')
+      expect(JSON.stringify(env['BROKER_ROTATION_JSON'])).toContain('verify-full')
+    })
+
     it('declares the API stage: no data trace, no cache, throttled, access logs without headers or bodies', () => {
       const [[, apiStage]] = byType(templates[stage]!, 'AWS::ApiGateway::Stage') as [
         [string, Template['Resources'][string]],

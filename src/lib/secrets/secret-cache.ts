@@ -47,6 +47,11 @@ export interface SecretCacheOptions {
   readonly forceRefreshMinIntervalMs: number
   /** How long a value may be kept by DescribeSecret revalidations before it is read again in full. */
   readonly maxValueAgeMs: number
+  /**
+   * The most one refresh (DescribeSecret and then GetSecretValue, each with the SDK's own retries) may take
+   * before it is abandoned as a transient timeout, so a request ends, audited, inside the function's timeout.
+   */
+  readonly refreshBudgetMs?: number
   /** How long to keep serving stale without asking upstream after a transient failure. */
   readonly failureBackoffMs?: number
 }
@@ -74,15 +79,16 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
   ): Promise<{ secret: FetchedSecret; state: 'miss' | 'revalidated' }> {
     const pending = inFlight.get(secretId)
     if (pending !== undefined) return pending
+    const signal = opts.refreshBudgetMs === undefined ? undefined : AbortSignal.timeout(opts.refreshBudgetMs)
     const work = (async () => {
       if (previous !== undefined && clock.now() - previous.fetchedAt < maxValueAgeMs) {
-        const versionId = await source.currentVersionId(secretId)
+        const versionId = await source.currentVersionId(secretId, signal)
         if (versionId === previous.secret.versionId) {
           store(secretId, previous.secret, previous.lastForcedAt, previous.fetchedAt)
           return { secret: previous.secret, state: 'revalidated' as const }
         }
       }
-      const secret = await source.getCurrent(secretId)
+      const secret = await source.getCurrent(secretId, signal)
       store(secretId, secret, previous?.lastForcedAt ?? Number.NEGATIVE_INFINITY, clock.now())
       const unchanged = previous !== undefined && previous.secret.versionId === secret.versionId
       return { secret, state: unchanged ? ('revalidated' as const) : ('miss' as const) }

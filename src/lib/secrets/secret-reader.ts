@@ -18,9 +18,12 @@ export interface FetchedSecret {
 }
 
 export interface SecretSource {
-  /** The version id that currently carries AWSCURRENT; a secret scheduled for deletion is `not-found`. */
-  currentVersionId(secretId: string): Promise<string>
-  getCurrent(secretId: string): Promise<FetchedSecret>
+  /**
+   * The version id that currently carries AWSCURRENT; a secret scheduled for deletion is `not-found`.
+   * `signal` ends the call (and its retries) early: an aborted call is a transient `timeout`.
+   */
+  currentVersionId(secretId: string, signal?: AbortSignal): Promise<string>
+  getCurrent(secretId: string, signal?: AbortSignal): Promise<FetchedSecret>
 }
 
 export interface RotationInfoSource {
@@ -114,6 +117,8 @@ export type UpstreamObserver = (call: {
   failure?: UpstreamTransientError | UpstreamPermanentError
 }) => void
 
+const sendOptions = (signal: AbortSignal | undefined) => (signal === undefined ? {} : { abortSignal: signal })
+
 export function createSecretSource(
   client: SecretsManagerClient,
   opts: { observe?: UpstreamObserver; now?: () => number } = {},
@@ -132,9 +137,9 @@ export function createSecretSource(
     }
   }
   return {
-    async currentVersionId(secretId) {
+    async currentVersionId(secretId, signal) {
       const out = await call('DescribeSecret', () =>
-        client.send(new DescribeSecretCommand({ SecretId: secretId })),
+        client.send(new DescribeSecretCommand({ SecretId: secretId }), sendOptions(signal)),
       )
       // DescribeSecret still answers for a secret scheduled for deletion (GetSecretValue refuses it): a cached
       // value must not outlive the operator's decision to delete the secret.
@@ -158,9 +163,12 @@ export function createSecretSource(
         versionStages: out.VersionIdsToStages ?? {},
       }
     },
-    async getCurrent(secretId) {
+    async getCurrent(secretId, signal) {
       const out = await call('GetSecretValue', () =>
-        client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' })),
+        client.send(
+          new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }),
+          sendOptions(signal),
+        ),
       )
       if (out.VersionId === undefined || (out.SecretString === undefined && out.SecretBinary === undefined)) {
         throw new UpstreamTransientError('malformed-response')

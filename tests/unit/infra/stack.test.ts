@@ -1,5 +1,5 @@
 import { checkRotationSchedule } from '../../../infra/schedule'
-import { planStack, runtimeCatalogDocument, httpEnvironment } from '../../../infra/stack'
+import { buildResources, planStack, runtimeCatalogDocument, httpEnvironment } from '../../../infra/stack'
 import { loadStageDeclarations } from '../../../infra/stage-declarations'
 
 describe('checkRotationSchedule', () => {
@@ -80,5 +80,61 @@ describe('planStack', () => {
         loadStageDeclarations('local', undefined, { SECRET_BROKER_LOCAL_PARAMS: JSON.stringify(overrides) }),
       ),
     ).toThrow(/masterSecret "nope" is not declared/)
+  })
+
+  it("refuses, at packaging time, a catalog too large for Lambda's 4 KB of environment variables", () => {
+    const many = (n: number) => ({
+      secrets: Object.fromEntries(
+        Array.from({ length: n }, (_, i) => [
+          `team-${i}/service-database-credentials`,
+          {
+            username: `user_${i}`,
+            readers: [
+              'arn:aws:iam::123456789012:user/demo-orders',
+              'arn:aws:iam::123456789012:role/demo-billing',
+            ],
+          },
+        ]),
+      ),
+      localConsumers: [{ name: 'demo-orders', principalArn: 'arn:aws:iam::123456789012:user/demo-orders' }],
+    })
+    const plan = (n: number) => () =>
+      planStack(
+        loadStageDeclarations('local', undefined, { SECRET_BROKER_LOCAL_PARAMS: JSON.stringify(many(n)) }),
+      )
+    expect(plan(5)).not.toThrow()
+    expect(plan(40)).toThrow(/http functions' environment would be \d+ bytes .* Lambda allows 4096/)
+  })
+
+  it('lets the declared break-glass role move version stages on rotated secrets, and never read them', () => {
+    const breakGlass = 'arn:aws:iam::123456789012:role/secret-broker-break-glass'
+    type Policy = {
+      Statement: { Sid: string; Condition: { StringNotEquals: { 'aws:PrincipalArn': unknown } } }[]
+    }
+    const policyOf = (overrides: object) => {
+      const { Resources } = buildResources(
+        planStack(
+          loadStageDeclarations('local', undefined, {
+            SECRET_BROKER_LOCAL_PARAMS: JSON.stringify(overrides),
+          }),
+        ),
+      )
+      const resource = Resources['SecretDemoApiKeyResourcePolicy'] as {
+        Properties: { ResourcePolicy: Policy }
+      }
+      const statements = resource.Properties.ResourcePolicy.Statement
+      const exempt = (sid: string) =>
+        JSON.stringify(statements.find((st) => st.Sid === sid)?.Condition.StringNotEquals['aws:PrincipalArn'])
+      return { writers: exempt('OnlyRotationWrites'), readers: exempt('OnlyTheBrokerAndRotationRead') }
+    }
+    const without = policyOf({})
+    expect(without.writers).toContain('RotationFunctionRole')
+    expect(without.writers).not.toContain('break-glass')
+    const withIt = policyOf({ breakGlassRoleArn: breakGlass })
+    expect(withIt.writers).toContain(breakGlass)
+    expect(withIt.readers).not.toContain('break-glass')
+    expect(() => policyOf({ breakGlassRoleArn: 'arn:aws:iam::123456789012:user/alice' })).toThrow(
+      /IAM role ARN/,
+    )
   })
 })

@@ -229,4 +229,22 @@ describe('createSecretCache', () => {
     expect(cache.size).toBe(0)
     source.getCurrent = realGet
   })
+
+  it('gives every refresh one deadline for both of its upstream calls, then serves stale', async () => {
+    const { clock, source, cache } = setup({ refreshBudgetMs: 50 })
+    await cache.get(ID)
+    clock.advance(300_000)
+    const seen: (AbortSignal | undefined)[] = []
+    source.currentVersionId = (_id?: string, signal?: AbortSignal) => {
+      seen.push(signal)
+      // A Secrets Manager that never answers: only the deadline ends the call.
+      return new Promise<string>((_resolve, reject) =>
+        signal?.addEventListener('abort', () => reject(new UpstreamTransientError('timeout'))),
+      )
+    }
+    const r = await cache.get(ID)
+    expect(r.state).toBe('stale')
+    expect(seen).toHaveLength(1)
+    expect(seen[0]?.aborted).toBe(true)
+  })
 })

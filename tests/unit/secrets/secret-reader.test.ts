@@ -4,6 +4,8 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager'
 import { mockClient } from 'aws-sdk-client-mock'
+import { createServer, type Server, type Socket } from 'node:net'
+import { createSecretsManagerClient } from '../../../src/lib/aws-clients'
 import { createSecretSource, UpstreamPermanentError, UpstreamTransientError } from '../../../src/lib/secrets'
 
 const ID = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:orders/db-AbCdEf'
@@ -12,6 +14,7 @@ describe('createSecretSource', () => {
   const sm = mockClient(SecretsManagerClient)
   const client = new SecretsManagerClient({ region: 'us-east-1' })
   afterEach(() => sm.reset())
+  afterAll(() => sm.restore())
 
   it('returns the version id that carries AWSCURRENT', async () => {
     sm.on(DescribeSecretCommand).resolves({
@@ -39,5 +42,49 @@ describe('createSecretSource', () => {
       SecretId: ID,
       VersionStage: 'AWSCURRENT',
     })
+  })
+})
+
+describe('a refresh budget against a Secrets Manager that never answers', () => {
+  // Not mocked: the production client (2000 ms request timeout, 3 attempts) against a loopback socket that
+  // accepts requests and never answers. Unbounded, one call would take ~6 s and a refresh (two calls) ~12 s.
+  let server: Server
+  const sockets: Socket[] = []
+  let requests = 0
+  beforeAll(async () => {
+    server = createServer((socket) => {
+      sockets.push(socket)
+      socket.on('data', () => {
+        requests += 1
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  })
+  afterAll(async () => {
+    for (const s of sockets) s.destroy()
+    await new Promise((resolve) => server.close(resolve))
+  })
+
+  it('abandons the call, retries included, when the signal fires: a transient timeout', async () => {
+    const address = server.address() as { port: number }
+    const client = createSecretsManagerClient({
+      region: 'us-east-1',
+      requestTimeoutMs: 2000,
+      maxAttempts: 3,
+      endpoint: `http://127.0.0.1:${address.port}`,
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'not-a-secret' },
+    })
+    try {
+      const err = await createSecretSource(client)
+        .currentVersionId(ID, AbortSignal.timeout(300))
+        .catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(UpstreamTransientError)
+      expect(err).toMatchObject({ kind: 'timeout' })
+      // Ended inside the first attempt: no retry was started after the budget ran out.
+      await new Promise((r) => setTimeout(r, 200))
+      expect(requests).toBe(1)
+    } finally {
+      client.destroy()
+    }
   })
 })
