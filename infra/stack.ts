@@ -137,10 +137,8 @@ function environmentSizeProblems(plan: StackPlan): string[] {
     },
   }
   return Object.entries(sized).flatMap(([fn, env]) => {
-    const bytes = Object.entries(env).reduce(
-      (n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v),
-      0,
-    )
+    // Lambda measures the JSON text of the whole map: quotes, separators and escaped quotes count.
+    const bytes = Buffer.byteLength(JSON.stringify(env))
     return bytes <= LAMBDA_ENVIRONMENT_LIMIT_BYTES
       ? []
       : [
@@ -379,6 +377,8 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
               // this stage's secrets (Secrets Manager sets the SecretARN encryption context on every call).
               // aws:CalledVia is not relied on: AWS documents it for few services' onward calls, so a condition
               // on it could match nothing and fail the first deployment.
+              // Decrypt as well as GenerateDataKey: Secrets Manager documents both for creating or changing a
+              // value with a customer-managed key.
               Sid: 'StackDeploymentThroughSecretsManager',
               Effect: 'Allow',
               Principal: { AWS: accountRoot },
@@ -612,6 +612,9 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
  * the API answers 5xx: one SNS topic per stage (email subscriber from params), an EventBridge rule for
  * Secrets Manager's RotationFailed event on this stack's secrets, and CloudWatch alarms.
  */
+/** Every route that can deny a caller (all but health), as the metrics' `route` dimension names them. */
+export const DENIAL_ROUTES = ['/secrets/{name+}', '/secrets:batchGet', '/secrets', '/whoami'] as const
+
 function alarmResources(plan: StackPlan): Cfn {
   const { stage, params } = plan.decl
   const prefix = `${SERVICE_NAME}-${stage}`
@@ -697,19 +700,45 @@ function alarmResources(plan: StackPlan): Cfn {
       },
       1,
     ),
-    DenialSpikeAlarm: alarm(
-      `${prefix}: more than ${params.denialAlarmThreshold} denied requests in 5 minutes`,
-      {
-        Namespace: 'SecretBroker',
-        MetricName: 'RequestsDenied',
-        Dimensions: [
-          { Name: 'service', Value: SERVICE_NAME },
-          { Name: 'stage', Value: stage },
-          { Name: 'route', Value: '/secrets/{name+}' },
+    // Denials on every authenticated route (a probe through the batch endpoint tries 20 names a request), summed
+    // with metric math: the EMF metrics carry a bounded route dimension, never a principal or a name.
+    DenialSpikeAlarm: {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmDescription: `${prefix}: more than ${params.denialAlarmThreshold} denied requests in 5 minutes`,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+        Threshold: params.denialAlarmThreshold,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topic],
+        OKActions: [topic],
+        Metrics: [
+          {
+            Id: 'denied',
+            Label: 'RequestsDenied, all routes',
+            Expression: `SUM([${DENIAL_ROUTES.map((_, i) => `r${i}`).join(', ')}])`,
+            ReturnData: true,
+          },
+          ...DENIAL_ROUTES.map((route, i) => ({
+            Id: `r${i}`,
+            ReturnData: false,
+            MetricStat: {
+              Metric: {
+                Namespace: 'SecretBroker',
+                MetricName: 'RequestsDenied',
+                Dimensions: [
+                  { Name: 'service', Value: SERVICE_NAME },
+                  { Name: 'stage', Value: stage },
+                  { Name: 'route', Value: route },
+                ],
+              },
+              Period: 300,
+              Stat: 'Sum',
+            },
+          })),
         ],
       },
-      params.denialAlarmThreshold,
-    ),
+    },
     Api5xxAlarm: alarm(
       `${prefix}: the API answered 5xx`,
       {

@@ -53,40 +53,65 @@ export function clip(s: string | undefined, max = 256): string | undefined {
 /** `fs.writeSync`'s shape: writes from `buffer[offset…]`, returns how many bytes it wrote. */
 export type WriteSyncFn = (fd: number, buffer: Uint8Array, offset: number) => number
 
-const EAGAIN_RETRIES = 200
+const WRITE_RETRIES = 200
 const pause = new Int32Array(new SharedArrayBuffer(4))
+
+/** A write that gave up part-way; `written` bytes of the line went out. */
+export class PartialWriteError extends Error {
+  constructor(
+    readonly written: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`audit line cut after ${written} bytes`, options)
+    this.name = 'PartialWriteError'
+  }
+}
 
 /**
  * Writes all of `data` to `fd`. A pipe or terminal opened non-blocking (stdout under some supervisors) may
- * take part of a line or answer EAGAIN; a half-written record would be an unreadable audit line, so the rest
- * is written after a 1 ms pause, up to a bound (≈200 ms) after which the write fails and the request fails closed.
+ * take part of a line, take nothing, or answer EAGAIN; a half-written record would be an unreadable audit
+ * line, so the rest is written after a 1 ms pause, up to a bound (≈200 ms) after which the write fails and
+ * the request fails closed.
  */
 export function writeFully(fd: number, data: Uint8Array, write: WriteSyncFn = writeSync): void {
   let offset = 0
   let retries = 0
   while (offset < data.length) {
+    let wrote = 0
     try {
-      offset += write(fd, data, offset)
+      wrote = write(fd, data, offset)
     } catch (err) {
-      if ((err as { code?: string }).code !== 'EAGAIN' || retries >= EAGAIN_RETRIES) throw err
-      retries += 1
-      Atomics.wait(pause, 0, 0, 1)
+      if ((err as { code?: string }).code !== 'EAGAIN') throw new PartialWriteError(offset, { cause: err })
     }
+    offset += wrote
+    if (wrote > 0) continue
+    if (retries >= WRITE_RETRIES) throw new PartialWriteError(offset)
+    retries += 1
+    Atomics.wait(pause, 0, 0, 1)
   }
 }
 
 /**
  * Writes each record as one JSON line to stdout (CloudWatch Logs in Lambda), synchronously so a failure is
- * seen before the response leaves, and optionally appends it to a file (the local stack's audit log).
+ * seen before the response leaves, and optionally appends it to a file (the local stack's audit log). After
+ * a line was cut short, the next record starts on a fresh line so it is not glued to the fragment.
  */
 export function createAuditSink(
   opts: { file?: string | undefined; fd?: number; writeSync?: WriteSyncFn } = {},
 ): AuditSink {
   const fd = opts.fd ?? 1
+  let lineOpen = false
   return {
     write(record) {
       const line = `${JSON.stringify(record)}\n`
-      writeFully(fd, Buffer.from(line, 'utf8'), opts.writeSync)
+      const out = lineOpen ? `\n${line}` : line
+      try {
+        writeFully(fd, Buffer.from(out, 'utf8'), opts.writeSync)
+        lineOpen = false
+      } catch (err) {
+        if (err instanceof PartialWriteError && err.written > 0) lineOpen = true
+        throw err
+      }
       if (opts.file !== undefined) appendFileSync(opts.file, line)
     },
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { packageStage } from '../../scripts/package'
 import { REFRESH_BUDGET_MS } from '../../src/lib/config'
+import { DENIAL_ROUTES } from '../../infra/stack'
 
 /**
  * `npm run package` for every stage with no credentials and no network, cfn-lint on each template, and
@@ -169,8 +170,15 @@ describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage)
     const rule = t.Resources['RotationFailedRule']!
     expect(JSON.stringify(rule.Properties?.['EventPattern'])).toContain('RotationFailed')
     expect(JSON.stringify(rule.Properties?.['Targets'])).toContain('AlarmTopic')
-    const alarms = byType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties?.['MetricName'])
+    const metricNames = (a: Template['Resources'][string]): string =>
+      JSON.stringify(a.Properties?.['MetricName'] ?? a.Properties?.['Metrics']).match(
+        /5XXError|Errors|RequestsDenied/,
+      )?.[0] ?? 'none'
+    const alarms = byType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => metricNames(a))
     expect(alarms.sort()).toEqual(['5XXError', 'Errors', 'RequestsDenied'])
+    // Denials are summed over every route that can deny, the batch endpoint included.
+    const denial = JSON.stringify(t.Resources['DenialSpikeAlarm']!.Properties?.['Metrics'])
+    for (const route of DENIAL_ROUTES) expect(denial).toContain(`"Value":"${route}"`)
     expect(byType(t, 'AWS::SNS::Topic')).toHaveLength(1)
   })
 

@@ -9,10 +9,13 @@ import { UpstreamTransientError, type FetchedSecret, type SecretSource } from '.
  *
  * - Fresh entry: served as is (`hit`), no upstream call.
  * - Expired entry: one DescribeSecret; same AWSCURRENT version → keep the value for another TTL
- *   (`revalidated`); a new version → one GetSecretValue (`miss`).
+ *   (`revalidated`); a new version → one GetSecretValue (`miss`). Both calls of one refresh share one
+ *   deadline (`refreshBudgetMs`).
  * - A value read more than `maxValueAgeMs` ago is re-read with GetSecretValue instead of revalidated with
  *   DescribeSecret: DescribeSecret needs neither GetSecretValue permission nor the KMS key, so only a real
- *   read notices that the broker's access was revoked (a Deny, a disabled key, a revoked grant).
+ *   read notices that the broker's access was revoked (a Deny, a disabled key, a revoked grant). Checked at
+ *   expiry, so a revocation is noticed within `maxValueAgeMs + ttlMs`. A full re-read that finds the same
+ *   version is reported `revalidated` too (the value was confirmed, not changed); metrics count the calls.
  * - Concurrent refreshes of one secret share one upstream call (single flight).
  * - `forceRevalidate` (Cache-Control: no-cache) treats a fresh entry as expired, at most once per
  *   `forceRefreshMinIntervalMs` per secret; beyond that the request is served normally, flagged `limited`.

@@ -104,6 +104,24 @@ describe('planStack', () => {
       )
     expect(plan(5)).not.toThrow()
     expect(plan(40)).toThrow(/http functions' environment would be \d+ bytes .* Lambda allows 4096/)
+    // At the boundary: the largest catalog that passes fits as Lambda measures it (the JSON of the whole map).
+    let n = 5
+    while (
+      n < 60 &&
+      (() => {
+        try {
+          plan(n + 1)()
+          return true
+        } catch {
+          return false
+        }
+      })()
+    )
+      n += 1
+    expect(n).toBeLessThan(60)
+    const env = httpEnvironment(plan(n)())
+    expect(Buffer.byteLength(JSON.stringify(env))).toBeLessThanOrEqual(4096)
+    expect(Buffer.byteLength(JSON.stringify(env))).toBeGreaterThan(3500)
   })
 
   it('lets the declared break-glass role move version stages on rotated secrets, and never read them', () => {

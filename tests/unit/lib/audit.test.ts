@@ -1,4 +1,10 @@
-import { createAuditSink, writeFully, type AuditRecord, type WriteSyncFn } from '../../../src/lib/audit'
+import {
+  createAuditSink,
+  PartialWriteError,
+  writeFully,
+  type AuditRecord,
+  type WriteSyncFn,
+} from '../../../src/lib/audit'
 
 const record = {
   audit: 'secret.access',
@@ -44,7 +50,7 @@ describe('the audit sink', () => {
       calls += 1
       return always(...args)
     }
-    expect(() => writeFully(99, Buffer.from('x'), counting)).toThrow('EAGAIN')
+    expect(() => writeFully(99, Buffer.from('x'), counting)).toThrow(PartialWriteError)
     expect(calls).toBeGreaterThan(1)
     expect(calls).toBeLessThanOrEqual(201)
   })
@@ -55,7 +61,36 @@ describe('the audit sink', () => {
       calls += 1
       throw Object.assign(new Error('EBADF'), { code: 'EBADF' })
     }
-    expect(() => writeFully(99, Buffer.from('x'), broken)).toThrow('EBADF')
+    expect(() => writeFully(99, Buffer.from('x'), broken)).toThrow(PartialWriteError)
     expect(calls).toBe(1)
+  })
+
+  it('treats a write that takes nothing like EAGAIN: bounded, never an endless loop', () => {
+    let calls = 0
+    const stalled: WriteSyncFn = () => {
+      calls += 1
+      return 0
+    }
+    expect(() => writeFully(99, Buffer.from('x'), stalled)).toThrow(PartialWriteError)
+    expect(calls).toBeLessThanOrEqual(201)
+  })
+
+  it('starts the next record on a fresh line after a line was cut short', () => {
+    const received: number[] = []
+    let stall = false
+    const write: WriteSyncFn = (_fd, buffer, offset) => {
+      if (stall && offset > 0) return 0
+      const part = buffer.subarray(offset, Math.min(buffer.length, offset + 10))
+      received.push(...part)
+      return part.length
+    }
+    const sink = createAuditSink({ fd: 99, writeSync: write })
+    stall = true
+    expect(() => sink.write(record)).toThrow(PartialWriteError)
+    stall = false
+    sink.write(record)
+    const lines = Buffer.from(received).toString('utf8').split('\n')
+    expect(lines).toHaveLength(3)
+    expect(JSON.parse(lines[1] ?? '')).toEqual(record)
   })
 })

@@ -247,4 +247,28 @@ describe('createSecretCache', () => {
     expect(seen).toHaveLength(1)
     expect(seen[0]?.aborted).toBe(true)
   })
+
+  it('hands DescribeSecret and the GetSecretValue after it the same signal, and each refresh a fresh one', async () => {
+    const { clock, source, cache } = setup({ refreshBudgetMs: 60_000 })
+    const signals: { call: string; signal: AbortSignal | undefined }[] = []
+    const describe = source.currentVersionId.bind(source)
+    const get = source.getCurrent.bind(source)
+    source.currentVersionId = (_id?: string, signal?: AbortSignal) => {
+      signals.push({ call: 'describe', signal })
+      return describe()
+    }
+    source.getCurrent = (_id?: string, signal?: AbortSignal) => {
+      signals.push({ call: 'get', signal })
+      return get()
+    }
+    await cache.get(ID)
+    source.version = 'v2'
+    clock.advance(300_000)
+    await cache.get(ID)
+    expect(signals.map((s) => s.call)).toEqual(['get', 'describe', 'get'])
+    expect(signals[1]?.signal).toBeDefined()
+    expect(signals[2]?.signal).toBe(signals[1]?.signal)
+    expect(signals[0]?.signal).not.toBe(signals[1]?.signal)
+    expect(signals.every((s) => s.signal?.aborted === false)).toBe(true)
+  })
 })
