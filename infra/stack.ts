@@ -113,30 +113,7 @@ export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096
  * expanded at its longest (the `aws-us-gov` partition, the 6-character suffix) and refuse at packaging time.
  */
 function environmentSizeProblems(plan: StackPlan): string[] {
-  const { params, stage } = plan.decl
-  const worstArn = (m: ManagedSecret): string =>
-    `arn:aws-us-gov:secretsmanager:${params.region}:${params.accountId}:secret:${m.awsName}-AbCdEf`
-  const expand = (env: Record<string, unknown>): Record<string, string> => {
-    const out: Record<string, string> = {}
-    for (const [k, v] of Object.entries(env)) {
-      if (typeof v === 'string') out[k] = v
-      else if (k === 'BROKER_ACCOUNT_ID') out[k] = params.accountId
-      else out[k] = ''
-    }
-    return out
-  }
-  const local = stage === 'local'
-  const sized = {
-    http: {
-      ...expand(httpEnvironment(plan)),
-      BROKER_CATALOG_JSON: JSON.stringify(runtimeCatalogDocument(plan, local ? (m) => m.awsName : worstArn)),
-    },
-    rotation: {
-      ...expand(rotationEnvironment(plan)),
-      BROKER_ROTATION_JSON: JSON.stringify(rotationDocument(plan, local ? (m) => m.awsName : worstArn)),
-    },
-  }
-  return Object.entries(sized).flatMap(([fn, env]) => {
+  return Object.entries(resolvedEnvironments(plan)).flatMap(([fn, env]) => {
     // Lambda measures the JSON text of the whole map: quotes, separators and escaped quotes count.
     const bytes = Buffer.byteLength(JSON.stringify(env))
     return bytes <= LAMBDA_ENVIRONMENT_LIMIT_BYTES
@@ -146,6 +123,29 @@ function environmentSizeProblems(plan: StackPlan): string[] {
             `allows ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}. Split the catalog across stages or services, or shorten names.`,
         ]
   })
+}
+
+/**
+ * The HTTP and rotation functions' environments as CloudFormation will resolve them, each secret's ARN at
+ * its longest: `${SecretX}` in a Sub becomes the ARN, the account id Ref the stage's account.
+ */
+export function resolvedEnvironments(plan: StackPlan): Record<'http' | 'rotation', Record<string, string>> {
+  const { params } = plan.decl
+  const awsNames = new Map(plan.managed.map((m) => [m.logicalId, m.awsName]))
+  const worstArn = (logicalId: string): string =>
+    `arn:aws-us-gov:secretsmanager:${params.region}:${params.accountId}:secret:${awsNames.get(logicalId) ?? logicalId}-AbCdEf`
+  // The values as CloudFormation will resolve them: `${SecretX}` in a Sub is a secret's ARN, the account a Ref.
+  const resolve = (v: unknown): string => {
+    if (typeof v === 'string') return v
+    const cfn = v as { 'Fn::Sub'?: string; Ref?: string }
+    if (cfn['Fn::Sub'] !== undefined)
+      return cfn['Fn::Sub'].replace(/\$\{(\w+)\}/g, (_, id: string) => worstArn(id))
+    if (cfn.Ref === 'AWS::AccountId') return params.accountId
+    return JSON.stringify(v)
+  }
+  const resolved = (env: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(env).map(([k, v]) => [k, resolve(v)]))
+  return { http: resolved(httpEnvironment(plan)), rotation: resolved(rotationEnvironment(plan)) }
 }
 
 /** The runtime catalog, with `secretIdOf` choosing how a managed secret is referenced (name, or a CFN placeholder). */
@@ -607,26 +607,26 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
   return { Resources: resources, Outputs: outputs }
 }
 
+/** Every route that can deny a caller (all but health), as the metrics' `route` dimension names them. */
+export const DENIAL_ROUTES = ['/secrets/{name+}', '/secrets:batchGet', '/secrets', '/whoami'] as const
+
 /**
  * Operators are told when rotation breaks, when denials spike (a misconfigured or probing consumer) and when
  * the API answers 5xx: one SNS topic per stage (email subscriber from params), an EventBridge rule for
  * Secrets Manager's RotationFailed event on this stack's secrets, and CloudWatch alarms.
  */
-/** Every route that can deny a caller (all but health), as the metrics' `route` dimension names them. */
-export const DENIAL_ROUTES = ['/secrets/{name+}', '/secrets:batchGet', '/secrets', '/whoami'] as const
-
 function alarmResources(plan: StackPlan): Cfn {
   const { stage, params } = plan.decl
   const prefix = `${SERVICE_NAME}-${stage}`
   const topic = { Ref: 'AlarmTopic' }
+  // A single metric (Namespace, MetricName, Dimensions) is summed over 5 minutes; metric math brings its own.
   const alarm = (description: string, metric: Cfn, threshold: number): Cfn => ({
     Type: 'AWS::CloudWatch::Alarm',
     Properties: {
       AlarmDescription: description,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       EvaluationPeriods: 1,
-      Period: 300,
-      Statistic: 'Sum',
+      ...('Metrics' in metric ? {} : { Period: 300, Statistic: 'Sum' }),
       Threshold: threshold,
       TreatMissingData: 'notBreaching',
       AlarmActions: [topic],
@@ -702,16 +702,9 @@ function alarmResources(plan: StackPlan): Cfn {
     ),
     // Denials on every authenticated route (a probe through the batch endpoint tries 20 names a request), summed
     // with metric math: the EMF metrics carry a bounded route dimension, never a principal or a name.
-    DenialSpikeAlarm: {
-      Type: 'AWS::CloudWatch::Alarm',
-      Properties: {
-        AlarmDescription: `${prefix}: more than ${params.denialAlarmThreshold} denied requests in 5 minutes`,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        EvaluationPeriods: 1,
-        Threshold: params.denialAlarmThreshold,
-        TreatMissingData: 'notBreaching',
-        AlarmActions: [topic],
-        OKActions: [topic],
+    DenialSpikeAlarm: alarm(
+      `${prefix}: more than ${params.denialAlarmThreshold} denied requests in 5 minutes`,
+      {
         Metrics: [
           {
             Id: 'denied',
@@ -738,7 +731,8 @@ function alarmResources(plan: StackPlan): Cfn {
           })),
         ],
       },
-    },
+      params.denialAlarmThreshold,
+    ),
     Api5xxAlarm: alarm(
       `${prefix}: the API answered 5xx`,
       {

@@ -1,5 +1,11 @@
 import { checkRotationSchedule } from '../../../infra/schedule'
-import { buildResources, planStack, runtimeCatalogDocument, httpEnvironment } from '../../../infra/stack'
+import {
+  buildResources,
+  planStack,
+  resolvedEnvironments,
+  runtimeCatalogDocument,
+  httpEnvironment,
+} from '../../../infra/stack'
 import { loadStageDeclarations } from '../../../infra/stage-declarations'
 
 describe('checkRotationSchedule', () => {
@@ -154,5 +160,16 @@ describe('planStack', () => {
     expect(() => policyOf({ breakGlassRoleArn: 'arn:aws:iam::123456789012:user/alice' })).toThrow(
       /IAM role ARN/,
     )
+  })
+
+  it('sizes a deployed stage with every secret placeholder and the account Ref resolved, ARNs at their longest', () => {
+    const plan = planStack(loadStageDeclarations('dev'))
+    const { http, rotation } = resolvedEnvironments(plan)
+    for (const env of [http, rotation]) expect(JSON.stringify(env)).not.toContain('${')
+    expect(http['BROKER_ACCOUNT_ID']).toBe('111111111111')
+    expect(http['BROKER_CATALOG_JSON']).toContain(
+      'arn:aws-us-gov:secretsmanager:us-east-1:111111111111:secret:secret-broker/dev/',
+    )
+    expect(JSON.stringify(http).length).toBeGreaterThan(JSON.stringify(httpEnvironment(plan)).length)
   })
 })
