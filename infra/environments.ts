@@ -1,0 +1,153 @@
+import type { RuntimeCatalogDocument } from '../src/lib/secrets/catalog'
+import type { RotationDocument } from '../src/rotation/rotation-config'
+import type { ManagedSecret, StackPlan } from './plan'
+
+/**
+ * What the functions get from a plan: the runtime catalog and rotation documents, and each function's
+ * environment. Deployed stages reference the secrets' ARNs with `${LogicalId}` placeholders in an Fn::Sub;
+ * the local stage uses the secrets' names (serverless-offline resolves no intrinsics).
+ */
+type Cfn = Record<string, unknown>
+
+/** Lambda refuses a function whose environment variables (names and values) exceed 4 KB in total. */
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096
+
+/** The runtime's bundle of Amazon root CAs (includes the RDS roots). */
+export const LAMBDA_AMAZON_CA_BUNDLE = '/var/runtime/ca-cert.pem'
+
+/** The runtime catalog, with `secretIdOf` choosing how a managed secret is referenced (name, or a CFN placeholder). */
+export function runtimeCatalogDocument(
+  plan: StackPlan,
+  secretIdOf: (m: ManagedSecret) => string,
+): RuntimeCatalogDocument {
+  const byName = new Map(plan.managed.map((m) => [m.logicalName, m]))
+  return {
+    // A secret with no readers (a master credential only the rotation function uses) is not brokered.
+    secrets: Object.entries(plan.decl.params.secrets)
+      .filter(([, s]) => s.readers.length > 0)
+      .map(([name, s]) => {
+        const m = byName.get(name)
+        const rotationStrategy = s.rotation?.strategy
+        return {
+          name,
+          secretId: m === undefined ? (s.arn as string) : secretIdOf(m),
+          readers: s.readers,
+          ...(rotationStrategy === undefined ? {} : { rotationStrategy }),
+        }
+      }),
+  }
+}
+
+export function rotationDocument(
+  plan: StackPlan,
+  secretIdOf: (m: ManagedSecret) => string,
+): RotationDocument {
+  const byName = new Map(plan.managed.map((m) => [m.logicalName, m]))
+  return {
+    pgSslMode: plan.decl.params.pgSslMode,
+    targets: plan.managed
+      .filter((m) => m.rotation !== undefined)
+      .map((m) => {
+        const masterName = m.rotation?.masterSecret
+        const master = masterName === undefined ? undefined : byName.get(masterName)
+        const masterId =
+          master === undefined ? plan.decl.params.secrets[masterName ?? '']?.arn : secretIdOf(master)
+        return {
+          secretId: secretIdOf(m),
+          strategy: m.rotation?.strategy ?? 'random',
+          passwordLength: m.passwordLength,
+          excludeCharacters: m.excludeCharacters,
+          ...(masterId === undefined ? {} : { masterSecretId: masterId }),
+        }
+      }),
+  }
+}
+
+const deployed = (m: ManagedSecret): string => `\${${m.logicalId}}`
+
+/** A JSON document with `${LogicalId}` placeholders as a CloudFormation string (Ref of a secret is its ARN). */
+function subJson(doc: unknown): Cfn {
+  return { 'Fn::Sub': JSON.stringify(doc) }
+}
+
+export function httpEnvironment(plan: StackPlan): Record<string, unknown> {
+  const { params, stage } = plan.decl
+  const local = stage === 'local'
+  return {
+    BROKER_STAGE: stage,
+    BROKER_ACCOUNT_ID: local ? params.accountId : { Ref: 'AWS::AccountId' },
+    BROKER_AUTH_MODE: params.authMode,
+    BROKER_CATALOG_JSON: local
+      ? JSON.stringify(runtimeCatalogDocument(plan, (m) => m.awsName))
+      : subJson(runtimeCatalogDocument(plan, deployed)),
+    BROKER_CACHE_TTL_SECONDS: String(params.cacheTtlSeconds),
+    BROKER_CACHE_MAX_ENTRIES: String(params.cacheMaxEntries),
+    BROKER_MAX_STALE_SECONDS: String(params.maxStaleSeconds),
+    BROKER_FORCE_REFRESH_MIN_INTERVAL_SECONDS: String(params.forceRefreshMinIntervalSeconds),
+    BROKER_MAX_VALUE_AGE_SECONDS: String(params.maxValueAgeSeconds),
+    BROKER_UPSTREAM_TIMEOUT_MS: String(params.upstreamTimeoutMs),
+    BROKER_LOG_LEVEL: params.logLevel,
+    ...(plan.localConsumersSecretName === undefined
+      ? {}
+      : { BROKER_LOCAL_CONSUMERS_SECRET_ID: plan.localConsumersSecretName }),
+  }
+}
+
+export function rotationEnvironment(plan: StackPlan): Record<string, unknown> {
+  const { params, stage } = plan.decl
+  const local = stage === 'local'
+  return {
+    BROKER_STAGE: stage,
+    BROKER_ROTATION_JSON: local
+      ? JSON.stringify(rotationDocument(plan, (m) => m.awsName))
+      : subJson(rotationDocument(plan, deployed)),
+    BROKER_LOG_LEVEL: params.logLevel,
+    // Lambda's Node.js 20+ runtimes no longer load Amazon's CA bundle (RDS's roots among them) by default;
+    // verify-full against an RDS or Aurora endpoint needs it named here.
+    ...(!local &&
+    params.pgSslMode === 'verify-full' &&
+    plan.managed.some((m) => m.rotation?.strategy.startsWith('postgres') === true)
+      ? { NODE_EXTRA_CA_CERTS: LAMBDA_AMAZON_CA_BUNDLE }
+      : {}),
+  }
+}
+
+/**
+ * The HTTP and rotation functions' environments as CloudFormation will resolve them, each secret's ARN at
+ * its longest: `${SecretX}` in a Sub becomes the ARN, the account id Ref the stage's account.
+ */
+export function resolvedEnvironments(plan: StackPlan): Record<'http' | 'rotation', Record<string, string>> {
+  const { params } = plan.decl
+  const awsNames = new Map(plan.managed.map((m) => [m.logicalId, m.awsName]))
+  const worstArn = (logicalId: string): string =>
+    `arn:aws-us-gov:secretsmanager:${params.region}:${params.accountId}:secret:${awsNames.get(logicalId) ?? logicalId}-AbCdEf`
+  const resolve = (v: unknown): string => {
+    if (typeof v === 'string') return v
+    const cfn = v as { 'Fn::Sub'?: string; Ref?: string }
+    if (cfn['Fn::Sub'] !== undefined)
+      return cfn['Fn::Sub'].replace(/\$\{(\w+)\}/g, (_, id: string) => worstArn(id))
+    if (cfn.Ref === 'AWS::AccountId') return params.accountId
+    return JSON.stringify(v)
+  }
+  const resolved = (env: Record<string, unknown>): Record<string, string> =>
+    Object.fromEntries(Object.entries(env).map(([k, v]) => [k, resolve(v)]))
+  return { http: resolved(httpEnvironment(plan)), rotation: resolved(rotationEnvironment(plan)) }
+}
+
+/**
+ * The catalog and the rotation targets travel in environment variables, so a stage with many secrets can
+ * pass every other check and then fail at deployment. Measure both environments with each secret's ARN
+ * expanded at its longest (the `aws-us-gov` partition, the 6-character suffix) and refuse at packaging time.
+ */
+export function environmentSizeProblems(plan: StackPlan): string[] {
+  return Object.entries(resolvedEnvironments(plan)).flatMap(([fn, env]) => {
+    // Lambda measures the JSON text of the whole map: quotes, separators and escaped quotes count.
+    const bytes = Buffer.byteLength(JSON.stringify(env))
+    return bytes <= LAMBDA_ENVIRONMENT_LIMIT_BYTES
+      ? []
+      : [
+          `the ${fn} functions' environment would be ${bytes} bytes with the secrets' ARNs expanded; Lambda ` +
+            `allows ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}. Split the catalog across stages or services, or shorten names.`,
+        ]
+  })
+}

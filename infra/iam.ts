@@ -1,0 +1,113 @@
+import {
+  allow,
+  getAtt,
+  httpRoleName,
+  partitionArn,
+  policyDocument,
+  rotationRoleName,
+  viaSecretsManager,
+  type Cfn,
+  type Statement,
+} from './cfn'
+import { externalBrokeredArns, isBrokered, masterSecretRefs, rotatedSecrets, type StackPlan } from './plan'
+import { SERVICE_NAME } from './stage-declarations'
+
+/**
+ * One IAM role per kind of function, each with exactly what its functions do: the HTTP functions read the
+ * brokered secrets; the rotation function reads and writes the rotated ones and reads their masters. No `*`
+ * action anywhere; `*` resources only where AWS accepts nothing narrower, each said where it appears.
+ */
+const keyArn = getAtt('BrokerKey', 'Arn')
+
+function logStatements(stage: string): Statement[] {
+  return [
+    allow(
+      ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      [partitionArn('logs', `log-group:/aws/lambda/${SERVICE_NAME}-${stage}-*:*`)],
+    ),
+  ]
+}
+
+function tracingStatements(enabled: boolean): Statement[] {
+  return enabled ? [allow(['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], '*')] : []
+}
+
+function lambdaRole(name: string, statements: Statement[]): Cfn {
+  return {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      RoleName: name,
+      AssumeRolePolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+        ],
+      },
+      Policies: [{ PolicyName: name, PolicyDocument: policyDocument(statements) }],
+    },
+  }
+}
+
+function httpRole(plan: StackPlan): Cfn {
+  const { stage, params } = plan.decl
+  const brokered: unknown[] = [
+    ...plan.managed.filter((m) => isBrokered(plan, m)).map((m) => ({ Ref: m.logicalId })),
+    ...externalBrokeredArns(plan),
+  ]
+  return lambdaRole(httpRoleName(stage), [
+    ...logStatements(stage),
+    ...(brokered.length === 0
+      ? []
+      : [allow(['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], brokered)]),
+    allow(['kms:Decrypt'], keyArn, viaSecretsManager),
+    ...tracingStatements(params.tracing),
+  ])
+}
+
+function rotationRole(plan: StackPlan): Cfn {
+  const { stage, params } = plan.decl
+  const rotated = rotatedSecrets(plan)
+  const masters = masterSecretRefs(plan)
+  return lambdaRole(rotationRoleName(stage), [
+    ...logStatements(stage),
+    ...(rotated.length === 0
+      ? []
+      : [
+          allow(
+            [
+              'secretsmanager:DescribeSecret',
+              'secretsmanager:GetSecretValue',
+              'secretsmanager:PutSecretValue',
+              'secretsmanager:UpdateSecretVersionStage',
+            ],
+            rotated.map((m) => ({ Ref: m.logicalId })),
+          ),
+        ]),
+    ...(masters.length === 0
+      ? []
+      : [allow(['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], masters)]),
+    // GetRandomPassword acts on no resource: AWS accepts nothing narrower than "*".
+    allow(['secretsmanager:GetRandomPassword'], '*'),
+    allow(['kms:Decrypt', 'kms:GenerateDataKey'], keyArn, viaSecretsManager),
+    // ENI management for a function in a VPC: these actions take no resource ARN either.
+    ...(params.rotationVpc === undefined
+      ? []
+      : [
+          allow(
+            [
+              'ec2:CreateNetworkInterface',
+              'ec2:DescribeNetworkInterfaces',
+              'ec2:DeleteNetworkInterface',
+              'ec2:AssignPrivateIpAddresses',
+              'ec2:UnassignPrivateIpAddresses',
+            ],
+            '*',
+          ),
+        ]),
+    ...tracingStatements(params.tracing),
+  ])
+}
+
+export function iamResources(plan: StackPlan): Cfn {
+  return { HttpFunctionRole: httpRole(plan), RotationFunctionRole: rotationRole(plan) }
+}

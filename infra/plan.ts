@@ -1,0 +1,159 @@
+import { ConfigError } from '../src/lib/errors'
+import { findCatalogProblems } from '../src/lib/secrets/catalog'
+import { environmentSizeProblems, runtimeCatalogDocument } from './environments'
+import { SERVICE_NAME, type SecretDeclaration, type StageDeclarations } from './stage-declarations'
+
+/**
+ * The stack plan: a stage's declarations checked once and resolved into the secrets the stack manages.
+ * Every other infra module derives its resources from a plan; a plan that exists is a plan that packages.
+ */
+export interface ManagedSecret {
+  readonly logicalName: string
+  readonly logicalId: string
+  /** The secret's name in Secrets Manager. */
+  readonly awsName: string
+  readonly username: string
+  readonly passwordLength: number
+  readonly excludeCharacters: string
+  readonly fields: Readonly<Record<string, string | number>>
+  readonly rotation: SecretDeclaration['rotation']
+}
+
+export interface StackPlan {
+  readonly decl: StageDeclarations
+  readonly managed: readonly ManagedSecret[]
+  /** Name of the local stage's demo-consumer key secret (local stage only). */
+  readonly localConsumersSecretName: string | undefined
+}
+
+export function secretAwsName(stage: string, logicalName: string): string {
+  return `${SERVICE_NAME}/${stage}/${logicalName}`
+}
+
+function logicalIdFor(logicalName: string): string {
+  const pascal = logicalName
+    .split(/[^A-Za-z0-9]+/)
+    .filter((p) => p.length > 0)
+    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
+    .join('')
+  return `Secret${pascal}`
+}
+
+/** What a rotated secret's strategy needs from its declaration; one message per problem. */
+function rotationProblems(
+  name: string,
+  s: SecretDeclaration,
+  secrets: StageDeclarations['params']['secrets'],
+): string[] {
+  const problems: string[] = []
+  if (s.rotation?.strategy === 'postgres-alternating-users') {
+    const master = s.rotation.masterSecret
+    if (master === undefined)
+      problems.push(`secrets "${name}": postgres-alternating-users needs rotation.masterSecret`)
+    else if (secrets[master] === undefined)
+      problems.push(`secrets "${name}": masterSecret "${master}" is not declared`)
+    else if (master === name) problems.push(`secrets "${name}": a secret cannot be its own masterSecret`)
+  } else if (s.rotation?.masterSecret !== undefined) {
+    problems.push(`secrets "${name}": masterSecret only applies to postgres-alternating-users`)
+  }
+  if (s.rotation?.strategy.startsWith('postgres') === true) {
+    for (const f of ['host', 'port', 'dbname']) {
+      if (s.fields?.[f] === undefined)
+        problems.push(`secrets "${name}": a PostgreSQL strategy needs fields.${f}`)
+    }
+  }
+  return problems
+}
+
+function localConsumerProblems(decl: StageDeclarations): string[] {
+  const { params, stage } = decl
+  if (stage === 'local') {
+    return params.localConsumers === undefined || params.localConsumers.length === 0
+      ? ['params.local.localConsumers: the local stage needs at least one demo consumer']
+      : []
+  }
+  return params.localConsumers === undefined
+    ? []
+    : [`params.${stage}.localConsumers: demo consumers exist only in the local stage`]
+}
+
+/**
+ * Check a stage's declarations as a whole and resolve its managed secrets.
+ * @throws ConfigError listing every problem, one line each.
+ */
+export function planStack(decl: StageDeclarations): StackPlan {
+  const { params, stage } = decl
+  const problems: string[] = []
+  const managed: ManagedSecret[] = []
+  const ids = new Map<string, string>()
+  for (const [name, s] of Object.entries(params.secrets)) {
+    if (s.username === undefined) continue
+    const logicalId = logicalIdFor(name)
+    const clash = ids.get(logicalId)
+    if (clash !== undefined)
+      problems.push(`secrets "${name}" and "${clash}" map to the same resource id ${logicalId}; rename one`)
+    ids.set(logicalId, name)
+    managed.push({
+      logicalName: name,
+      logicalId,
+      awsName: secretAwsName(stage, name),
+      username: s.username,
+      passwordLength: s.passwordLength ?? params.passwordLength,
+      excludeCharacters: s.excludeCharacters ?? params.passwordExcludeCharacters,
+      fields: s.fields ?? {},
+      rotation: s.rotation,
+    })
+    problems.push(...rotationProblems(name, s, params.secrets))
+  }
+  problems.push(
+    ...findCatalogProblems(
+      runtimeCatalogDocument({ decl, managed, localConsumersSecretName: undefined }, (m) => m.awsName),
+      params.accountId,
+    ),
+  )
+  problems.push(...localConsumerProblems(decl))
+  const plan: StackPlan = {
+    decl,
+    managed,
+    localConsumersSecretName: stage === 'local' ? `${SERVICE_NAME}/local/_local/consumer-keys` : undefined,
+  }
+  if (problems.length === 0) problems.push(...environmentSizeProblems(plan))
+  if (problems.length > 0)
+    throw new ConfigError(`Stage "${stage}" declarations are invalid:\n- ${problems.join('\n- ')}`)
+  return plan
+}
+
+/** Managed secrets that callers read through the broker (a secret with no readers only feeds rotation). */
+export function isBrokered(plan: StackPlan, m: ManagedSecret): boolean {
+  return (plan.decl.params.secrets[m.logicalName]?.readers.length ?? 0) > 0
+}
+
+export function rotatedSecrets(plan: StackPlan): ManagedSecret[] {
+  return plan.managed.filter((m) => m.rotation !== undefined)
+}
+
+/** Existing secrets (declared by ARN) that the broker serves. */
+export function externalBrokeredArns(plan: StackPlan): string[] {
+  return Object.values(plan.decl.params.secrets).flatMap((s) =>
+    s.arn === undefined || s.readers.length === 0 ? [] : [s.arn],
+  )
+}
+
+/** The master secret of each alternating-users rotation: a `Ref` when the stack owns it, else its ARN. */
+export function masterSecretRefs(plan: StackPlan): unknown[] {
+  return rotatedSecrets(plan).flatMap((m) => {
+    const master = m.rotation?.masterSecret
+    if (master === undefined) return []
+    const owned = plan.managed.find((x) => x.logicalName === master)
+    return [owned === undefined ? plan.decl.params.secrets[master]?.arn : { Ref: owned.logicalId }]
+  })
+}
+
+/** Logical names of managed secrets that serve as some rotation's master. */
+export function ownedMasterNames(plan: StackPlan): Set<string> {
+  return new Set(
+    rotatedSecrets(plan).flatMap((m) =>
+      m.rotation?.masterSecret === undefined ? [] : [m.rotation.masterSecret],
+    ),
+  )
+}
