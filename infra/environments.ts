@@ -1,3 +1,4 @@
+import { settingsFor, type FunctionKind } from '../src/contract/settings'
 import type { RuntimeCatalogDocument } from '../src/lib/secrets/catalog'
 import type { RotationDocument } from '../src/rotation/rotation-config'
 import type { ManagedSecret, StackPlan } from './plan'
@@ -70,23 +71,31 @@ function subJson(doc: unknown): Cfn {
   return { 'Fn::Sub': JSON.stringify(doc) }
 }
 
-export function httpEnvironment(plan: StackPlan): Record<string, unknown> {
+/**
+ * The settings a function kind receives, as its environment variables: derived from contract/settings.ts,
+ * so a setting added there reaches the functions that read it without another edit. The account id is the
+ * deployed account itself (`AWS::AccountId`), so a template deployed into another account fails closed.
+ */
+function settingsEnvironment(plan: StackPlan, fn: FunctionKind): Record<string, unknown> {
   const { params, stage } = plan.decl
+  const env: Record<string, unknown> = {}
+  for (const [name, s] of settingsFor(fn)) {
+    const value = params[name]
+    if (value === undefined || s.env === undefined) continue
+    env[s.env] = name === 'accountId' && stage !== 'local' ? { Ref: 'AWS::AccountId' } : String(value)
+  }
+  return env
+}
+
+export function httpEnvironment(plan: StackPlan): Record<string, unknown> {
+  const { stage } = plan.decl
   const local = stage === 'local'
   return {
     BROKER_STAGE: stage,
-    BROKER_ACCOUNT_ID: local ? params.accountId : { Ref: 'AWS::AccountId' },
-    BROKER_AUTH_MODE: params.authMode,
+    ...settingsEnvironment(plan, 'http'),
     BROKER_CATALOG_JSON: local
       ? JSON.stringify(runtimeCatalogDocument(plan, (m) => m.awsName))
       : subJson(runtimeCatalogDocument(plan, deployed)),
-    BROKER_CACHE_TTL_SECONDS: String(params.cacheTtlSeconds),
-    BROKER_CACHE_MAX_ENTRIES: String(params.cacheMaxEntries),
-    BROKER_MAX_STALE_SECONDS: String(params.maxStaleSeconds),
-    BROKER_FORCE_REFRESH_MIN_INTERVAL_SECONDS: String(params.forceRefreshMinIntervalSeconds),
-    BROKER_MAX_VALUE_AGE_SECONDS: String(params.maxValueAgeSeconds),
-    BROKER_UPSTREAM_TIMEOUT_MS: String(params.upstreamTimeoutMs),
-    BROKER_LOG_LEVEL: params.logLevel,
     ...(plan.localConsumersSecretName === undefined
       ? {}
       : { BROKER_LOCAL_CONSUMERS_SECRET_ID: plan.localConsumersSecretName }),
@@ -101,7 +110,7 @@ export function rotationEnvironment(plan: StackPlan): Record<string, unknown> {
     BROKER_ROTATION_JSON: local
       ? JSON.stringify(rotationDocument(plan, (m) => m.awsName))
       : subJson(rotationDocument(plan, deployed)),
-    BROKER_LOG_LEVEL: params.logLevel,
+    ...settingsEnvironment(plan, 'rotation'),
     // Lambda's Node.js 20+ runtimes no longer load Amazon's CA bundle (RDS's roots among them) by default;
     // verify-full against an RDS or Aurora endpoint needs it named here.
     ...(!local &&

@@ -18,6 +18,10 @@ module.exports = {
   resources: async (ctx) => stack.buildResources(await planFor(ctx)),
   httpEnvironment: async (ctx) => stack.httpEnvironment(await planFor(ctx)),
   rotationEnvironment: async (ctx) => stack.rotationEnvironment(await planFor(ctx)),
+  // Provider settings from the stage's params (defaults from src/contract/settings.ts).
+  region: async (ctx) => (await planFor(ctx)).decl.params.region,
+  logRetentionDays: async (ctx) => (await planFor(ctx)).decl.params.logRetentionDays,
+  tracing: async (ctx) => (await planFor(ctx)).decl.params.tracing,
   // The rotation function's VPC settings (params.rotationVpc), or null when it needs none.
   rotationVpc: async (ctx) => (await planFor(ctx)).decl.params.rotationVpc ?? null,
 }

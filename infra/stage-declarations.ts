@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse, type Tags } from 'yaml'
 import { z } from 'zod'
-import { STAGES, type Stage, AUTH_MODES } from '../src/lib/config'
+import {
+  describeRange,
+  SETTINGS,
+  STAGES,
+  type Setting,
+  type SettingValues,
+  type Stage,
+} from '../src/contract/settings'
 import { ROTATION_STRATEGIES } from '../src/lib/secrets/catalog'
 import { ConfigError } from '../src/lib/errors'
 import { checkRotationSchedule } from './schedule'
@@ -15,11 +22,7 @@ import { checkRotationSchedule } from './schedule'
 export const REPO_ROOT = join(__dirname, '..')
 export const SERVICE_NAME = 'secret-broker'
 
-const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-] as const
-/** Characters that break connection strings and URLs, never put in a generated password. */
-export const DEFAULT_EXCLUDE_CHARACTERS = ' "\'`\\/@:?#[]%&+=;,<>{}|^~'
+export { DEFAULT_EXCLUDE_CHARACTERS } from '../src/contract/settings'
 
 const Schedule = z.string().superRefine((s, ctx) => {
   const problem = checkRotationSchedule(s)
@@ -77,49 +80,75 @@ const LocalConsumer = z.strictObject({
   principalArn: z.string(),
 })
 
-export const StageParamsSchema = z.strictObject({
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/),
-  accountId: z.string().regex(/^\d{12}$/, 'a 12-digit account id (quote it in YAML)'),
-  authMode: z.enum(AUTH_MODES),
-  cacheTtlSeconds: z.number().int().min(0).max(3600),
-  cacheMaxEntries: z.number().int().min(1).max(10_000),
-  maxStaleSeconds: z.number().int().min(0).max(86_400),
-  forceRefreshMinIntervalSeconds: z.number().int().min(0).max(3600),
-  /** A cached value is re-read in full (GetSecretValue) at least this often, so revoked access is noticed. */
-  maxValueAgeSeconds: z.number().int().min(0).max(86_400),
-  upstreamTimeoutMs: z.number().int().min(100).max(20_000),
-  logRetentionDays: z.number().refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), {
-    error: `one of ${LOG_RETENTION_DAYS.join(', ')}`,
-  }),
-  logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']),
-  passwordLength: z.number().int().min(16).max(4096),
-  passwordExcludeCharacters: z.string(),
-  rotationSchedule: Schedule,
-  rotationWindow: z.string().regex(/^([1-9]|1\d|2[0-4])h$/),
-  pgSslMode: z.enum(['disable', 'require', 'verify-full']),
-  /** Who is told about failed rotations, denial spikes and 5xx answers (an SNS email subscription). */
-  alarmEmail: z.email().optional(),
-  /** Denied requests per 5 minutes that count as a spike. */
-  denialAlarmThreshold: z.number().int().min(1).max(1_000_000),
-  /** API Gateway stage throttling: a ceiling on what callers can make the broker (and Secrets Manager) do. */
-  apiThrottleRatePerSecond: z.number().int().min(1).max(10_000),
-  apiThrottleBurst: z.number().int().min(1).max(5_000),
-  tracing: z.boolean(),
+/** Checks beyond a setting's declared range, by setting. */
+const EXTRA_CHECKS: Partial<Record<keyof typeof SETTINGS, (value: string) => string | undefined>> = {
+  rotationSchedule: checkRotationSchedule,
+}
+
+/** The zod schema of one scalar setting, from its declaration: its type, range and default. */
+function settingSchema(name: keyof typeof SETTINGS, s: Setting): z.ZodType {
+  const message = describeRange(s)
+  let schema: z.ZodType
+  switch (s.kind) {
+    case 'int':
+      schema = z
+        .number({ error: message })
+        .int(message)
+        .min(s.min, message)
+        .max(s.max, message)
+        .refine((n) => s.oneOf === undefined || s.oneOf.includes(n), message)
+      break
+    case 'enum':
+      schema = z.enum(s.values as [string, ...string[]], { error: message })
+      break
+    case 'bool':
+      schema = z.boolean({ error: message })
+      break
+    case 'string': {
+      let str = z.string({ error: message })
+      if (s.pattern !== undefined) str = str.regex(s.pattern, message)
+      const check = EXTRA_CHECKS[name]
+      schema =
+        check === undefined
+          ? str
+          : str.superRefine((v, ctx) => {
+              const problem = check(v)
+              if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+            })
+      break
+    }
+    default: {
+      const unreachable: never = s
+      throw new Error(`unknown setting kind ${String(unreachable)}`)
+    }
+  }
+  if (s.default !== undefined) return schema.default(s.default as never)
+  return s.kind === 'string' && s.required === true ? schema : schema.optional()
+}
+
+const scalarShape = Object.fromEntries(
+  (Object.entries(SETTINGS) as [keyof typeof SETTINGS, Setting][]).map(([name, s]) => [
+    name,
+    settingSchema(name, s),
+  ]),
+)
+
+const StructuredParams = z.strictObject({
+  ...scalarShape,
   rotationVpc: z
     .strictObject({ subnetIds: z.array(z.string()).min(1), securityGroupIds: z.array(z.string()).min(1) })
-    .optional(),
-  /**
-   * An operators' role allowed to move version stages and put values on rotated secrets (to abandon a stuck
-   * rotation); without it only the rotation function can. It is never allowed to read a value.
-   */
-  breakGlassRoleArn: z
-    .string()
-    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, 'an IAM role ARN')
     .optional(),
   localConsumers: z.array(LocalConsumer).optional(),
   secrets: z.record(z.string(), SecretDecl),
 })
-export type StageParams = z.infer<typeof StageParamsSchema>
+
+/** A stage's params: every scalar setting of contract/settings.ts (defaults applied) and the structured ones. */
+export type StageParams = SettingValues & {
+  readonly rotationVpc?: { readonly subnetIds: string[]; readonly securityGroupIds: string[] } | undefined
+  readonly localConsumers?: z.infer<typeof LocalConsumer>[] | undefined
+  readonly secrets: Record<string, SecretDeclaration>
+}
+export const StageParamsSchema = StructuredParams as unknown as z.ZodType<StageParams>
 export type SecretDeclaration = z.infer<typeof SecretDecl>
 
 export interface StageDeclarations {

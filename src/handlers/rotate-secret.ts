@@ -54,7 +54,7 @@ export function createDeps(config: RotationConfig, overrides: DepsOverrides = {}
   const sm = createSecretsManagerClient({
     region: config.region,
     requestTimeoutMs: config.upstreamTimeoutMs,
-    maxAttempts: 3,
+    maxAttempts: config.upstreamMaxAttempts,
     ...(overrides.endpoint === undefined ? {} : { endpoint: overrides.endpoint }),
     ...(overrides.credentials === undefined ? {} : { credentials: overrides.credentials }),
   })

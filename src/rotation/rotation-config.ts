@@ -1,26 +1,11 @@
 import * as z from 'zod/mini'
-import {
-  checkNoUnknownKeys,
-  readEnum,
-  readInt,
-  readRegion,
-  readRequired,
-  LOG_LEVELS,
-  DEFAULT_LOG_LEVEL,
-  STAGES,
-  type Env,
-  type LogLevel,
-  type Stage,
-} from '../lib/config'
+import { PG_SSL_MODES, type LogLevel, type PgSslMode, type Stage } from '../contract/settings'
+import { checkNoUnknownKeys, readRegion, readRequired, readSetting, readStage, type Env } from '../lib/config'
 import { ConfigError } from '../lib/errors'
 import { ROTATION_STRATEGIES, type RotationStrategyKind } from '../lib/secrets/catalog'
 
 /** The rotation function's configuration, read once at cold start from BROKER_ROTATION_JSON and friends. */
-export const PG_SSL_MODES = ['disable', 'require', 'verify-full'] as const
-export type PgSslMode = (typeof PG_SSL_MODES)[number]
-
-export const DEFAULT_PG_CONNECT_TIMEOUT_MS = 5000
-export const DEFAULT_PG_STATEMENT_TIMEOUT_MS = 5000
+export { PG_SSL_MODES, type PgSslMode }
 
 const RotationDocumentSchema = z.strictObject({
   pgSslMode: z.enum(PG_SSL_MODES),
@@ -53,6 +38,7 @@ export interface RotationConfig {
   readonly pgConnectTimeoutMs: number
   readonly pgStatementTimeoutMs: number
   readonly upstreamTimeoutMs: number
+  readonly upstreamMaxAttempts: number
   readonly logLevel: LogLevel
 }
 
@@ -83,23 +69,14 @@ export function loadRotationConfig(env: Env = process.env): RotationConfig {
   checkNoUnknownKeys(env)
   const doc = parseRotationDocument(readRequired(env, 'BROKER_ROTATION_JSON'))
   return Object.freeze({
-    stage: readEnum(env, 'BROKER_STAGE', STAGES),
+    stage: readStage(env),
     region: readRegion(env),
     pgSslMode: doc.pgSslMode,
     targets: Object.freeze(doc.targets.map((t) => Object.freeze({ ...t, masterSecretId: t.masterSecretId }))),
-    pgConnectTimeoutMs: readInt(
-      env,
-      'BROKER_PG_CONNECT_TIMEOUT_MS',
-      { min: 100, max: 60_000 },
-      DEFAULT_PG_CONNECT_TIMEOUT_MS,
-    ),
-    pgStatementTimeoutMs: readInt(
-      env,
-      'BROKER_PG_STATEMENT_TIMEOUT_MS',
-      { min: 100, max: 60_000 },
-      DEFAULT_PG_STATEMENT_TIMEOUT_MS,
-    ),
-    upstreamTimeoutMs: readInt(env, 'BROKER_UPSTREAM_TIMEOUT_MS', { min: 100, max: 20_000 }, 3000),
-    logLevel: readEnum(env, 'BROKER_LOG_LEVEL', LOG_LEVELS, DEFAULT_LOG_LEVEL),
+    pgConnectTimeoutMs: readSetting(env, 'pgConnectTimeoutMs'),
+    pgStatementTimeoutMs: readSetting(env, 'pgStatementTimeoutMs'),
+    upstreamTimeoutMs: readSetting(env, 'upstreamTimeoutMs'),
+    upstreamMaxAttempts: readSetting(env, 'upstreamMaxAttempts'),
+    logLevel: readSetting(env, 'logLevel'),
   })
 }
