@@ -14,6 +14,7 @@ import { measureRotation } from './lib/rotation'
 import { latencySvg } from './lib/svg'
 import type { Upstream } from './lib/targets'
 import { measureUpstreamCalls } from './lib/upstream-calls'
+import { quietToolEnv } from '../scripts/lib/tool-env'
 
 /**
  * `npm run bench`: every figure of docs/PERFORMANCE.md in one run, against moto on loopback, written to
@@ -91,7 +92,7 @@ async function createBenchSecret(moto: MotoServer): Promise<Upstream> {
 async function main(): Promise<void> {
   const started = Date.now()
   // This process's own SDK client (creating the secret) would otherwise warn on every run below Node 22.
-  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] = 'true'
+  quietToolEnv()
   const settings = {
     iterations: intFromEnv('BENCH_ITERATIONS', 20_000, 1),
     warmup: intFromEnv('BENCH_WARMUP', 2_000, 1),

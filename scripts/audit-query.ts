@@ -8,7 +8,8 @@ import { REPO_ROOT, SERVICE_NAME } from '../infra/stage-declarations'
 import type { AuditRecord } from '../src/lib/audit'
 import { formatRows, parseSince, queryAudit } from './lib/audit-query'
 import { MOTO_CREDENTIALS } from './lib/moto'
-import { readAuditFile } from '../tests/support/audit-file'
+import { readAuditFile } from './lib/audit-file'
+import { quietToolEnv } from './lib/tool-env'
 
 /**
  * `npm run audit -- --secret <name> [--principal <arn>] [--since 1h] [--stage local|dev|prod] [--cloudtrail] [--json]`
@@ -19,7 +20,7 @@ const HELP = `Usage: npm run audit -- --secret <name> [--principal <arn>] [--sin
 const AUDITED_FUNCTIONS = ['getSecret', 'batchGetSecrets', 'listSecrets', 'whoami']
 
 async function main(): Promise<void> {
-  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'
+  quietToolEnv()
   const { values } = parseArgs({
     options: {
       secret: { type: 'string' },

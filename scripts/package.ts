@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { REPO_ROOT } from '../infra/stage-declarations'
 import { findOnPath } from './lib/processes'
+import { QUIET_TOOL_ENV } from './lib/tool-env'
 
 /**
  * `npm run package -- --stage <local|dev|prod> [--package <dir>]`: packages the service with no AWS
@@ -24,9 +25,7 @@ export function packageStage(
   Object.assign(env, {
     AWS_ACCESS_KEY_ID: 'packaging-needs-no-credentials',
     AWS_SECRET_ACCESS_KEY: 'packaging-needs-no-credentials',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    SLS_TELEMETRY_DISABLED: '1',
-    SLS_NOTIFICATIONS_MODE: 'off',
+    ...QUIET_TOOL_ENV,
     SECRET_BROKER_ESBUILD_WORK_DIR: join('.esbuild', `package-${stage}`),
   })
   delete env['SECRET_BROKER_LOCAL_PARAMS']

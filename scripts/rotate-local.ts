@@ -13,6 +13,7 @@ import {
   RotationInProgressError,
   type LocalRotationReport,
 } from './lib/local-rotation'
+import { quietToolEnv } from './lib/tool-env'
 
 /**
  * `npm run rotate -- <logical name> [--resume <token>]`: rotate one secret of the running local stack the
@@ -79,7 +80,7 @@ function parseArgs(argv: string[]): { name: string; resumeToken: string | undefi
 }
 
 async function main(argv: string[]): Promise<void> {
-  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'
+  quietToolEnv()
   const { name, resumeToken, stateFile } = parseArgs(argv)
   const plan = planStack(loadStageDeclarations('local'))
   const managed = plan.managed.find((m) => m.logicalName === name)

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { quietToolEnv } from './lib/tool-env'
 
 /**
  * `npm test`: type-check, lint, then every jest project, ending with the plain line
@@ -11,8 +12,7 @@ const root = join(__dirname, '..')
 const bin = (name: string): string => join(root, 'node_modules', '.bin', name)
 const jestArgs = process.argv.slice(2)
 const gates: { name: string; ok: boolean }[] = []
-// The tools run on Node 20 here; the functions run on nodejs22.x, so the SDK's Node 20 notice is noise.
-process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'
+quietToolEnv()
 
 function run(name: string, cmd: string, args: string[]): boolean {
   process.stdout.write(`\n== ${name}\n`)

@@ -5,6 +5,7 @@ import { REPO_ROOT } from '../infra/stage-declarations'
 import { startLocalStack, type LocalStack } from './lib/local-stack'
 import { MotoNotInstalledError } from './lib/moto'
 import { findPostgresBinDir, POSTGRES_INSTALL_HINT } from './lib/postgres'
+import { quietToolEnv } from './lib/tool-env'
 
 /**
  * `npm start`: the broker's local stage on an embedded AWS emulator, until Ctrl-C.
@@ -17,8 +18,7 @@ const HELP = `Usage: npm start -- [--endpoint <moto url>] [--port <http port>] [
   --no-postgres  do not start the local demo PostgreSQL (rotation of the demo database secrets then fails)`
 
 async function main(): Promise<void> {
-  // The tools run on Node 20 here; the functions run on nodejs22.x, so the SDK's Node 20 notice is noise.
-  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'
+  quietToolEnv()
   const { values } = parseArgs({
     options: {
       endpoint: { type: 'string' },
@@ -130,7 +130,7 @@ class UsageError extends Error {}
 
 async function preferredPort(port: number): Promise<number> {
   const { createServer } = await import('node:net')
-  const { freePort } = await import('../tests/support/ports')
+  const { freePort } = await import('./lib/ports')
   const free = await new Promise<boolean>((resolve) => {
     const srv = createServer()
     srv.once('error', () => {

@@ -1,6 +1,6 @@
 import autocannon from 'autocannon'
 import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack'
-import { signRequest, plainFetch } from '../../tests/support/signed-fetch'
+import { signRequest, plainFetch } from '../../scripts/lib/signed-fetch'
 
 /**
  * Part 4: autocannon against the local API (serverless-offline + moto on loopback), a fixed number of

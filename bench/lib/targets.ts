@@ -2,6 +2,7 @@ import { MOTO_CREDENTIALS } from '../../scripts/lib/moto'
 import type { BuildOutput, Peer } from './build'
 import { cleanEnv } from './child'
 import { BENCH_REGION, BENCH_ACCOUNT_ID, BENCH_SECRET_NAME, benchCatalogJson } from './events'
+import { QUIET_TOOL_ENV } from '../../scripts/lib/tool-env'
 
 /**
  * The targets compared in-process, and the environment each runs with. The broker runs as deployed
@@ -28,7 +29,7 @@ export function awsEnv(endpoint: string): Record<string, string> {
     AWS_ENDPOINT_URL: endpoint,
     AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...QUIET_TOOL_ENV,
   }
 }
 

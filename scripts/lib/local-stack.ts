@@ -9,11 +9,12 @@ import {
 } from '@aws-sdk/client-secrets-manager'
 import { planStack, type ManagedSecret, type StackPlan } from '../../infra/stack'
 import { LOCAL_PARAM_OVERRIDES_VAR, loadStageDeclarations, REPO_ROOT } from '../../infra/stage-declarations'
-import { freePort, waitFor } from '../../tests/support/ports'
+import { freePort, waitFor } from './ports'
 import { enableRotation, prepareMotoForRotation, provisionDemoDatabase } from './local-rotation'
 import { MOTO_CREDENTIALS, startMoto, type MotoServer } from './moto'
 import { startPostgresCluster, type PostgresCluster } from './postgres'
 import { startProcess, type Started } from './processes'
+import { QUIET_TOOL_ENV } from './tool-env'
 
 /**
  * The local stack: moto (started here, or one the user points at), the KMS key and secrets the local
@@ -210,9 +211,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       [LOCAL_PARAM_OVERRIDES_VAR]: overrides,
       SECRET_BROKER_ESBUILD_WORK_DIR: workDir,
       SECRET_BROKER_ESBUILD_WATCH: opts.watch === true ? 'on' : 'off',
-      SLS_TELEMETRY_DISABLED: '1',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      SLS_NOTIFICATIONS_MODE: 'off',
+      ...QUIET_TOOL_ENV,
     })
     delete env['AWS_PROFILE']
     delete env['AWS_SESSION_TOKEN']

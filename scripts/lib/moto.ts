@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { freePort, waitFor } from '../../tests/support/ports'
+import { freePort, waitFor } from './ports'
 import { findOnPath, makeTempDir, startProcess, type Started } from './processes'
 
 /**

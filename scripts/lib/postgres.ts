@@ -12,7 +12,7 @@ import {
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { Client } from 'pg'
-import { freePort, waitFor } from '../../tests/support/ports'
+import { freePort, waitFor } from './ports'
 import { makeTempDir, startProcess, type Started } from './processes'
 
 /**

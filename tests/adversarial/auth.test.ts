@@ -9,7 +9,7 @@ import { withHttpStack } from '../../src/lib/middleware/http-stack'
 import { getSecret } from '../../src/handlers/get-secret'
 import { whoami } from '../../src/handlers/whoami'
 import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack'
-import { readAuditFile } from '../support/audit-file'
+import { readAuditFile } from '../../scripts/lib/audit-file'
 import { aLambdaContext, aSecretEvent, anApiEvent, anHttpConfig } from '../support/builders'
 import { FakeClock } from '../support/fake-clock'
 import {

@@ -7,9 +7,9 @@ import { createSecretsManagerClient } from '../../src/lib/aws-clients'
 import type { AuditRecord } from '../../src/lib/audit'
 import { MOTO_CREDENTIALS } from '../../scripts/lib/moto'
 import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack'
-import { readAuditFile } from '../support/audit-file'
+import { readAuditFile } from '../../scripts/lib/audit-file'
 import { startFaultProxy, type FaultMode, type FaultProxy } from '../support/fault-proxy'
-import { signedFetch, type SimpleResponse } from '../support/signed-fetch'
+import { signedFetch, type SimpleResponse } from '../../scripts/lib/signed-fetch'
 import { makeCanary, readIfExists, recordFigures, scanForCanaries } from './support/adversarial'
 
 /**

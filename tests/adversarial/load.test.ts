@@ -1,6 +1,6 @@
 import autocannon from 'autocannon'
 import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack'
-import { readAuditFile } from '../support/audit-file'
+import { readAuditFile } from '../../scripts/lib/audit-file'
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy'
 import { makeCanary, readIfExists, recordFigures, scanForCanaries, signRaw } from './support/adversarial'
 

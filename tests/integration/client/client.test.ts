@@ -10,6 +10,7 @@ import {
   type FetchLike,
 } from '../../../src/client'
 import { FakeClock } from '../../support/fake-clock'
+import { QUIET_TOOL_ENV } from '../../../scripts/lib/tool-env'
 
 /**
  * The consumer client and its CLI against the real local stack: moto, the local stage's demo secrets and
@@ -155,7 +156,7 @@ describe('broker client against the local stack', () => {
         AWS_REGION: stack.region,
         AWS_ACCESS_KEY_ID: orders.accessKeyId,
         AWS_SECRET_ACCESS_KEY: orders.secretAccessKey,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...QUIET_TOOL_ENV,
       })
 
       // Act

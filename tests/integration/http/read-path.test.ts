@@ -9,8 +9,8 @@ import {
 } from '@aws-sdk/client-secrets-manager'
 import { MOTO_CREDENTIALS } from '../../../scripts/lib/moto'
 import { startLocalStack, type LocalStack } from '../../../scripts/lib/local-stack'
-import { readAuditFile } from '../../support/audit-file'
-import { plainFetch, signedFetch, type SimpleResponse } from '../../support/signed-fetch'
+import { readAuditFile } from '../../../scripts/lib/audit-file'
+import { plainFetch, signedFetch, type SimpleResponse } from '../../../scripts/lib/signed-fetch'
 
 /**
  * The read path over real HTTP: serverless-offline serving the bundled handlers, SigV4-signed requests
@@ -205,7 +205,7 @@ describe('the read path over HTTP (serverless-offline + moto)', () => {
       ],
       {
         encoding: 'utf8',
-        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        env: process.env,
       },
     )
     expect(run.status).toBe(0)

@@ -7,7 +7,7 @@ import { startLocalStack, type LocalStack } from '../../../scripts/lib/local-sta
 import { MOTO_CREDENTIALS } from '../../../scripts/lib/moto'
 import { createDeps, createRotationHandler } from '../../../src/handlers/rotate-secret'
 import { loadRotationConfig } from '../../../src/rotation'
-import { signedFetch } from '../../support/signed-fetch'
+import { signedFetch } from '../../../scripts/lib/signed-fetch'
 
 /**
  * The product end to end on the local stack with its demo PostgreSQL: a rotation run the way Secrets

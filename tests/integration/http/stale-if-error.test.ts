@@ -1,7 +1,7 @@
 import { startLocalStack, type LocalStack } from '../../../scripts/lib/local-stack'
 import { startMoto, type MotoServer } from '../../../scripts/lib/moto'
-import { readAuditFile } from '../../support/audit-file'
-import { signedFetch } from '../../support/signed-fetch'
+import { readAuditFile } from '../../../scripts/lib/audit-file'
+import { signedFetch } from '../../../scripts/lib/signed-fetch'
 
 /**
  * Stale-if-error over HTTP: the emulator is stopped under a running broker. A cached secret is served

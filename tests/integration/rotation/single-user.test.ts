@@ -1,5 +1,5 @@
 import { rotateLikeSecretsManager } from '../../../scripts/lib/local-rotation'
-import { freePort } from '../../support/ports'
+import { freePort } from '../../../scripts/lib/ports'
 import { createLogger } from '../../../src/lib/logger'
 import { ROTATION_STEPS, type RotationEvent } from '../../../src/rotation/run-rotation-step'
 import {

@@ -1,7 +1,7 @@
 import { verifySigV4, type SignedRequest } from '../../../src/lib/auth/sigv4-verifier'
 import { UnauthenticatedError } from '../../../src/lib/errors'
 import { FakeClock } from '../../support/fake-clock'
-import { signRequest } from '../../support/signed-fetch'
+import { signRequest } from '../../../scripts/lib/signed-fetch'
 
 const A = {
   accessKeyId: 'LOCLAAAAAAAAAAAAAAAA',
