@@ -2,6 +2,52 @@
 import tseslint from 'typescript-eslint'
 import jest from 'eslint-plugin-jest'
 
+/** Nothing outside tests imports tests/: what tools, the benchmark and tests share lives in scripts/lib. */
+const NO_TESTS = { group: ['**/tests/**', '../tests/*', '../../tests/*'], message: 'Nothing imports tests/: move what is shared to scripts/lib.' }
+const NO_HANDLERS = { group: ['**/handlers/*'], message: 'Nothing imports a handler: handlers are entry points.' }
+/** lib/secrets is entered through its index only. */
+const SECRETS_DOOR = {
+  group: ['**/lib/secrets/*', '../secrets/*', './secrets/*', '!**/lib/secrets/index', '!../secrets/index', '!./secrets/index'],
+  message: 'Import the secrets core through its index (src/lib/secrets), not its files.',
+}
+
+function importRules() {
+  const edge = { allowTypeImports: true, group: ['aws-lambda'], message: 'Import event types with `import type` from aws-lambda only at the HTTP edge.' }
+  return [
+    {
+      files: ['src/**/*.ts'],
+      ignores: ['src/lib/secrets/**', 'src/rotation/**'],
+      rules: {
+        'no-console': 'error',
+        'no-restricted-imports': ['error', { patterns: [NO_TESTS, NO_HANDLERS, SECRETS_DOOR, edge] }],
+      },
+    },
+    {
+      files: ['src/lib/secrets/**/*.ts', 'src/rotation/**/*.ts'],
+      rules: {
+        'no-console': 'error',
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              NO_TESTS,
+              {
+                group: ['**/handlers/*', '**/middleware/*', '**/lib/http/*', '../http/*'],
+                message: 'The core does not depend on the HTTP edge.',
+              },
+              { group: ['aws-lambda'], message: 'The core knows nothing of Lambda events.' },
+            ],
+          },
+        ],
+      },
+    },
+    {
+      files: ['scripts/**/*.ts', 'bench/**/*.ts', 'infra/**/*.ts'],
+      rules: { 'no-restricted-imports': ['error', { patterns: [NO_TESTS, NO_HANDLERS, SECRETS_DOOR] }] },
+    },
+  ]
+}
+
 export default tseslint.config(
   {
     ignores: [
@@ -32,43 +78,8 @@ export default tseslint.config(
       '@typescript-eslint/no-confusing-void-expression': 'off', // noisy for one-line arrow callbacks
     },
   },
-  {
-    files: ['src/**/*.ts'],
-    rules: {
-      'no-console': 'error',
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['**/handlers/*'], message: 'Nothing imports a handler: handlers are entry points.' },
-            {
-              group: ['aws-lambda'],
-              message:
-                'Import event types with `import type` from aws-lambda only in handlers and middleware.',
-              allowTypeImports: true,
-            },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    files: ['src/lib/secrets/**/*.ts', 'src/rotation/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['**/handlers/*', '**/middleware/*'],
-              message: 'The core does not depend on the HTTP edge.',
-            },
-            { group: ['aws-lambda'], message: 'The core knows nothing of Lambda events.' },
-          ],
-        },
-      ],
-    },
-  },
+  // Import rules (STYLE.md §1, §14): arrows point inwards and one way; a folder is entered through its index.
+  ...importRules(),
   {
     files: ['tests/**/*.ts'],
     ...jest.configs['flat/recommended'],

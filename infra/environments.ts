@@ -1,5 +1,5 @@
 import { settingsFor, type FunctionKind } from '../src/contract/settings'
-import type { RuntimeCatalogDocument } from '../src/lib/secrets/catalog'
+import type { RuntimeCatalogDocument } from '../src/lib/secrets'
 import type { RotationDocument } from '../src/rotation/rotation-config'
 import type { ManagedSecret, StackPlan } from './plan'
 

@@ -1,5 +1,5 @@
 import { ConfigError } from '../src/lib/errors'
-import { findCatalogProblems } from '../src/lib/secrets/catalog'
+import { findCatalogProblems } from '../src/lib/secrets'
 import { environmentSizeProblems, runtimeCatalogDocument } from './environments'
 import { SERVICE_NAME, type SecretDeclaration, type StageDeclarations } from './stage-declarations'
 

@@ -10,7 +10,7 @@ import {
   type SettingValues,
   type Stage,
 } from '../src/contract/settings'
-import { ROTATION_STRATEGIES } from '../src/lib/secrets/catalog'
+import { ROTATION_STRATEGIES } from '../src/contract/rotation-strategies'
 import { ConfigError } from '../src/lib/errors'
 import { checkRotationSchedule } from './schedule'
 

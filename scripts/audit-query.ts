@@ -8,20 +8,24 @@ import { REPO_ROOT, SERVICE_NAME } from '../infra/stage-declarations'
 import type { AuditRecord } from '../src/lib/audit'
 import { formatRows, parseSince, queryAudit } from './lib/audit-query'
 import { MOTO_CREDENTIALS } from './lib/moto'
-import { readAuditFile } from './lib/audit-file'
+import { readAuditFile, readAuditLines } from './lib/audit-file'
+import { AUDITED_FUNCTIONS, readCloudWatchStreams } from './lib/audit-sources'
+import { formatChainReport, verifyAuditChains } from './lib/audit-verify'
 import { quietToolEnv } from './lib/tool-env'
 
 /**
  * `npm run audit -- --secret <name> [--principal <arn>] [--since 1h] [--stage local|dev|prod] [--cloudtrail] [--json]`
+ * `npm run audit -- verify [--stage local|dev|prod] [--since 1d]`
  * Locally it reads the running stack's audit log (.broker/local.json names it); for dev and prod it reads
- * the HTTP functions' CloudWatch log groups with the caller's AWS credentials.
+ * the HTTP functions' CloudWatch log groups with the caller's AWS credentials. `verify` checks every
+ * container's chain of records (src/lib/audit.ts) and exits 1 on any gap, reordering or altered record.
  */
-const HELP = `Usage: npm run audit -- --secret <name> [--principal <arn>] [--since 1h] [--stage local|dev|prod] [--cloudtrail] [--json] [--state .broker/local.json]`
-const AUDITED_FUNCTIONS = ['getSecret', 'batchGetSecrets', 'listSecrets', 'whoami']
+const HELP = `Usage: npm run audit -- --secret <name> [--principal <arn>] [--since 1h] [--stage local|dev|prod] [--cloudtrail] [--json] [--state .broker/local.json]
+       npm run audit -- verify [--stage local|dev|prod] [--since 1d] [--state .broker/local.json]`
 
 async function main(): Promise<void> {
   quietToolEnv()
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     options: {
       secret: { type: 'string' },
       principal: { type: 'string' },
@@ -33,9 +37,22 @@ async function main(): Promise<void> {
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
+    allowPositionals: true,
   })
   if (values.help === true) return void process.stdout.write(`${HELP}\n`)
   const now = Date.now()
+  if (positionals.length > 0) {
+    if (positionals[0] !== 'verify' || positionals.length > 1) throw new Error(HELP)
+    const since = values.since === undefined ? undefined : parseSince(values.since, now)
+    const sources =
+      values.stage === 'local'
+        ? [localAuditFile(values.state)].map((f) => ({ name: f, lines: readAuditLines(f) }))
+        : await readCloudWatchStreams(new CloudWatchLogsClient({}), values.stage, since ?? now - 86_400_000)
+    const report = verifyAuditChains(sources)
+    process.stdout.write(formatChainReport(report))
+    if (report.problems.length > 0) process.exitCode = 1
+    return
+  }
   const query = {
     secret: values.secret,
     principal: values.principal,
@@ -45,14 +62,7 @@ async function main(): Promise<void> {
   let records: AuditRecord[]
   let local: { auditFile: string; motoEndpoint: string; region: string } | undefined
   if (stage === 'local') {
-    const file = values.state ?? join(REPO_ROOT, '.broker', 'local.json')
-    if (!existsSync(file))
-      throw new Error('No local stack found (.broker/local.json is missing): run `npm start` first.')
-    local = JSON.parse(readFileSync(file, 'utf8')) as {
-      auditFile: string
-      motoEndpoint: string
-      region: string
-    }
+    local = readLocalState(values.state)
     records = readAuditFile(local.auditFile)
   } else {
     records = await readCloudWatch(stage, query.sinceMs ?? now - 86_400_000)
@@ -60,6 +70,21 @@ async function main(): Promise<void> {
   const rows = queryAudit(records, query)
   process.stdout.write(values.json ? `${JSON.stringify(rows, null, 2)}\n` : formatRows(rows))
   if (values.cloudtrail) await printCloudTrail(stage, values.secret, query.sinceMs, local)
+}
+
+function readLocalState(stateFile: string | undefined): {
+  auditFile: string
+  motoEndpoint: string
+  region: string
+} {
+  const file = stateFile ?? join(REPO_ROOT, '.broker', 'local.json')
+  if (!existsSync(file))
+    throw new Error('No local stack found (.broker/local.json is missing): run `npm start` first.')
+  return JSON.parse(readFileSync(file, 'utf8')) as { auditFile: string; motoEndpoint: string; region: string }
+}
+
+function localAuditFile(stateFile: string | undefined): string {
+  return readLocalState(stateFile).auditFile
 }
 
 async function readCloudWatch(stage: string, startTime: number): Promise<AuditRecord[]> {

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { Context } from 'aws-lambda'
 import { planStack, rotationEnvironment, secretAwsName } from '../infra/stack'
 import { loadStageDeclarations, REPO_ROOT } from '../infra/stage-declarations'
+// eslint-disable-next-line no-restricted-imports -- moves to src/rotation with the rotation composition (issue 11)
 import { createRotationHandler, createDeps } from '../src/handlers/rotate-secret'
 import { loadRotationConfig } from '../src/rotation/rotation-config'
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager'

@@ -1,5 +1,6 @@
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager'
 import { rotateLikeSecretsManager, type LocalRotationReport } from '../../scripts/lib/local-rotation'
+// eslint-disable-next-line no-restricted-imports -- moves to scripts/lib with the rotation composition (issue 11)
 import {
   aTarget,
   createPgSecret,

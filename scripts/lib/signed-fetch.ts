@@ -15,6 +15,7 @@ export interface SimpleResponse {
   readonly status: number
   readonly headers: Record<string, string>
   readonly text: string
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- a typed view of a test's JSON body
   json<T = unknown>(): T
 }
 
@@ -71,5 +72,6 @@ export async function plainFetch(
   res.headers.forEach((v, k) => {
     headers[k] = v
   })
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- a typed view of a test's JSON body
   return { status: res.status, headers, text, json: <T>() => JSON.parse(text) as T }
 }

@@ -1,6 +1,6 @@
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers'
 // The grammar module is dependency-free; the client shares it so both sides refuse the same names.
-import { checkSecretName } from '../lib/secrets/secret-name'
+import { checkSecretName } from '../contract/secret-name'
 import {
   AccessDeniedError,
   asProblem,

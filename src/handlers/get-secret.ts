@@ -1,15 +1,17 @@
+import { ROUTES } from '../contract/wire'
 import { loadHttpConfig } from '../lib/config'
 import { createHttpDeps, type HttpDeps } from '../lib/deps'
-import { nameFromPath, refuseQuery, requireCaller, wantsRevalidation } from '../lib/http/request-rules'
+import { BadRequestError } from '../lib/errors'
+import { checkedName, refuseQuery, requireCaller, wantsRevalidation } from '../lib/http/request-rules'
+import type { RouteRequest, RouteResult } from '../lib/http/route'
 import { withHttpStack } from '../lib/middleware/http-stack'
-import type { BrokerContext, BrokerResponse } from '../lib/middleware/http-types'
-import { BadRequestError, SecretNotFoundError } from '../lib/errors'
 import {
-  decideAccess,
+  authorizeRead,
   etagFor,
   matchesIfNoneMatch,
   readAuthorizedSecret,
   renderSecret,
+  servedSecretJson,
   translateUpstreamError,
 } from '../lib/secrets'
 
@@ -20,70 +22,68 @@ const ROTATION_SUFFIX = '/rotation'
  * `/secrets/{name}` (the value) and `/secrets/{name}/rotation` (rotation health). Catalog names may not
  * end in a `rotation` segment, so the two can never be confused.
  */
-export async function getSecretOrRotation(ctx: BrokerContext, d: HttpDeps): Promise<BrokerResponse> {
-  const raw = ctx.req.pathParameters['name']
-  if (raw?.endsWith(ROTATION_SUFFIX) === true) return getRotationStatus(ctx, d)
-  return getSecret(ctx, d)
+export async function getSecretOrRotation(r: RouteRequest, d: HttpDeps): Promise<RouteResult> {
+  const raw = r.req.pathParameters['name']
+  if (raw?.endsWith(ROTATION_SUFFIX) === true) return getRotationStatus(r, d)
+  return getSecret(r, d)
 }
 
-/** GET /secrets/{name}/rotation: rotation state for callers allowed to read the secret. */
-export async function getRotationStatus(ctx: BrokerContext, d: HttpDeps): Promise<BrokerResponse> {
-  const caller = requireCaller(ctx)
-  refuseQuery(ctx.req)
-  const full = nameFromPath(ctx.req)
+/** GET /secrets/{name}/rotation: rotation state for callers allowed to read the secret (the same decision, the same 404). */
+export async function getRotationStatus(r: RouteRequest, d: HttpDeps): Promise<RouteResult> {
+  const caller = requireCaller(r)
+  refuseQuery(r.req)
+  const full = checkedName(r.req.path, r.req.pathParameters['name'])
   const name = full.slice(0, -ROTATION_SUFFIX.length)
-  ctx.audit.secretName = name
   if (name.length === 0) throw new BadRequestError('Expected /secrets/{name}/rotation.')
-  const decision = decideAccess(d.catalog, caller.principal.arn, name)
-  if (!decision.allow) {
-    ctx.audit.reason = decision.reason
-    throw new SecretNotFoundError()
-  }
+  const entry = authorizeRead(d.catalog, caller.principal.arn, name)
   try {
-    const status = await d.rotationStatus.read(decision.entry)
-    ctx.audit.outcome = 'allowed'
-    ctx.audit.reason = 'rotation-status'
-    if (status.currentVersionId !== undefined) ctx.audit.versionId = status.currentVersionId
-    return { status: 200, body: status }
+    const { status, upstream } = await d.rotationStatus.read(entry)
+    return {
+      status: 200,
+      body: status,
+      audit: {
+        outcome: 'allowed',
+        reason: 'rotation-status',
+        upstream,
+        ...(status.currentVersionId === undefined ? {} : { versionId: status.currentVersionId }),
+      },
+    }
   } catch (err) {
-    throw translateUpstreamError(err, (reason) => {
-      ctx.audit.reason = reason
-    })
+    throw translateUpstreamError(err)
   }
 }
 
 /** GET /secrets/{name}: the current version of one secret, if this caller may read it. */
-export async function getSecret(ctx: BrokerContext, d: HttpDeps): Promise<BrokerResponse> {
-  const caller = requireCaller(ctx)
-  const rawName = ctx.req.pathParameters['name']
-  if (rawName !== undefined) ctx.audit.secretName = rawName
-  refuseQuery(ctx.req)
-  const name = nameFromPath(ctx.req)
-  const forceRevalidate = wantsRevalidation(ctx.req.headers['cache-control'])
-  const read = await readAuthorizedSecret(d, caller.principal.arn, name, {
-    forceRevalidate,
-    onFailure: (reason) => {
-      ctx.audit.reason = reason
-    },
-  })
-  Object.assign(ctx.audit, {
+export async function getSecret(r: RouteRequest, d: HttpDeps): Promise<RouteResult> {
+  const caller = requireCaller(r)
+  refuseQuery(r.req)
+  const name = checkedName(r.req.path, r.req.pathParameters['name'])
+  const forceRevalidate = wantsRevalidation(r.req.headers['cache-control'])
+  const read = await readAuthorizedSecret(d, caller.principal.arn, name, { forceRevalidate })
+  const audit = {
     versionId: read.secret.versionId,
     cache: read.state,
+    upstream: read.upstream,
+    ...(read.backedOff ? { backedOff: true } : {}),
     ...(read.state === 'stale' ? { staleForMs: read.staleForMs } : {}),
-    ...(forceRevalidate ? { forceRefresh: read.forceLimited ? 'rate-limited' : 'done' } : {}),
-  })
+    ...(read.revalidation === undefined ? {} : { forceRefresh: read.revalidation }),
+  }
   const headers: Record<string, string> = {
     ETag: etagFor(read.secret.versionId),
     'X-Broker-Cache': read.state,
   }
   if (read.state === 'stale') headers['Warning'] = '110 - "Response is Stale"'
-  if (matchesIfNoneMatch(ctx.req.headers['if-none-match'], read.secret.versionId)) {
-    ctx.audit.outcome = 'not-modified'
-    return { status: 304, headers }
+  else if (read.revalidation === 'failed') headers['Warning'] = '111 - "Revalidation Failed"'
+  if (matchesIfNoneMatch(r.req.headers['if-none-match'], read.secret.versionId)) {
+    return { status: 304, headers, audit: { outcome: 'not-modified', ...audit } }
   }
-  ctx.audit.outcome = 'allowed'
-  return { status: 200, body: renderSecret(name, read.secret), headers }
+  return {
+    status: 200,
+    bodyText: servedSecretJson(renderSecret(name, read.secret)),
+    headers,
+    audit: { outcome: 'allowed', ...audit },
+  }
 }
 
 const deps = createHttpDeps(loadHttpConfig())
-export const handler = withHttpStack(getSecretOrRotation, deps)
+export const handler = withHttpStack(getSecretOrRotation, deps, { method: ROUTES.getSecret.method })

@@ -1,16 +1,17 @@
+import { ROUTES, type SecretNames } from '../contract/wire'
 import { loadHttpConfig } from '../lib/config'
 import { createHttpDeps, type HttpDeps } from '../lib/deps'
 import { refuseQuery, requireCaller } from '../lib/http/request-rules'
+import type { RouteRequest, RouteResult } from '../lib/http/route'
 import { withHttpStack } from '../lib/middleware/http-stack'
-import type { BrokerContext, BrokerResponse } from '../lib/middleware/http-types'
 
 /** GET /secrets: the logical names this caller may read. No values, no ARNs, no upstream call. */
-export async function listSecrets(ctx: BrokerContext, d: Pick<HttpDeps, 'catalog'>): Promise<BrokerResponse> {
-  const caller = requireCaller(ctx)
-  refuseQuery(ctx.req)
-  ctx.audit.outcome = 'allowed'
-  return Promise.resolve({ status: 200, body: { names: d.catalog.namesReadableBy(caller.principal.arn) } })
+export async function listSecrets(r: RouteRequest, d: Pick<HttpDeps, 'catalog'>): Promise<RouteResult> {
+  const caller = requireCaller(r)
+  refuseQuery(r.req)
+  const body: SecretNames = { names: [...d.catalog.namesReadableBy(caller.principal.arn)] }
+  return Promise.resolve({ status: 200, body, audit: { outcome: 'allowed' } })
 }
 
 const deps = createHttpDeps(loadHttpConfig())
-export const handler = withHttpStack(listSecrets, deps)
+export const handler = withHttpStack(listSecrets, deps, { method: ROUTES.listSecrets.method })

@@ -1,12 +1,20 @@
+import { createHash, randomBytes } from 'node:crypto'
 import { appendFileSync, writeSync } from 'node:fs'
-import type { CacheState } from './secrets/secret-cache'
+import type { CacheState } from '../contract/wire'
 
 /**
  * The audit record: the only place that names the end caller (CloudTrail sees the broker's role, and a cache
- * hit reaches nothing). Exactly one record per request, written before any value leaves; if it cannot be
- * written the request fails closed. It holds who, what, when, from where and the outcome, never a value.
+ * hit reaches nothing). Exactly one line per request, written before any value leaves; if it cannot be
+ * written the request fails closed. It holds who, what, when, from where and the outcome, never a value,
+ * and carries the request's CloudWatch metrics in Embedded Metric Format (CloudWatch extracts them from the
+ * line), so audit and metrics can never interleave or disagree.
+ *
+ * Tamper evidence: each record carries its container's id, a sequence number and the SHA-256 of the
+ * previous line that container wrote — a chain per container (and so per log stream). `npm run audit --
+ * verify` reports any gap, reordering or altered record (lib/audit-chain.ts).
  */
 export type AuditOutcome = 'allowed' | 'denied' | 'not-modified' | 'error'
+export type ForceRefreshOutcome = 'done' | 'failed' | 'rate-limited'
 
 export interface AuditItem {
   secretName: string | undefined
@@ -17,6 +25,7 @@ export interface AuditItem {
   staleForMs?: number
 }
 
+/** The record's facts, before the chain fields and the metrics are added. */
 export interface AuditRecord {
   readonly audit: 'secret.access'
   readonly time: string
@@ -34,20 +43,65 @@ export interface AuditRecord {
   readonly versionId: string | undefined
   readonly cache: CacheState | undefined
   readonly staleForMs: number | undefined
-  readonly forceRefresh: 'done' | 'rate-limited' | undefined
+  readonly forceRefresh: ForceRefreshOutcome | undefined
   readonly items: readonly AuditItem[] | undefined
   readonly durationMs: number
 }
 
+/** A record as written: its facts, its place in the container's chain, and its EMF metrics. */
+export interface ChainedAuditRecord extends AuditRecord {
+  readonly container: string
+  readonly seq: number
+  /** SHA-256 (hex) of the previous line this container wrote; 64 zeros for its first. */
+  readonly prev: string
+  readonly [metricOrEmf: string]: unknown
+}
+
 export interface AuditSink {
   /** Throws when the record could not be written; the caller then fails closed. */
-  write(record: AuditRecord): void
+  write(record: AuditRecord | ChainedAuditRecord): void
+  /** Writes a line that is already JSON (a sealed, chained record); `record` is that line's object, for sinks that keep it. */
+  writeLine(line: string, record?: object): void
 }
 
 /** Caller-controlled strings (names, user agents) are kept short in the record; JSON escapes the rest. */
 export function clip(s: string | undefined, max = 256): string | undefined {
   if (s === undefined) return undefined
   return s.length <= max ? s : `${s.slice(0, max)}…(${s.length} chars)`
+}
+
+export const GENESIS = '0'.repeat(64)
+
+export const sha256Hex = (line: string): string => createHash('sha256').update(line, 'utf8').digest('hex')
+
+/**
+ * The chain of one container: `seal` adds the container id, the next sequence number and the previous line's
+ * hash to a record and returns its line; `commit` advances the chain once that line was written in full, so a
+ * failed write leaves no gap.
+ */
+export interface AuditChain {
+  readonly container: string
+  seal(record: object): { line: string; record: object; commit(): void }
+}
+
+export function createAuditChain(container = randomBytes(8).toString('hex')): AuditChain {
+  let seq = 0
+  let prev = GENESIS
+  return {
+    container,
+    seal(record) {
+      const chained = { ...record, container, seq: seq + 1, prev }
+      const line = JSON.stringify(chained)
+      return {
+        line,
+        record: chained,
+        commit() {
+          seq += 1
+          prev = sha256Hex(line)
+        },
+      }
+    },
+  }
 }
 
 /** `fs.writeSync`'s shape: writes from `buffer[offset…]`, returns how many bytes it wrote. */
@@ -101,38 +155,42 @@ export function createAuditSink(
 ): AuditSink {
   const fd = opts.fd ?? 1
   let lineOpen = false
-  return {
-    write(record) {
-      const line = `${JSON.stringify(record)}\n`
-      const out = lineOpen ? `\n${line}` : line
-      try {
-        writeFully(fd, Buffer.from(out, 'utf8'), opts.writeSync)
-        lineOpen = false
-      } catch (err) {
-        if (err instanceof PartialWriteError && err.written > 0) lineOpen = true
-        throw err
-      }
-      if (opts.file !== undefined) appendFileSync(opts.file, line)
-    },
+  const writeLine = (json: string): void => {
+    const line = `${json}\n`
+    const out = lineOpen ? `\n${line}` : line
+    try {
+      writeFully(fd, Buffer.from(out, 'utf8'), opts.writeSync)
+      lineOpen = false
+    } catch (err) {
+      if (err instanceof PartialWriteError && err.written > 0) lineOpen = true
+      throw err
+    }
+    if (opts.file !== undefined) appendFileSync(opts.file, line)
   }
+  return { writeLine, write: (record) => writeLine(JSON.stringify(record)) }
 }
 
 export interface MemoryAuditSink extends AuditSink {
-  readonly records: AuditRecord[]
+  /** The records written (the objects the lines were made from, undefined members included). */
+  readonly records: ChainedAuditRecord[]
+  readonly lines: string[]
   failNext: boolean
 }
 
 export function createMemoryAuditSink(): MemoryAuditSink {
   const sink: MemoryAuditSink = {
     records: [],
+    lines: [],
     failNext: false,
-    write(record) {
+    writeLine(line, record) {
       if (sink.failNext) {
         sink.failNext = false
         throw new Error('audit sink unavailable')
       }
-      sink.records.push(record)
+      sink.lines.push(line)
+      sink.records.push((record ?? JSON.parse(line)) as ChainedAuditRecord)
     },
+    write: (record) => sink.writeLine(JSON.stringify(record), record),
   }
   return sink
 }

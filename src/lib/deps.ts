@@ -1,10 +1,9 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
-import { createAuditSink, type AuditSink } from './audit'
+import { createAuditChain, createAuditSink, type AuditChain, type AuditSink } from './audit'
 import { createSecretsManagerClient } from './aws-clients'
 import { systemClock, type Clock } from './clock'
 import { REFRESH_BUDGET_MS, type HttpConfig } from './config'
 import { createLogger, type Log } from './logger'
-import { createMetrics, type MetricsSink } from './metrics'
 import type { HttpStackDeps } from './middleware/http-stack'
 import {
   createRotationStatusReader,
@@ -30,21 +29,16 @@ export interface HttpDeps extends HttpStackDeps {
 /** DescribeSecret for the rotation endpoint at most this often per secret and container. */
 export const ROTATION_STATUS_TTL_MS = 10_000
 
-const UPSTREAM_FAILURE_METRIC = {
-  throttled: 'UpstreamThrottled',
-  'server-error': 'UpstreamServerError',
-  timeout: 'UpstreamTimeout',
-} as const
-
 export function createHttpDeps(
   config: HttpConfig,
   overrides: Partial<{
     clock: Clock
     log: Log
     auditSink: AuditSink
+    auditChain: AuditChain
     secretsManager: SecretsManagerClient
     endpoint: string
-    metrics: MetricsSink
+    random: () => number
   }> = {},
 ): HttpDeps {
   const clock = overrides.clock ?? systemClock
@@ -58,21 +52,7 @@ export function createHttpDeps(
       ...(overrides.endpoint === undefined ? {} : { endpoint: overrides.endpoint }),
     })
   const catalog = loadCatalog(config.catalogJson, config.accountId)
-  const metrics = overrides.metrics ?? createMetrics({ stage: config.stage })
-  const source = createSecretSource(secretsManager, {
-    observe: ({ durationMs, failure }) => {
-      metrics.count('UpstreamCalls')
-      metrics.timing('UpstreamLatency', durationMs)
-      if (failure !== undefined) {
-        metrics.count(
-          failure.kind in UPSTREAM_FAILURE_METRIC
-            ? UPSTREAM_FAILURE_METRIC[failure.kind as keyof typeof UPSTREAM_FAILURE_METRIC]
-            : 'UpstreamOtherError',
-        )
-        log.warn('upstream call failed', { upstreamFailure: failure.kind })
-      }
-    },
-  })
+  const source = createSecretSource(secretsManager)
   const cache = createSecretCache({
     source,
     clock,
@@ -82,13 +62,14 @@ export function createHttpDeps(
     forceRefreshMinIntervalMs: config.forceRefreshMinIntervalMs,
     maxValueAgeMs: config.maxValueAgeMs,
     refreshBudgetMs: REFRESH_BUDGET_MS,
+    ...(overrides.random === undefined ? {} : { random: overrides.random }),
   })
   return {
     config,
     clock,
     log,
     auditSink: overrides.auditSink ?? createAuditSink({ file: config.auditFile }),
-    metrics,
+    auditChain: overrides.auditChain ?? createAuditChain(),
     rotationStatus: createRotationStatusReader({
       source,
       clock,

@@ -19,14 +19,40 @@ export const ERROR_CODES = [
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
 
+/** One upstream call made on behalf of a request (see lib/secrets/upstream-failures.ts). */
+export interface UpstreamCallRecord {
+  readonly operation: string
+  readonly durationMs: number
+  readonly failure?: string
+}
+
+/**
+ * What a failure tells the audit record and the request's metrics, carried by the error itself so nothing
+ * has to be written back into shared state on the way out: the audit reason (why access was refused or what
+ * failed upstream; never shown to the caller) and the upstream calls the request made before failing.
+ */
+export interface FailureFacts {
+  readonly auditReason?: string
+  readonly upstream?: readonly UpstreamCallRecord[]
+  /** The request was refused during an upstream failure back-off, without asking upstream. */
+  readonly backedOff?: boolean
+}
+
+export interface BrokerErrorOptions {
+  readonly cause?: unknown
+  readonly facts?: FailureFacts
+}
+
 export abstract class BrokerError extends Error {
   abstract readonly code: ErrorCode
   abstract readonly httpStatus: number
   /** Whether `message` may be shown to the caller. Internal errors show a generic title instead. */
   readonly expose: boolean = true
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
+  readonly facts: FailureFacts
+  constructor(message: string, options?: BrokerErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = new.target.name
+    this.facts = options?.facts ?? {}
   }
 }
 
@@ -56,7 +82,7 @@ export class AccessDeniedError extends BrokerError {
 export class SecretNotFoundError extends BrokerError {
   readonly code = 'NOT_FOUND'
   readonly httpStatus = 404
-  constructor(options?: { cause?: unknown }) {
+  constructor(options?: BrokerErrorOptions) {
     super('No secret by that name is available to this caller.', options)
   }
 }
@@ -76,7 +102,7 @@ export class UpstreamUnavailableError extends BrokerError {
   readonly code = 'UPSTREAM_UNAVAILABLE'
   readonly httpStatus = 503
   readonly retryAfterSeconds: number
-  constructor(message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
+  constructor(message: string, options?: BrokerErrorOptions & { retryAfterSeconds?: number }) {
     super(message, options)
     this.retryAfterSeconds = options?.retryAfterSeconds ?? 5
   }

@@ -1,9 +1,10 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
 
 /**
- * Operational metrics in CloudWatch Embedded Metric Format, through Powertools Metrics. Dimensions are the
- * stage and the route template only (bounded): never a principal or a secret name. The outcome and cache
- * state are in the metric name, so every combination is a fixed, known series.
+ * Operational metrics in CloudWatch Embedded Metric Format. Dimensions are the service, the stage and the
+ * route template (or the rotation step) only — bounded: never a principal or a secret name. The outcome and
+ * cache state are in the metric name, so every combination is a fixed, known series. The HTTP functions put
+ * a request's metrics into its audit line (`emfFields`); the rotation function flushes through Powertools.
  */
 export const METRICS_NAMESPACE = 'SecretBroker'
 
@@ -21,6 +22,7 @@ export type MetricName =
   | 'UpstreamServerError'
   | 'UpstreamTimeout'
   | 'UpstreamOtherError'
+  | 'UpstreamBackoff'
   | 'AuditWriteFailed'
   | 'RotationStepSucceeded'
   | 'RotationStepFailed'
@@ -101,4 +103,46 @@ export function outcomeMetric(outcome: keyof typeof OUTCOME_METRIC): MetricName 
 }
 export function cacheMetric(state: keyof typeof CACHE_METRIC): MetricName {
   return CACHE_METRIC[state]
+}
+
+export type MetricCounts = Partial<Record<MetricName, number>>
+export type MetricTimings = Partial<Record<TimingName, number[]>>
+
+export const SERVICE_NAME = 'secret-broker'
+
+/**
+ * The EMF members of one log line: `_aws` with the metric definitions, the dimension values, and each
+ * metric's value (a list for timings). CloudWatch extracts them from any JSON line that carries them, so they
+ * can ride on the audit record. Empty metrics are left out.
+ */
+export function emfFields(opts: {
+  readonly stage: string
+  readonly route: string
+  readonly counts: MetricCounts
+  readonly timings: MetricTimings
+  readonly timestamp: number
+}): Record<string, unknown> {
+  const definitions: { Name: string; Unit: string }[] = []
+  const values: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(opts.counts)) {
+    if (value === undefined || value === 0) continue
+    definitions.push({ Name: name, Unit: 'Count' })
+    values[name] = value
+  }
+  for (const [name, samples] of Object.entries(opts.timings)) {
+    if (samples === undefined || samples.length === 0) continue
+    definitions.push({ Name: name, Unit: 'Milliseconds' })
+    values[name] = samples.length === 1 ? samples[0] : samples
+  }
+  return {
+    _aws: {
+      Timestamp: opts.timestamp,
+      CloudWatchMetrics: [
+        { Namespace: METRICS_NAMESPACE, Dimensions: [['service', 'stage', 'route']], Metrics: definitions },
+      ],
+    },
+    service: SERVICE_NAME,
+    stage: opts.stage,
+    ...values,
+  }
 }

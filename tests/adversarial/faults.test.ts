@@ -79,6 +79,17 @@ afterAll(async () => {
 }, 60_000)
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * After a failed upstream call the broker does not ask Secrets Manager about that secret again for up to
+ * 5 s (a jittered per-secret back-off), whether or not it holds a value. A case that needs a fresh upstream
+ * attempt first waits that out.
+ */
+const BACKOFF_MS = 5200
+const backoffUntil = new Map<string, number>()
+async function waitOutBackoff(name: string): Promise<void> {
+  await sleep(Math.max(0, (backoffUntil.get(name) ?? 0) - Date.now()))
+}
 const orders = () => stack.consumers[0]!
 const billing = () => stack.consumers[1]!
 
@@ -90,6 +101,8 @@ async function get(
   const res = await signedFetch(`${stack.apiUrl}/secrets/${name}`, { credentials: who })
   const ms = Date.now() - started
   if (res.status !== 200) bodies.push(res.text)
+  if (res.status >= 500 || res.headers['x-broker-cache'] === 'stale')
+    backoffUntil.set(name, Date.now() + BACKOFF_MS)
   return { ...res, ms }
 }
 
@@ -126,36 +139,42 @@ describe('cold cache: nothing to fall back on', () => {
       'an HTML error page',
       { kind: 'raw', status: 502, body: '<html><body>Bad Gateway</body></html>', contentType: 'text/html' },
     ],
-  ])('answers %s with 503 + Retry-After after a bounded number of attempts', async (_what, mode) => {
-    // Arrange
-    proxy.resetCounts()
-    inject(mode, SECRET_RE.reporting)
-    // Act
-    const res = await get('demo/reporting-db')
-    // Assert
-    expect(res.status).toBe(503)
-    expect(res.headers['retry-after']).toBe('5')
-    expect(res.json()).toMatchObject({
-      type: 'https://secret-broker.dev/problems/upstream-unavailable',
-      status: 503,
-    })
-    const attempts = proxy.count('GetSecretValue', SECRET_RE.reporting)
-    figures.upstreamAttemptsPerFailedRead.push(attempts)
-    expect(attempts).toBeGreaterThanOrEqual(1)
-    expect(attempts).toBeLessThanOrEqual(3)
-    expect(res.ms).toBeLessThan(LAMBDA_TIMEOUT_MS)
-    figures.worstFaultedRequestMs = Math.max(figures.worstFaultedRequestMs, res.ms)
-    figures.unavailable503 += 1
-    expect(auditOf(res)).toMatchObject({
-      status: 503,
-      outcome: 'error',
-      secretName: 'demo/reporting-db',
-      principal: orders().principalArn,
-    })
-    expect(auditOf(res).reason).toMatch(/^upstream-/)
-  })
+  ])(
+    'answers %s with 503 + Retry-After after a bounded number of attempts',
+    async (_what, mode) => {
+      // Arrange
+      await waitOutBackoff('demo/reporting-db')
+      proxy.resetCounts()
+      inject(mode, SECRET_RE.reporting)
+      // Act
+      const res = await get('demo/reporting-db')
+      // Assert
+      expect(res.status).toBe(503)
+      expect(res.headers['retry-after']).toBe('5')
+      expect(res.json()).toMatchObject({
+        type: 'https://secret-broker.dev/problems/upstream-unavailable',
+        status: 503,
+      })
+      const attempts = proxy.count('GetSecretValue', SECRET_RE.reporting)
+      figures.upstreamAttemptsPerFailedRead.push(attempts)
+      expect(attempts).toBeGreaterThanOrEqual(1)
+      expect(attempts).toBeLessThanOrEqual(3)
+      expect(res.ms).toBeLessThan(LAMBDA_TIMEOUT_MS)
+      figures.worstFaultedRequestMs = Math.max(figures.worstFaultedRequestMs, res.ms)
+      figures.unavailable503 += 1
+      expect(auditOf(res)).toMatchObject({
+        status: 503,
+        outcome: 'error',
+        secretName: 'demo/reporting-db',
+        principal: orders().principalArn,
+      })
+      expect(auditOf(res).reason).toMatch(/^upstream-/)
+    },
+    30_000,
+  )
 
   it('retries one throttled call and serves the value (2 upstream attempts)', async () => {
+    await waitOutBackoff('demo/reporting-db')
     proxy.resetCounts()
     inject({ kind: 'throttle' }, SECRET_RE.reporting, ['GetSecretValue'], 1)
     const res = await get('demo/reporting-db')
@@ -177,12 +196,13 @@ describe('stale-if-error, the limit, and recovery', () => {
       ['demo/reporting-db', orders()],
       ['demo/api-key', billing()],
     ] as const) {
+      await waitOutBackoff(name)
       const res = await get(name, who)
       expect(res.status).toBe(200)
       warmVersions.set(name, versionOf(res))
     }
     warmedAt = Date.now()
-  })
+  }, 30_000)
 
   it('serves the cached value, flagged stale, while Secrets Manager is throttling, failing or resetting', async () => {
     await sleep(Math.max(0, warmedAt + TTL_MS + 150 - Date.now()))
@@ -253,6 +273,7 @@ describe('stale-if-error, the limit, and recovery', () => {
       ['demo/reporting-db', orders()],
       ['demo/api-key', billing()],
     ] as const) {
+      await waitOutBackoff(name)
       const res = await get(name, who)
       expect([name, res.status]).toEqual([name, 503])
       expect(res.headers['retry-after']).toBe('5')
@@ -260,7 +281,7 @@ describe('stale-if-error, the limit, and recovery', () => {
       expect(auditOf(res)).toMatchObject({ status: 503, outcome: 'error', reason: 'upstream-server-error' })
       figures.unavailable503 += 1
     }
-  }, 30_000)
+  }, 60_000)
 
   it('recovers when the fault clears: the new version at once, and never the stale one again', async () => {
     // Arrange: the secret changed during the outage.
@@ -276,6 +297,7 @@ describe('stale-if-error, the limit, and recovery', () => {
       }),
     )
     proxy.clearFaults()
+    await waitOutBackoff('demo/db')
     proxy.resetCounts()
     // Act
     const first = await get('demo/db')
@@ -303,6 +325,7 @@ describe('stale-if-error, the limit, and recovery', () => {
   it('serves stale when Secrets Manager answers slower than the SDK timeout, within the time budget', async () => {
     // Arrange: a fresh entry for demo/api-key, then let it expire.
     proxy.clearFaults()
+    await waitOutBackoff('demo/api-key')
     const warm = await get('demo/api-key', billing())
     expect(warm.status).toBe(200)
     await sleep(TTL_MS + 150)
@@ -345,11 +368,13 @@ describe('upstream errors that quote secret material, and a hanging upstream', (
     const statuses: number[] = []
     for (const mode of cases) {
       // The entry is past TTL + maxStale (then evicted by the first permanent error): every case reads upstream.
+      await waitOutBackoff('demo/reporting-db')
       inject(mode, SECRET_RE.reporting)
       const res = await signedFetch(`${stack.apiUrl}/secrets/demo/reporting-db`, {
         credentials: orders(),
         headers: { 'Cache-Control': 'no-cache' },
       })
+      if (res.status >= 500) backoffUntil.set('demo/reporting-db', Date.now() + BACKOFF_MS)
       bodies.push(res.text)
       statuses.push(res.status)
       expect(res.text).not.toContain(canary.slice(0, 8))
@@ -358,7 +383,7 @@ describe('upstream errors that quote secret material, and a hanging upstream', (
     expect(statuses.every((s) => s >= 200 && s < 600)).toBe(true)
     // Permanent refusals are not covered by a cached value: 502 and the entry is evicted.
     expect(statuses).toEqual([502, 502, 503, 503])
-  }, 30_000)
+  }, 60_000)
 
   it("ends a hanging call with the broker's own SDK client: 3 attempts, each cut at 2000 ms (src/lib/aws-clients.ts)", async () => {
     // Arrange: the client exactly as createHttpDeps builds it, straight at the proxy.
@@ -400,6 +425,7 @@ describe('upstream errors that quote secret material, and a hanging upstream', (
 
   it('gives up on a hanging Secrets Manager well before the 10 s function timeout (3 attempts × 2000 ms)', async () => {
     // demo/reporting-db was evicted by the permanent errors above: the read is cold.
+    await waitOutBackoff('demo/reporting-db')
     proxy.resetCounts()
     inject({ kind: 'hang' }, SECRET_RE.reporting)
     const res = await get('demo/reporting-db')

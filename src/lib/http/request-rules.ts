@@ -1,13 +1,14 @@
 import { BadRequestError, UnauthenticatedError } from '../errors'
 import type { CallerIdentity } from '../auth/caller'
-import type { BrokerContext, BrokerRequest } from '../middleware/http-types'
-import { checkSecretName } from '../secrets'
+import { checkSecretName } from '../../contract/secret-name'
+import type { BrokerRequest } from './request'
+import type { RouteRequest } from './route'
 
 /** Request rules shared by the routes: caller present, no stray query, names from the path, cache directives. */
 export const NAME_RULE =
   'Secret names are 1–256 characters of ASCII letters, digits and /_+=.@- in non-empty segments other than "." and "..".'
 
-export function requireCaller(ctx: BrokerContext): CallerIdentity {
+export function requireCaller(ctx: RouteRequest): CallerIdentity {
   if (ctx.caller === undefined)
     throw new UnauthenticatedError('The request carries no authenticated identity.')
   return ctx.caller
@@ -22,8 +23,11 @@ export function refuseQuery(req: BrokerRequest): void {
  * so any `%` in the raw path (encoded or double-encoded slashes, non-ASCII) is refused before it is decoded.
  */
 export function nameFromPath(req: BrokerRequest, param = 'name'): string {
-  const name = req.pathParameters[param]
-  if (req.path.includes('%') || name === undefined || checkSecretName(name) !== undefined) {
+  return checkedName(req.path, req.pathParameters[param])
+}
+
+export function checkedName(path: string, name: string | undefined): string {
+  if (path.includes('%') || name === undefined || checkSecretName(name) !== undefined) {
     throw new BadRequestError(NAME_RULE)
   }
   return name

@@ -1,77 +1,173 @@
-import middy from '@middy/core'
-import secretsManager from '@middy/secrets-manager'
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda'
-import type { AuditSink } from '../audit'
+import middy, { type MiddlewareObj } from '@middy/core'
+import secretsManager from '@middy/secrets-manager'
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda'
+import type { AuditChain, AuditSink } from '../audit'
+import type { CallerIdentity } from '../auth/caller'
 import type { Clock } from '../clock'
 import type { HttpConfig } from '../config'
-import type { Log } from '../logger'
-import type { MetricsSink } from '../metrics'
-import { recordMetrics } from './record-metrics'
-import { auditAccess } from './audit-access'
-import { authenticateCaller } from './authenticate-caller'
-import { httpResponder } from './http-responder'
-import type { RouteLogic } from './http-types'
-import { brokerContext, requestContext, type BrokerLambdaContext } from './request-context'
+import { AuditUnavailableError, describeError, isBrokerError } from '../errors'
+import { buildAuditRecord, factsForError } from '../http/audit-record'
+import { normaliseEvent, type BrokerRequest } from '../http/request'
+import { respond, respondWithProblem } from '../http/respond'
+import type { AuditFacts, RouteLogic, RouteResult } from '../http/route'
+import { lazyChild, type Log } from '../logger'
+import { emfFields } from '../metrics'
+import { requestMetrics } from '../request-metrics'
+import { authenticateCaller, type KeysContext } from './authenticate-caller'
 
 /**
- * The one place middy is composed. In order: request context (normalised request, request-scoped logger)
- * → responder (serialises results, turns errors into problem+json) → [local stage: @middy/secrets-manager
- * loads the demo consumers' keys] → authenticateCaller → recordMetrics → auditAccess → the route's logic.
- * `after` hooks run in reverse, so the audit record is written before the responder serialises a value.
+ * The one place middy is composed, and the request pipeline, in order: normalise the event (and give the
+ * request its logger) → [local stage: @middy/secrets-manager has loaded the demo consumers' keys] →
+ * authenticate the caller → the route's logic → ONE audit line (the record, its chain fields and the
+ * request's EMF metrics), written synchronously before any value leaves; if it cannot be written the request
+ * fails closed with 503 → the response (protective headers; errors as problem+json).
  */
 export interface HttpStackDeps {
   readonly config: HttpConfig
   readonly clock: Clock
   readonly log: Log
   readonly auditSink: AuditSink
-  readonly metrics: MetricsSink
+  readonly auditChain: AuditChain
   /** Client options for @middy/secrets-manager (local stage key loading); the SDK's env endpoint otherwise. */
   readonly localKeysClientOptions?: ConstructorParameters<typeof SecretsManagerClient>[0]
 }
 
-export type HttpHandler = (
-  event: APIGatewayProxyEvent,
-  context: BrokerLambdaContext,
-) => Promise<APIGatewayProxyResult>
+export type HttpHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>
+
+export interface HttpStackOptions {
+  /** No authentication and no audit record (health). */
+  readonly public?: boolean
+  /** The method API Gateway routes to this function; any other never reaches it in AWS, nor here. */
+  readonly method?: string
+}
+
+/** What API Gateway answers for a method a resource does not declare (it never invokes the function). */
+const MISSING_AUTHENTICATION_TOKEN: APIGatewayProxyResult = {
+  statusCode: 403,
+  headers: { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'MissingAuthenticationTokenException' },
+  body: JSON.stringify({ message: 'Missing Authentication Token' }),
+}
+
+function logFailure(log: Log, err: unknown): void {
+  if (!isBrokerError(err)) log.error('unexpected error', describeError(err))
+  else if (err.httpStatus >= 500) log.warn('request failed', describeError(err))
+}
 
 export function withHttpStack<D extends HttpStackDeps>(
   logic: RouteLogic<D>,
   deps: D,
-  opts: { public?: boolean } = {},
+  opts: HttpStackOptions = {},
 ): HttpHandler {
-  const { config } = deps
-  const stack = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, BrokerLambdaContext>()
-    .use(requestContext({ clock: deps.clock, log: deps.log }))
-    .use(httpResponder())
-  if (opts.public !== true) {
-    if (config.authMode === 'local-sigv4' && config.localConsumersSecretId !== undefined) {
-      stack.use(
-        secretsManager({
-          AwsClient: SecretsManagerClient,
-          awsClientOptions: deps.localKeysClientOptions ?? { region: config.region },
-          fetchData: { localConsumerKeys: config.localConsumersSecretId },
-          setToContext: true,
-          // Loaded once per container, no refresh timer (timers keep processes alive and fire in frozen Lambdas).
-          cacheExpiry: -1,
-          disablePrefetch: true,
-          cacheKey: `local-consumer-keys:${config.localConsumersSecretId}`,
-        }),
+  const { config, clock } = deps
+  const authenticate = authenticateCaller({
+    mode: config.authMode,
+    accountId: config.accountId,
+    region: config.region,
+    clock,
+  })
+
+  /** Writes the request's audit line; false (and the failure logged, and counted) if it could not be written. */
+  function audit(
+    req: BrokerRequest,
+    caller: CallerIdentity | undefined,
+    status: number,
+    facts: AuditFacts,
+  ): boolean {
+    const now = clock.now()
+    const { counts, timings } = requestMetrics(facts)
+    const record = buildAuditRecord(req, caller, status, facts, now)
+    const sealed = deps.auditChain.seal({
+      ...record,
+      ...emfFields({ stage: config.stage, route: req.route, counts, timings, timestamp: now }),
+    })
+    try {
+      deps.auditSink.writeLine(sealed.line, sealed.record)
+      sealed.commit()
+      return true
+    } catch (err) {
+      deps.log.error('audit record could not be written', describeError(err))
+      try {
+        // Best effort, on its own line: the failure is an operational signal (and alarm) in itself.
+        deps.auditSink.writeLine(
+          JSON.stringify(
+            emfFields({
+              stage: config.stage,
+              route: req.route,
+              counts: { AuditWriteFailed: 1 },
+              timings: {},
+              timestamp: now,
+            }),
+          ),
+        )
+      } catch {
+        // stdout itself is failing; the log line above is all that can be done
+      }
+      return false
+    }
+  }
+
+  async function handle(
+    event: APIGatewayProxyEvent,
+    context: Context & KeysContext,
+  ): Promise<APIGatewayProxyResult> {
+    const req = normaliseEvent(event, context, clock.now())
+    if (opts.method !== undefined && req.method !== opts.method) return MISSING_AUTHENTICATION_TOKEN
+    const log = lazyChild(deps.log, { requestId: req.requestId, route: req.route })
+    if (opts.public === true) {
+      try {
+        return respond(req.requestId, await logic({ req, caller: undefined, log }, deps))
+      } catch (err) {
+        logFailure(log, err)
+        return respondWithProblem(req.requestId, err)
+      }
+    }
+    let caller: CallerIdentity | undefined
+    let result: RouteResult
+    try {
+      caller = await authenticate(req, event.requestContext?.identity?.userArn, context)
+      result = await logic({ req, caller, log }, deps)
+    } catch (err) {
+      logFailure(log, err)
+      const status = isBrokerError(err) ? err.httpStatus : 500
+      audit(req, caller, status, factsForError(err))
+      return respondWithProblem(req.requestId, err)
+    }
+    if (!audit(req, caller, result.status, result.audit)) {
+      // Nothing leaves without its audit record.
+      return respondWithProblem(
+        req.requestId,
+        new AuditUnavailableError('The audit record could not be written.'),
       )
     }
-    stack.use(
-      authenticateCaller({
-        mode: config.authMode,
-        accountId: config.accountId,
-        region: config.region,
-        clock: deps.clock,
-      }),
-    )
-    stack.use(recordMetrics({ metrics: deps.metrics }))
-    stack.use(auditAccess({ sink: deps.auditSink, clock: deps.clock }))
+    return respond(req.requestId, result)
   }
-  return stack.handler(
-    async (_event, context) =>
-      (await logic(brokerContext(context), deps)) as unknown as APIGatewayProxyResult,
-  )
+
+  const stack = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context & KeysContext>()
+  if (
+    opts.public !== true &&
+    config.authMode === 'local-sigv4' &&
+    config.localConsumersSecretId !== undefined
+  ) {
+    stack.use(
+      secretsManager({
+        AwsClient: SecretsManagerClient,
+        awsClientOptions: deps.localKeysClientOptions ?? { region: config.region },
+        fetchData: { localConsumerKeys: config.localConsumersSecretId },
+        setToContext: true,
+        // Loaded once per container, no refresh timer (timers keep processes alive and fire in frozen Lambdas).
+        cacheExpiry: -1,
+        disablePrefetch: true,
+        cacheKey: `local-consumer-keys:${config.localConsumersSecretId}`,
+      }) as MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context & KeysContext>,
+    )
+    // The keys could not be loaded: an audited 500 rather than a bare Lambda error.
+    stack.onError((request) => {
+      const req = normaliseEvent(request.event, request.context, clock.now())
+      logFailure(deps.log, request.error)
+      audit(req, undefined, 500, factsForError(request.error))
+      request.response = respondWithProblem(req.requestId, request.error)
+    })
+  }
+  return stack.handler(handle)
 }

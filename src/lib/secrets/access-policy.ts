@@ -1,5 +1,5 @@
 import type { Catalog, CatalogEntry } from './catalog'
-import { checkSecretName } from './secret-name'
+import { checkSecretName } from '../../contract/secret-name'
 
 /**
  * The access decision, pure and deny by default: a caller may read a name only when the catalog lists that

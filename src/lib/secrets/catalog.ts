@@ -2,15 +2,15 @@
 import * as z from 'zod/mini'
 import { checkCatalogPrincipal, parsePrincipalArn } from '../auth/principal'
 import { ConfigError } from '../errors'
-import { checkSecretName } from './secret-name'
+import { checkSecretName } from '../../contract/secret-name'
+import { ROTATION_STRATEGIES, type RotationStrategyKind } from '../../contract/rotation-strategies'
 
 /**
  * The catalog: which logical names exist, which secret each one is, and who may read it. It is declared per
  * stage in serverless.yml, checked at packaging time and again at cold start, and is never touched by a
  * request: a broken catalog stops the deploy, not a caller.
  */
-export const ROTATION_STRATEGIES = ['random', 'postgres-single-user', 'postgres-alternating-users'] as const
-export type RotationStrategyKind = (typeof ROTATION_STRATEGIES)[number]
+export { ROTATION_STRATEGIES, type RotationStrategyKind }
 
 export interface CatalogEntry {
   readonly name: string

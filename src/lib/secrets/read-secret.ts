@@ -1,13 +1,18 @@
-import { SecretNotFoundError, UpstreamRefusedError, UpstreamUnavailableError } from '../errors'
-import { decideAccess, type AccessDecision } from './access-policy'
+import {
+  SecretNotFoundError,
+  UpstreamRefusedError,
+  UpstreamUnavailableError,
+  type BrokerError,
+} from '../errors'
+import { decideAccess } from './access-policy'
 import type { Catalog, CatalogEntry } from './catalog'
 import type { CacheResult, SecretCache } from './secret-cache'
-import { UpstreamPermanentError, UpstreamTransientError } from './secret-reader'
+import { UpstreamFailure } from './upstream-failures'
 
 /**
  * One authorized read: decide from the catalog first (a denied or unknown name never reaches the cache or
- * AWS, and both get the same SecretNotFoundError), then read through the cache, translating upstream
- * failures into the broker's errors. `onDecision` lets the caller record the reason for the audit.
+ * AWS, and both get the same SecretNotFoundError, whose audit reason says which it was), then read through
+ * the cache. What the audit needs comes back as data: the result on success, the error's facts on failure.
  */
 export interface ReadDeps {
   readonly catalog: Catalog
@@ -18,49 +23,57 @@ export interface ReadResult extends CacheResult {
   readonly entry: CatalogEntry
 }
 
-export type ReadFailureReason = Exclude<AccessDecision, { allow: true }>['reason'] | `upstream-${string}`
+/**
+ * The catalog entry `principalArn` may read under `name`.
+ * @throws SecretNotFoundError (audit reason: invalid-name, unknown-name or caller-not-allowed)
+ */
+export function authorizeRead(catalog: Catalog, principalArn: string, name: string): CatalogEntry {
+  const decision = decideAccess(catalog, principalArn, name)
+  if (!decision.allow) throw new SecretNotFoundError({ facts: { auditReason: decision.reason } })
+  return decision.entry
+}
 
 export async function readAuthorizedSecret(
   deps: ReadDeps,
   principalArn: string,
   name: string,
-  opts: { forceRevalidate?: boolean; onFailure?: (reason: ReadFailureReason) => void } = {},
+  opts: { forceRevalidate?: boolean } = {},
 ): Promise<ReadResult> {
-  const decision = decideAccess(deps.catalog, principalArn, name)
-  if (!decision.allow) {
-    opts.onFailure?.(decision.reason)
-    throw new SecretNotFoundError()
-  }
+  const entry = authorizeRead(deps.catalog, principalArn, name)
   try {
-    const result = await deps.cache.get(decision.entry.secretId, {
-      forceRevalidate: opts.forceRevalidate === true,
-    })
-    return { ...result, entry: decision.entry }
+    const result = await deps.cache.get(entry.secretId, { forceRevalidate: opts.forceRevalidate === true })
+    return { ...result, entry }
   } catch (err) {
-    throw translateUpstreamError(err, opts.onFailure)
+    throw translateUpstreamError(err)
   }
 }
 
+/** Retry-After when a failure does not say how long it backs off. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 5
+
 /**
- * An upstream failure as the broker's error: transient → 503 with Retry-After; the secret gone → the same
- * 404 as an unknown name; the broker refused (access denied, KMS) → 502. Anything else is returned as is.
+ * An upstream failure as the broker's error, as its kind's rule says: 503 with Retry-After, the same 404 as an
+ * unknown name, or 502 (Secrets Manager refused the broker itself). Anything else is returned as is.
  */
-export function translateUpstreamError(
-  err: unknown,
-  onFailure?: (reason: ReadFailureReason) => void,
-): unknown {
-  if (err instanceof UpstreamTransientError) {
-    onFailure?.(`upstream-${err.kind}`)
-    return new UpstreamUnavailableError('Secrets Manager is unavailable and no usable cached value exists.', {
-      cause: err,
-      retryAfterSeconds: 5,
-    })
+export function translateUpstreamError(err: unknown): unknown {
+  if (!(err instanceof UpstreamFailure)) return err
+  const facts = {
+    auditReason: `upstream-${err.kind}`,
+    upstream: err.upstream,
+    ...(err.upstream.length === 0 && err.retryAfterMs !== undefined ? { backedOff: true } : {}),
   }
-  if (err instanceof UpstreamPermanentError) {
-    onFailure?.(`upstream-${err.kind}`)
-    if (err.kind === 'not-found' || err.kind === 'invalid-request')
-      return new SecretNotFoundError({ cause: err })
-    return new UpstreamRefusedError('Secrets Manager refused the broker.', { cause: err })
-  }
-  return err
+  const translated: BrokerError =
+    err.rule.answer === 'unavailable'
+      ? new UpstreamUnavailableError('Secrets Manager is unavailable and no usable cached value exists.', {
+          cause: err,
+          facts,
+          retryAfterSeconds:
+            err.retryAfterMs === undefined
+              ? DEFAULT_RETRY_AFTER_SECONDS
+              : Math.max(1, Math.ceil(err.retryAfterMs / 1000)),
+        })
+      : err.rule.answer === 'not-found'
+        ? new SecretNotFoundError({ cause: err, facts })
+        : new UpstreamRefusedError('Secrets Manager refused the broker.', { cause: err, facts })
+  return translated
 }

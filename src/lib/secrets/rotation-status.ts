@@ -1,30 +1,22 @@
 import { LRUCache } from 'lru-cache'
+import { AWSCURRENT, rotationInProgress, versionHolding } from '../../contract/version-stages'
+import type { RotationStatus } from '../../contract/wire'
 import type { Clock } from '../clock'
 import type { CatalogEntry } from './catalog'
 import type { RotationInfo, RotationInfoSource } from './secret-reader'
+import { UpstreamFailure, type UpstreamCall } from './upstream-failures'
 
 /**
  * What a consumer (or its operator) needs to know about a secret's rotation, from DescribeSecret: enabled,
  * strategy, last and next rotation, and whether a rotation is stuck — AWSPENDING on a version other than
  * AWSCURRENT, the state in which Secrets Manager refuses every later rotation — with what to do about it.
  */
-export interface RotationStatus {
-  readonly name: string
-  readonly rotationEnabled: boolean
-  readonly strategy: string | undefined
-  readonly lastRotatedDate: string | undefined
-  readonly nextRotationDate: string | undefined
-  readonly currentVersionId: string | undefined
-  readonly pendingVersionId: string | undefined
-  readonly stuck: boolean
-  readonly advice: string | undefined
-}
+export type { RotationStatus }
 
 export function assessRotation(entry: CatalogEntry, info: RotationInfo): RotationStatus {
-  const versions = Object.entries(info.versionStages)
-  const current = versions.find(([, stages]) => stages.includes('AWSCURRENT'))?.[0]
-  const pending = versions.find(([, stages]) => stages.includes('AWSPENDING'))?.[0]
-  const stuck = pending !== undefined && pending !== current
+  const current = versionHolding(info.versionStages, AWSCURRENT)
+  const pending = rotationInProgress(info.versionStages)
+  const stuck = pending !== undefined
   return {
     name: entry.name,
     rotationEnabled: info.rotationEnabled,
@@ -32,7 +24,7 @@ export function assessRotation(entry: CatalogEntry, info: RotationInfo): Rotatio
     lastRotatedDate: info.lastRotatedDate?.toISOString(),
     nextRotationDate: info.nextRotationDate?.toISOString(),
     currentVersionId: current,
-    pendingVersionId: stuck ? pending : undefined,
+    pendingVersionId: pending,
     stuck,
     advice: stuck
       ? `A rotation did not finish: version ${pending} still carries AWSPENDING, so Secrets Manager will refuse every new rotation of this secret. ` +
@@ -47,7 +39,8 @@ export function assessRotation(entry: CatalogEntry, info: RotationInfo): Rotatio
 }
 
 export interface RotationStatusReader {
-  read(entry: CatalogEntry): Promise<RotationStatus>
+  /** The status, and the upstream calls this request made for it (none when it came from the short cache). */
+  read(entry: CatalogEntry): Promise<{ status: RotationStatus; upstream: readonly UpstreamCall[] }>
 }
 
 /**
@@ -59,19 +52,31 @@ export function createRotationStatusReader(opts: {
   clock: Clock
   ttlMs: number
   maxEntries: number
+  now?: () => number
 }): RotationStatusReader {
-  const cache = new LRUCache<string, RotationInfo>({
-    max: opts.maxEntries,
-    ttl: Math.max(1, opts.ttlMs),
-    perf: { now: () => opts.clock.now() },
-    ttlResolution: 0, // read the injected clock on every check (no cached 'now', no timer)
-    fetchMethod: (secretId) => opts.source.describeRotation(secretId),
-  })
+  const now = opts.now ?? (() => performance.now())
+  const cache = new LRUCache<string, { info: RotationInfo; at: number }>({ max: opts.maxEntries })
+  const inFlight = new Map<string, Promise<RotationInfo>>()
   return {
     async read(entry) {
-      const info = await cache.fetch(entry.secretId)
-      if (info === undefined) throw new Error('rotation info unavailable')
-      return assessRotation(entry, info)
+      const held = cache.get(entry.secretId)
+      if (held !== undefined && opts.clock.now() - held.at < opts.ttlMs)
+        return { status: assessRotation(entry, held.info), upstream: [] }
+      const pending = inFlight.get(entry.secretId)
+      if (pending !== undefined) return { status: assessRotation(entry, await pending), upstream: [] }
+      const started = now()
+      const work = opts.source.describeRotation(entry.secretId).finally(() => inFlight.delete(entry.secretId))
+      inFlight.set(entry.secretId, work)
+      try {
+        const info = await work
+        cache.set(entry.secretId, { info, at: opts.clock.now() })
+        const call: UpstreamCall = { operation: 'DescribeSecret', durationMs: now() - started }
+        return { status: assessRotation(entry, info), upstream: [call] }
+      } catch (err) {
+        if (err instanceof UpstreamFailure)
+          err.upstream = [{ operation: 'DescribeSecret', durationMs: now() - started, failure: err.kind }]
+        throw err
+      }
     },
   }
 }

@@ -1,49 +1,68 @@
 import type { FetchedSecret } from './secret-reader'
 
 /**
- * The served representation of a secret. A JSON object or array is served parsed; anything else as the
- * string it is. A binary secret is served base64 with `valueEncoding: "base64"`. Parsing never throws and
- * never reports its input (Node's JSON.parse error quotes the first characters, which would be the secret).
+ * The served representation of a secret, as JSON text. A value that is a JSON object or array is embedded
+ * byte for byte — numbers beyond 2^53, string escapes, key order and formatting exactly as stored — so the
+ * broker never alters a value on the way; anything else is served as the JSON string it is, and a binary
+ * secret as base64 with `valueEncoding: "base64"`. Parsing is only a validity check, never reported (Node's
+ * JSON.parse error quotes the first characters, which would be the secret).
  */
-export interface ServedSecret {
-  readonly name: string
-  readonly versionId: string
-  readonly createdDate: string | undefined
-  readonly value: unknown
-  readonly valueEncoding?: 'base64'
-}
-
-export function parseSecretString(s: string): unknown {
+export function isJsonContainer(s: string): boolean {
   const first = s.trimStart()[0]
-  if (first !== '{' && first !== '[') return s
+  if (first !== '{' && first !== '[') return false
   try {
-    const parsed: unknown = JSON.parse(s)
-    return typeof parsed === 'object' && parsed !== null ? parsed : s
+    JSON.parse(s)
+    return true
   } catch {
-    return s
+    return false
   }
 }
 
-/** Rendered once per fetched version and name: a cache hit serves the same (never mutated) object again. */
-const rendered = new WeakMap<FetchedSecret, Map<string, ServedSecret>>()
+/** The `value` member's JSON text. */
+function valueText(secret: FetchedSecret): { text: string; base64: boolean } {
+  if (secret.secretString !== undefined) {
+    const s = secret.secretString
+    return { text: isJsonContainer(s) ? s : JSON.stringify(s), base64: false }
+  }
+  return {
+    text: JSON.stringify(Buffer.from(secret.secretBinary ?? new Uint8Array()).toString('base64')),
+    base64: true,
+  }
+}
 
-export function renderSecret(name: string, secret: FetchedSecret): ServedSecret {
+/** The members after `{` of a served secret's JSON object, for embedding in a batch item. */
+export interface RenderedSecret {
+  readonly versionId: string
+  /** `"name":…,"versionId":…,"createdDate":…,"value":…[,"valueEncoding":"base64"]` */
+  readonly members: string
+}
+
+/** Rendered once per fetched version and name: a cache hit reuses the same text. */
+const rendered = new WeakMap<FetchedSecret, Map<string, RenderedSecret>>()
+
+export function renderSecret(name: string, secret: FetchedSecret): RenderedSecret {
   let byName = rendered.get(secret)
   const hit = byName?.get(name)
   if (hit !== undefined) return hit
-  const base = { name, versionId: secret.versionId, createdDate: secret.createdDate?.toISOString() }
-  const served: ServedSecret = Object.freeze(
-    secret.secretString !== undefined
-      ? { ...base, value: parseSecretString(secret.secretString) }
-      : {
-          ...base,
-          value: Buffer.from(secret.secretBinary ?? new Uint8Array()).toString('base64'),
-          valueEncoding: 'base64' as const,
-        },
-  )
-  if (byName === undefined) rendered.set(secret, (byName = new Map<string, ServedSecret>()))
-  byName.set(name, served)
-  return served
+  const { text, base64 } = valueText(secret)
+  const created =
+    secret.createdDate === undefined
+      ? ''
+      : `,"createdDate":${JSON.stringify(secret.createdDate.toISOString())}`
+  const out: RenderedSecret = {
+    versionId: secret.versionId,
+    members:
+      `"name":${JSON.stringify(name)},"versionId":${JSON.stringify(secret.versionId)}${created}` +
+      `,"value":${text}${base64 ? ',"valueEncoding":"base64"' : ''}`,
+  }
+  if (byName === undefined) rendered.set(secret, (byName = new Map<string, RenderedSecret>()))
+  byName.set(name, out)
+  return out
+}
+
+/** The served secret as a JSON document. */
+export function servedSecretJson(r: RenderedSecret): string {
+  return `{${r.members}}`
 }
 
 /** Whether an If-None-Match header matches the version (strong or weak tags, lists, and `*`). */

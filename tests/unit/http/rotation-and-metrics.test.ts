@@ -7,7 +7,6 @@ import { mockClient } from 'aws-sdk-client-mock'
 import { createMemoryAuditSink } from '../../../src/lib/audit'
 import { createHttpDeps } from '../../../src/lib/deps'
 import { createMemoryLog } from '../../../src/lib/logger'
-import { createMemoryMetrics, createMetrics } from '../../../src/lib/metrics'
 import { withHttpStack } from '../../../src/lib/middleware/http-stack'
 import { getSecretOrRotation } from '../../../src/handlers/get-secret'
 import {
@@ -30,9 +29,48 @@ jest.mock('../../../src/lib/config', () =>
 const sm = mockClient(SecretsManagerClient)
 beforeEach(() => sm.reset())
 
+const COUNTS = [
+  'RequestsAllowed',
+  'RequestsDenied',
+  'RequestsNotModified',
+  'RequestsError',
+  'CacheHit',
+  'CacheMiss',
+  'CacheRevalidated',
+  'CacheStale',
+  'UpstreamCalls',
+  'UpstreamThrottled',
+  'UpstreamServerError',
+  'UpstreamTimeout',
+  'UpstreamOtherError',
+  'UpstreamBackoff',
+]
+
+/** The metrics the requests' audit lines carry (EMF), summed, and the dimensions of each line. */
+function metricsOf(records: Record<string, unknown>[]) {
+  return {
+    get counts(): Record<string, number> {
+      const counts: Record<string, number> = {}
+      for (const r of records)
+        for (const name of COUNTS)
+          if (typeof r[name] === 'number') counts[name] = (counts[name] ?? 0) + r[name]
+      return counts
+    },
+    get timings(): Record<string, number[]> {
+      return {
+        UpstreamLatency: records.flatMap((r) =>
+          r['UpstreamLatency'] === undefined ? [] : ([] as number[]).concat(r['UpstreamLatency'] as number),
+        ),
+      }
+    },
+    get flushes(): Record<string, string>[] {
+      return records.map((r) => ({ route: r['route'] as string }))
+    },
+  }
+}
+
 function setup() {
   const clock = new FakeClock()
-  const metrics = createMemoryMetrics()
   const audit = createMemoryAuditSink()
   const catalog = aCatalogDocument({
     secrets: [
@@ -46,7 +84,6 @@ function setup() {
   })
   const deps = createHttpDeps(anHttpConfig({ catalogJson: JSON.stringify(catalog) }), {
     clock,
-    metrics,
     log: createMemoryLog(),
     auditSink: audit,
     secretsManager: new SecretsManagerClient({ region: 'us-east-1' }),
@@ -54,7 +91,7 @@ function setup() {
   const handler = withHttpStack(getSecretOrRotation, deps)
   return {
     clock,
-    metrics,
+    metrics: metricsOf(audit.records),
     audit,
     call: (name: string, userArn = ORDERS) => handler(aSecretEvent(name, { userArn }), aLambdaContext()),
   }
@@ -152,27 +189,27 @@ describe('request metrics', () => {
     expect(metrics.counts).toMatchObject({ UpstreamThrottled: 1, RequestsError: 1 })
   })
 
-  it('writes CloudWatch Embedded Metric Format with no principal or secret name in it', () => {
-    const lines: string[] = []
-    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk))
-      return true
-    })
-    const spyLog = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
-      lines.push(args.map(String).join(' '))
-    })
-    try {
-      const m = createMetrics({ stage: 'dev' })
-      m.count('RequestsAllowed')
-      m.count('CacheHit')
-      m.flush({ route: '/secrets/{name+}' })
-    } finally {
-      spy.mockRestore()
-      spyLog.mockRestore()
+  it('writes CloudWatch Embedded Metric Format on the audit line, with no principal or secret name among its dimensions', async () => {
+    const { call, audit } = setup()
+    sm.on(GetSecretValueCommand).resolves({ VersionId: 'v1', SecretString: '{}' })
+    await call('orders/db')
+    await call('orders/db')
+    interface EmfLine {
+      _aws: {
+        CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[]
+      }
     }
-    const emf = JSON.parse(lines.join('').trim().split('\n').at(-1) ?? '{}')
-    expect(emf._aws.CloudWatchMetrics[0].Namespace).toBe('SecretBroker')
-    expect(emf._aws.CloudWatchMetrics[0].Dimensions[0].sort()).toEqual(['route', 'service', 'stage'])
+    const [first, second] = audit.lines.map((l) => JSON.parse(l) as EmfLine & Record<string, unknown>)
+    const emf = second!
+    const definitions = emf._aws.CloudWatchMetrics[0]!
+    expect(audit.records).toHaveLength(2)
+    expect(definitions.Namespace).toBe('SecretBroker')
+    expect(definitions.Dimensions[0]!.sort()).toEqual(['route', 'service', 'stage'])
     expect(emf).toMatchObject({ RequestsAllowed: 1, CacheHit: 1, stage: 'dev', route: '/secrets/{name+}' })
+    expect(definitions.Metrics.map((m) => m.Name).sort()).toEqual(['CacheHit', 'RequestsAllowed'])
+    expect(first!._aws.CloudWatchMetrics[0]!.Metrics).toContainEqual({
+      Name: 'UpstreamLatency',
+      Unit: 'Milliseconds',
+    })
   })
 })

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
-import { decideAccess, loadCatalog, type RuntimeCatalogDocument } from '../../../src/lib/secrets'
+import { loadCatalog, type RuntimeCatalogDocument } from '../../../src/lib/secrets'
+import { decideAccess } from '../../../src/lib/secrets/access-policy'
 import { ACCOUNT } from '../../support/builders'
 
 /**

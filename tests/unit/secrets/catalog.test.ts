@@ -1,4 +1,5 @@
-import { decideAccess, loadCatalog } from '../../../src/lib/secrets'
+import { loadCatalog } from '../../../src/lib/secrets'
+import { decideAccess } from '../../../src/lib/secrets/access-policy'
 import { ConfigError } from '../../../src/lib/errors'
 import { ACCOUNT, BILLING, ORDERS, ORDERS_DB_ARN, aCatalogDocument } from '../../support/builders'
 

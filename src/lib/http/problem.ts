@@ -1,13 +1,12 @@
+import { problemType, type Problem, type ProblemSlug } from '../../contract/wire'
 import { isBrokerError, UpstreamUnavailableError, type ErrorCode } from '../errors'
 
 /**
- * RFC 9457 problem documents. The `type` URIs are stable identifiers (documented in the README), the body
- * never carries internal detail, and it depends only on the error kind: two different secrets that are
- * unknown or not allowed produce byte-identical bodies.
+ * RFC 9457 problem documents. The `type` URIs are the contract's stable identifiers (contract/wire.ts), the
+ * body never carries internal detail, and it depends only on the error kind: two different secrets that
+ * are unknown or not allowed produce byte-identical bodies.
  */
-export const PROBLEM_BASE = 'https://secret-broker.dev/problems/'
-
-const TITLES: Record<ErrorCode, { slug: string; title: string }> = {
+const TITLES: Record<ErrorCode, { slug: ProblemSlug; title: string }> = {
   CONFIG_INVALID: { slug: 'internal', title: 'Internal Server Error' },
   BAD_REQUEST: { slug: 'bad-request', title: 'Bad Request' },
   UNAUTHENTICATED: { slug: 'unauthenticated', title: 'Unauthenticated' },
@@ -22,18 +21,13 @@ const TITLES: Record<ErrorCode, { slug: string; title: string }> = {
   INTERNAL: { slug: 'internal', title: 'Internal Server Error' },
 }
 
-export interface Problem {
-  readonly type: string
-  readonly title: string
-  readonly status: number
-  readonly detail?: string
-}
+export type { Problem }
 
 export function problemFor(err: unknown): { problem: Problem; headers: Record<string, string> } {
   if (isBrokerError(err)) {
     const t = TITLES[err.code]
     const problem: Problem = {
-      type: PROBLEM_BASE + t.slug,
+      type: problemType(t.slug),
       title: t.title,
       status: err.httpStatus,
       ...(err.expose ? { detail: err.message } : {}),
@@ -44,7 +38,7 @@ export function problemFor(err: unknown): { problem: Problem; headers: Record<st
     return { problem, headers }
   }
   return {
-    problem: { type: PROBLEM_BASE + 'internal', title: 'Internal Server Error', status: 500 },
+    problem: { type: problemType('internal'), title: 'Internal Server Error', status: 500 },
     headers: {},
   }
 }

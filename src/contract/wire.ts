@@ -1,0 +1,125 @@
+// zod/mini: the same validation, tree-shaken to a few KB in the bundles and in the client.
+import * as z from 'zod/mini'
+
+/**
+ * The wire contract between the broker's HTTP functions and its consumers, declared once: the handlers build
+ * their answers from these types, and the consumer client validates answers against these schemas and maps
+ * errors from the problem `type`. Changing a shape here changes both sides, and the compiler finds every use.
+ */
+
+/** RFC 9457 problem `type` URIs are this base plus a slug; the slugs are the error codes consumers see. */
+export const PROBLEM_TYPE_BASE = 'https://secret-broker.dev/problems/'
+
+export const PROBLEM_SLUGS = [
+  'bad-request',
+  'unauthenticated',
+  'access-denied',
+  'not-found',
+  'method-not-allowed',
+  'payload-too-large',
+  'upstream-refused',
+  'upstream-unavailable',
+  'audit-unavailable',
+  'internal',
+] as const
+export type ProblemSlug = (typeof PROBLEM_SLUGS)[number]
+
+export const problemType = (slug: ProblemSlug): string => PROBLEM_TYPE_BASE + slug
+
+/** The slug of a problem type this contract declares, or undefined for anything else. */
+export function problemSlug(type: string): ProblemSlug | undefined {
+  if (!type.startsWith(PROBLEM_TYPE_BASE)) return undefined
+  const slug = type.slice(PROBLEM_TYPE_BASE.length)
+  return (PROBLEM_SLUGS as readonly string[]).includes(slug) ? (slug as ProblemSlug) : undefined
+}
+
+export const ProblemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number(),
+  detail: z.optional(z.string()),
+})
+export type Problem = z.infer<typeof ProblemSchema>
+
+/** How a served value reached this answer, in `X-Broker-Cache` and in batch items. */
+export const CACHE_STATES = ['hit', 'miss', 'revalidated', 'stale'] as const
+export type CacheState = (typeof CACHE_STATES)[number]
+
+/**
+ * A secret as served: `value` is the secret's JSON text exactly as stored (numbers, escapes, key order and
+ * formatting untouched) when it is a JSON object or array, otherwise the string itself; a binary secret is
+ * base64 with `valueEncoding: "base64"`.
+ */
+export const ServedSecretSchema = z.object({
+  name: z.string(),
+  versionId: z.string(),
+  createdDate: z.optional(z.string()),
+  value: z.unknown(),
+  valueEncoding: z.optional(z.literal('base64')),
+})
+export type ServedSecret = z.infer<typeof ServedSecretSchema>
+
+export const BatchItemSchema = z.union([
+  z.object({
+    name: z.string(),
+    status: z.literal(200),
+    cache: z.optional(z.enum(CACHE_STATES)),
+    versionId: z.string(),
+    createdDate: z.optional(z.string()),
+    value: z.unknown(),
+    valueEncoding: z.optional(z.literal('base64')),
+  }),
+  z.object({ name: z.string(), status: z.number(), problem: ProblemSchema }),
+])
+export type BatchItem = z.infer<typeof BatchItemSchema>
+
+export const BatchResponseSchema = z.object({ results: z.array(BatchItemSchema) })
+export type BatchResponse = z.infer<typeof BatchResponseSchema>
+
+export const BatchRequestSchema = z.strictObject({ names: z.array(z.string()) })
+
+export const WhoamiSchema = z.object({
+  principalArn: z.string(),
+  accountId: z.string(),
+  type: z.enum(['user', 'role']),
+  sessionName: z.optional(z.string()),
+  reportedArn: z.optional(z.string()),
+  authenticatedBy: z.string(),
+})
+export type Whoami = z.infer<typeof WhoamiSchema>
+
+export const SecretNamesSchema = z.object({ names: z.array(z.string()) })
+export type SecretNames = z.infer<typeof SecretNamesSchema>
+
+export const RotationStatusSchema = z.object({
+  name: z.string(),
+  rotationEnabled: z.boolean(),
+  strategy: z.optional(z.string()),
+  lastRotatedDate: z.optional(z.string()),
+  nextRotationDate: z.optional(z.string()),
+  currentVersionId: z.optional(z.string()),
+  pendingVersionId: z.optional(z.string()),
+  stuck: z.boolean(),
+  advice: z.optional(z.string()),
+})
+export type RotationStatus = z.infer<typeof RotationStatusSchema>
+
+export const HealthSchema = z.object({ status: z.literal('ok') })
+
+/** Routes and their methods, as API Gateway declares them (serverless.yml) and the client calls them. */
+export const ROUTES = {
+  health: { method: 'GET', path: '/health' },
+  whoami: { method: 'GET', path: '/whoami' },
+  listSecrets: { method: 'GET', path: '/secrets' },
+  getSecret: { method: 'GET', path: '/secrets/{name+}' },
+  batchGetSecrets: { method: 'POST', path: '/secrets:batchGet' },
+} as const
+
+/** Headers of the contract. */
+export const HEADERS = {
+  cache: 'X-Broker-Cache',
+  requestId: 'X-Request-Id',
+} as const
+
+export const MAX_BATCH_NAMES = 20
+export const MAX_BATCH_BODY_BYTES = 16 * 1024
