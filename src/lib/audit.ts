@@ -74,14 +74,23 @@ export const GENESIS = '0'.repeat(64)
 
 export const sha256Hex = (line: string): string => createHash('sha256').update(line, 'utf8').digest('hex')
 
+/** A record's place in its container's chain. */
+export interface ChainLink {
+  readonly container: string
+  readonly seq: number
+  /** SHA-256 (hex) of the previous line this container wrote; 64 zeros for its first. */
+  readonly prev: string
+}
+
 /**
- * The chain of one container: `seal` adds the container id, the next sequence number and the previous line's
- * hash to a record and returns its line; `commit` advances the chain once that line was written in full, so a
- * failed write leaves no gap.
+ * The chain of one container: `link` gives the next record its container id, sequence number and the
+ * previous line's hash; `commit` advances the chain once that record's line was written in full, so a failed
+ * write leaves no gap.
  */
 export interface AuditChain {
   readonly container: string
-  seal(record: object): { line: string; record: object; commit(): void }
+  link(): ChainLink
+  commit(link: ChainLink, line: string): void
 }
 
 export function createAuditChain(container = randomBytes(8).toString('hex')): AuditChain {
@@ -89,19 +98,24 @@ export function createAuditChain(container = randomBytes(8).toString('hex')): Au
   let prev = GENESIS
   return {
     container,
-    seal(record) {
-      const chained = { ...record, container, seq: seq + 1, prev }
-      const line = JSON.stringify(chained)
-      return {
-        line,
-        record: chained,
-        commit() {
-          seq += 1
-          prev = sha256Hex(line)
-        },
-      }
+    link: () => ({ container, seq: seq + 1, prev }),
+    commit(link, line) {
+      if (link.seq !== seq + 1) throw new Error('audit chain: a link was committed out of turn')
+      seq = link.seq
+      prev = sha256Hex(line)
     },
   }
+}
+
+/** Seal and serialise `record` as the chain's next line (`commit` once it is written). */
+export function sealRecord(
+  chain: AuditChain,
+  record: object,
+): { line: string; record: object; commit(): void } {
+  const link = chain.link()
+  const chained = { ...record, ...link }
+  const line = JSON.stringify(chained)
+  return { line, record: chained, commit: () => chain.commit(link, line) }
 }
 
 /** `fs.writeSync`'s shape: writes from `buffer[offset…]`, returns how many bytes it wrote. */

@@ -111,38 +111,45 @@ export type MetricTimings = Partial<Record<TimingName, number[]>>
 export const SERVICE_NAME = 'secret-broker'
 
 /**
- * The EMF members of one log line: `_aws` with the metric definitions, the dimension values, and each
- * metric's value (a list for timings). CloudWatch extracts them from any JSON line that carries them, so they
- * can ride on the audit record. Empty metrics are left out.
+ * The EMF members of one log line, added to `target`: `_aws` with the metric definitions, the dimension
+ * values, and each metric's value (a list for timings). CloudWatch extracts them from any JSON line that
+ * carries them, so they can ride on the audit record. Empty metrics are left out.
  */
-export function emfFields(opts: {
-  readonly stage: string
-  readonly route: string
-  readonly counts: MetricCounts
-  readonly timings: MetricTimings
-  readonly timestamp: number
-}): Record<string, unknown> {
+export function addEmfFields(
+  target: Record<string, unknown>,
+  opts: {
+    readonly stage: string
+    readonly route: string
+    readonly counts: MetricCounts
+    readonly timings: MetricTimings
+    readonly timestamp: number
+  },
+): Record<string, unknown> {
   const definitions: { Name: string; Unit: string }[] = []
-  const values: Record<string, unknown> = {}
-  for (const [name, value] of Object.entries(opts.counts)) {
+  target['_aws'] = {
+    Timestamp: opts.timestamp,
+    CloudWatchMetrics: [
+      { Namespace: METRICS_NAMESPACE, Dimensions: [['service', 'stage', 'route']], Metrics: definitions },
+    ],
+  }
+  target['service'] = SERVICE_NAME
+  target['stage'] = opts.stage
+  target['route'] = opts.route
+  for (const name in opts.counts) {
+    const value = opts.counts[name as MetricName]
     if (value === undefined || value === 0) continue
     definitions.push({ Name: name, Unit: 'Count' })
-    values[name] = value
+    target[name] = value
   }
-  for (const [name, samples] of Object.entries(opts.timings)) {
+  for (const name in opts.timings) {
+    const samples = opts.timings[name as TimingName]
     if (samples === undefined || samples.length === 0) continue
     definitions.push({ Name: name, Unit: 'Milliseconds' })
-    values[name] = samples.length === 1 ? samples[0] : samples
+    target[name] = samples.length === 1 ? samples[0] : samples
   }
-  return {
-    _aws: {
-      Timestamp: opts.timestamp,
-      CloudWatchMetrics: [
-        { Namespace: METRICS_NAMESPACE, Dimensions: [['service', 'stage', 'route']], Metrics: definitions },
-      ],
-    },
-    service: SERVICE_NAME,
-    stage: opts.stage,
-    ...values,
-  }
+  return target
+}
+
+export function emfFields(opts: Parameters<typeof addEmfFields>[1]): Record<string, unknown> {
+  return addEmfFields({}, opts)
 }

@@ -1,4 +1,4 @@
-import { clip, type AuditOutcome, type AuditRecord } from '../audit'
+import { clip, type AuditOutcome, type AuditRecord, type ChainLink } from '../audit'
 import type { CallerIdentity } from '../auth/caller'
 import { AccessDeniedError, isBrokerError, SecretNotFoundError, UnauthenticatedError } from '../errors'
 import type { BrokerRequest } from './request'
@@ -48,13 +48,15 @@ export function factsForError(err: unknown): AuditFacts {
   }
 }
 
+/** The record (with its place in the chain, when given), as one object the line is serialised from. */
 export function buildAuditRecord(
   req: BrokerRequest,
   caller: CallerIdentity | undefined,
   status: number,
   facts: AuditFacts,
   now: number,
-): AuditRecord {
+  link?: ChainLink,
+): AuditRecord & { [K in keyof ChainLink]: ChainLink[K] | undefined } & Record<string, unknown> {
   return {
     audit: 'secret.access',
     time: new Date(req.receivedAt).toISOString(),
@@ -75,5 +77,8 @@ export function buildAuditRecord(
     forceRefresh: facts.forceRefresh,
     items: facts.items,
     durationMs: now - req.receivedAt,
+    container: link?.container,
+    seq: link?.seq,
+    prev: link?.prev,
   }
 }

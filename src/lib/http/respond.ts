@@ -18,15 +18,10 @@ function baseHeaders(requestId: string): Record<string, string> {
 
 export function respond(requestId: string, result: RouteResult): APIGatewayProxyResult {
   const body = result.bodyText ?? (result.body === undefined ? '' : JSON.stringify(result.body))
-  return {
-    statusCode: result.status,
-    headers: {
-      ...(result.status === 304 ? {} : { 'Content-Type': 'application/json' }),
-      ...baseHeaders(requestId),
-      ...result.headers,
-    },
-    body,
-  }
+  const headers = baseHeaders(requestId)
+  if (result.status !== 304) headers['Content-Type'] = 'application/json'
+  if (result.headers !== undefined) for (const k in result.headers) headers[k] = result.headers[k] as string
+  return { statusCode: result.status, headers, body }
 }
 
 export function respondWithProblem(requestId: string, err: unknown): APIGatewayProxyResult {

@@ -12,7 +12,7 @@ import { normaliseEvent, type BrokerRequest } from '../http/request'
 import { respond, respondWithProblem } from '../http/respond'
 import type { AuditFacts, RouteLogic, RouteResult } from '../http/route'
 import { lazyChild, type Log } from '../logger'
-import { emfFields } from '../metrics'
+import { addEmfFields, emfFields } from '../metrics'
 import { requestMetrics } from '../request-metrics'
 import { authenticateCaller, type KeysContext } from './authenticate-caller'
 
@@ -75,30 +75,21 @@ export function withHttpStack<D extends HttpStackDeps>(
     facts: AuditFacts,
   ): boolean {
     const now = clock.now()
-    const { counts, timings } = requestMetrics(facts)
-    const record = buildAuditRecord(req, caller, status, facts, now)
-    const sealed = deps.auditChain.seal({
-      ...record,
-      ...emfFields({ stage: config.stage, route: req.route, counts, timings, timestamp: now }),
-    })
+    const link = deps.auditChain.link()
+    const record = buildAuditRecord(req, caller, status, facts, now, link)
+    addEmfFields(record, { stage: config.stage, route: req.route, ...requestMetrics(facts), timestamp: now })
+    const line = JSON.stringify(record)
     try {
-      deps.auditSink.writeLine(sealed.line, sealed.record)
-      sealed.commit()
+      deps.auditSink.writeLine(line, record)
+      deps.auditChain.commit(link, line)
       return true
     } catch (err) {
       deps.log.error('audit record could not be written', describeError(err))
       try {
         // Best effort, on its own line: the failure is an operational signal (and alarm) in itself.
+        const metrics = { counts: { AuditWriteFailed: 1 }, timings: {} }
         deps.auditSink.writeLine(
-          JSON.stringify(
-            emfFields({
-              stage: config.stage,
-              route: req.route,
-              counts: { AuditWriteFailed: 1 },
-              timings: {},
-              timestamp: now,
-            }),
-          ),
+          JSON.stringify(emfFields({ stage: config.stage, route: req.route, ...metrics, timestamp: now })),
         )
       } catch {
         // stdout itself is failing; the log line above is all that can be done

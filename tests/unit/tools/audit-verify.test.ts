@@ -1,11 +1,11 @@
-import { createAuditChain } from '../../../src/lib/audit'
+import { createAuditChain, sealRecord } from '../../../src/lib/audit'
 import { formatChainReport, verifyAuditChains } from '../../../scripts/lib/audit-verify'
 
 /** A container's chain of `n` sealed audit lines. */
 function chainOf(n: number, container?: string): string[] {
   const chain = createAuditChain(container)
   return Array.from({ length: n }, (_, i) => {
-    const sealed = chain.seal({ audit: 'secret.access', requestId: `r-${i + 1}`, outcome: 'allowed' })
+    const sealed = sealRecord(chain, { audit: 'secret.access', requestId: `r-${i + 1}`, outcome: 'allowed' })
     sealed.commit()
     return sealed.line
   })
