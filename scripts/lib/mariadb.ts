@@ -1,0 +1,304 @@
+import { createHash, randomBytes } from 'node:crypto'
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
+import { join } from 'node:path'
+import { createConnection } from 'mysql2/promise'
+import { freePort, waitFor } from '../../tests/support/ports'
+import { fileSource, scanSourcesFor, type LogHit, type LogSource } from './log-scan'
+import { makeTempDir, startProcess, type Started } from './processes'
+import { chownAll, runningAsRoot, serverSpawnOptions, systemUserIds, type SystemUserIds } from './system-user'
+import { makeTestCertificates, type TestCertificates } from './test-certs'
+
+/**
+ * A private MariaDB server for the integration tests: its own data directory in a temp dir
+ * (`mariadb-install-db`), `mariadbd` on 127.0.0.1 and a free port with its socket in the temp dir, an admin
+ * user with a random password, and all three logs a password could land in switched on: the general log
+ * (every statement as received), the slow log with `long_query_time = 0` (every statement, admin ones
+ * included) and the binary log. No option file is read (`--no-defaults`), so the machine's
+ * /etc/mysql configuration and its own server (if any) are never touched; only the `mariadbd` started here
+ * is ever stopped, by its PID.
+ *
+ * Cost: install ~2 s, start ~0.2 s, stop ~1 s on the 2-core machine; start one server per test file.
+ */
+export interface MariaDbServer {
+  readonly host: '127.0.0.1'
+  readonly port: number
+  readonly socketPath: string
+  readonly adminUser: string
+  readonly adminPassword: string
+  readonly dataDir: string
+  readonly logs: {
+    readonly general: string
+    readonly slow: string
+    readonly error: string
+    readonly binlogDir: string
+  }
+  /** The CA and server certificate when started with `tls: true`. */
+  readonly tls: TestCertificates | undefined
+  readonly version: string
+  /** One statement as the admin user over TCP (a fresh connection each call). Rows for a SELECT, else []. */
+  query<R extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+  ): Promise<R[]>
+  /** Every log the server keeps (general, slow, error, each binary log file), read as raw bytes. */
+  logSources(): LogSource[]
+  /** Where `secret` appears in those logs (text, hex, base64); empty when nowhere. */
+  scanLogsFor(secret: string): LogHit[]
+  readGeneralLog(): string
+  stop(): Promise<void>
+}
+
+export interface MariaDbOptions {
+  /** Serve TLS with a throw-away CA (`tls.caPem`) and a certificate for `localhost` and 127.0.0.1. */
+  readonly tls?: boolean
+  readonly startTimeoutMs?: number
+  /** Extra `--name=value` server options. */
+  readonly settings?: Readonly<Record<string, string>>
+}
+
+export const MARIADB_INSTALL_HINT =
+  'MariaDB server binaries were not found (mariadbd in /usr/sbin, mariadb-install-db on PATH).\n' +
+  'The MySQL/MariaDB rotation tests need them: apt-get install mariadb-server'
+
+const ADMIN_USER = 'broker_test_admin'
+
+interface MariaDbBinaries {
+  readonly server: string
+  readonly installDb: string
+}
+
+/** mariadbd and mariadb-install-db (or the older mysql_install_db) from Debian's mariadb-server. */
+export function findMariaDbBinaries(
+  dirs = ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin'],
+): MariaDbBinaries {
+  const find = (names: string[]): string | undefined => {
+    for (const name of names)
+      for (const dir of dirs) {
+        try {
+          accessSync(join(dir, name), constants.X_OK)
+          return join(dir, name)
+        } catch {
+          // not here
+        }
+      }
+    return undefined
+  }
+  const server = find(['mariadbd', 'mysqld'])
+  const installDb = find(['mariadb-install-db', 'mysql_install_db'])
+  if (server === undefined || installDb === undefined) throw new Error(MARIADB_INSTALL_HINT)
+  return { server, installDb }
+}
+
+/** `*` + upper-case hex SHA1(SHA1(password)): lets the admin be created without its password in any file. */
+const nativeHash = (password: string): string =>
+  `*${createHash('sha1').update(createHash('sha1').update(password).digest()).digest('hex').toUpperCase()}`
+
+async function runToCompletion(
+  command: string,
+  args: string[],
+  logFile: string,
+  cwd: string,
+  user: SystemUserIds | undefined,
+): Promise<void> {
+  const proc = startProcess(command, args, { ...serverSpawnOptions(cwd, user, 'mysql'), logFile })
+  const code = await new Promise<number | null>((resolve, reject) => {
+    proc.child.once('error', reject)
+    proc.child.once('exit', (c) => resolve(c))
+  })
+  if (code !== 0)
+    throw new Error(`${command.split('/').at(-1) ?? command} exited with code ${code}; see ${logFile}`)
+}
+
+/**
+ * Install and start a fresh server. Always pair with `stop()`, in `afterAll` or a `finally`.
+ * @example const db = await startMariaDb(); try { await db.query('select 1') } finally { await db.stop() }
+ */
+export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbServer> {
+  const bins = findMariaDbBinaries()
+  const user = runningAsRoot() ? systemUserIds('mysql', 'mariadb-server') : undefined
+  const root = makeTempDir('broker-mariadb')
+  const dataDir = join(root, 'data')
+  const logDir = join(root, 'logs')
+  const socketPath = join(root, 'mysqld.sock')
+  const setupLog = join(root, 'setup.log')
+  const initSql = join(root, 'init.sql')
+  mkdirSync(logDir)
+  const logs = {
+    general: join(logDir, 'general.log'),
+    slow: join(logDir, 'slow.log'),
+    error: join(logDir, 'error.log'),
+    binlogDir: logDir,
+  }
+  const adminPassword = `mdb-${randomBytes(18).toString('base64url')}`
+  // Bootstrap runs with the grant tables off; FLUSH PRIVILEGES loads them so CREATE USER works.
+  writeFileSync(
+    initSql,
+    [
+      'FLUSH PRIVILEGES;',
+      ...['127.0.0.1', 'localhost'].flatMap((host) => [
+        `CREATE USER '${ADMIN_USER}'@'${host}' IDENTIFIED BY PASSWORD '${nativeHash(adminPassword)}';`,
+        `GRANT ALL PRIVILEGES ON *.* TO '${ADMIN_USER}'@'${host}' WITH GRANT OPTION;`,
+      ]),
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  )
+  const tls = opts.tls === true ? makeTestCertificates(mkdirAndReturn(join(root, 'tls'))) : undefined
+  chownAll(
+    [
+      root,
+      logDir,
+      initSql,
+      ...(tls === undefined ? [] : [join(root, 'tls'), tls.caFile, tls.certFile, tls.keyFile]),
+    ],
+    user,
+  )
+
+  let server: Started | undefined
+  try {
+    await runToCompletion(
+      bins.installDb,
+      [
+        '--no-defaults',
+        `--datadir=${dataDir}`,
+        '--skip-test-db',
+        '--skip-name-resolve',
+        '--auth-root-authentication-method=socket',
+        `--extra-file=${initSql}`,
+      ],
+      setupLog,
+      root,
+      user,
+    )
+    rmSync(initSql, { force: true })
+    let lastError: unknown
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const port = await freePort()
+      const settings: Record<string, string> = {
+        datadir: dataDir,
+        'bind-address': '127.0.0.1',
+        port: String(port),
+        socket: socketPath,
+        'pid-file': join(root, 'mysqld.pid'),
+        'log-error': logs.error,
+        'general-log': '1',
+        'general-log-file': logs.general,
+        'slow-query-log': '1',
+        'slow-query-log-file': logs.slow,
+        'long-query-time': '0',
+        'log-slow-admin-statements': 'ON',
+        'log-output': 'FILE',
+        'log-bin': join(logDir, 'binlog'),
+        'server-id': '1',
+        'skip-name-resolve': '1',
+        'performance-schema': 'OFF',
+        'innodb-buffer-pool-size': '32M',
+        'innodb-flush-log-at-trx-commit': '0',
+        'sync-binlog': '0',
+        'max-connections': '40',
+        ...(tls === undefined
+          ? {}
+          : { 'ssl-ca': tls.caFile, 'ssl-cert': tls.certFile, 'ssl-key': tls.keyFile }),
+        ...opts.settings,
+      }
+      const args = ['--no-defaults', ...Object.entries(settings).map(([k, v]) => `--${k}=${v}`)]
+      const proc = startProcess(bins.server, args, {
+        ...serverSpawnOptions(root, user, 'mysql'),
+        logFile: join(root, 'stdout.log'),
+        graceMs: 10_000,
+      })
+      server = proc
+      const query = makeQuery(port, adminPassword)
+      try {
+        await waitFor(
+          async () => {
+            await query('SELECT 1')
+            return true
+          },
+          {
+            timeoutMs: opts.startTimeoutMs ?? 30_000,
+            what: `MariaDB on port ${port}`,
+            intervalMs: 50,
+            abortIf: () =>
+              proc.child.exitCode === null ? undefined : `mariadbd exited with code ${proc.child.exitCode}`,
+          },
+        )
+        const [row] = await query<{ v: string }>('SELECT VERSION() AS v')
+        const started = proc
+        const logSources = (): LogSource[] => [
+          fileSource('general log', logs.general),
+          fileSource('slow log', logs.slow),
+          fileSource('error log', logs.error),
+          ...readdirSync(logDir)
+            .filter((f) => /^binlog\.\d+$/.test(f))
+            .map((f) => fileSource(f, join(logDir, f))),
+        ]
+        return {
+          host: '127.0.0.1',
+          port,
+          socketPath,
+          adminUser: ADMIN_USER,
+          adminPassword,
+          dataDir,
+          logs,
+          tls,
+          version: row?.v ?? 'unknown',
+          query,
+          logSources,
+          scanLogsFor: (secret) => scanSourcesFor(secret, logSources()),
+          readGeneralLog: () => readFileSync(logs.general, 'utf8'),
+          stop: async () => {
+            await started.stop()
+            server = undefined
+            rmSync(root, { recursive: true, force: true })
+          },
+        }
+      } catch (err) {
+        lastError = err
+        await proc.stop()
+        server = undefined
+      }
+    }
+    throw new Error(`MariaDB did not start: ${String(lastError)}`)
+  } catch (err) {
+    if (server !== undefined) await server.stop()
+    const tail = existsSync(logs.error) ? readFileSync(logs.error, 'utf8').slice(-2000) : ''
+    rmSync(root, { recursive: true, force: true })
+    throw new Error(`${String(err)}\n${tail}`)
+  }
+}
+
+function mkdirAndReturn(dir: string): string {
+  mkdirSync(dir)
+  return dir
+}
+
+function makeQuery(port: number, password: string): MariaDbServer['query'] {
+  return async <R extends Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+  ): Promise<R[]> => {
+    const conn = await createConnection({
+      host: '127.0.0.1',
+      port,
+      user: ADMIN_USER,
+      password,
+      connectTimeout: 2000,
+    })
+    try {
+      const [rows] = await conn.query(sql, params === undefined ? undefined : [...params])
+      return Array.isArray(rows) ? (rows as R[]) : []
+    } finally {
+      await conn.end().catch(() => undefined)
+    }
+  }
+}
