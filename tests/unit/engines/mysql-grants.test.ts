@@ -126,15 +126,17 @@ describe('planCloneCreation', () => {
       sourceGrants: MARIADB_GRANTS,
       cloneHash: NEW,
     })
-    expect(plan).toEqual([
-      `CREATE USER 'app_clone'@'10.%' IDENTIFIED WITH mysql_native_password AS '${NEW}' REQUIRE SSL WITH MAX_QUERIES_PER_HOUR 100`,
-      "GRANT `app_role` TO 'app_clone'@'10.%'",
-      "GRANT PROCESS ON *.* TO 'app_clone'@'10.%' WITH GRANT OPTION",
-      "GRANT SELECT, INSERT ON `app_db`.* TO 'app_clone'@'10.%'",
-      "GRANT UPDATE (`b`) ON `app_db`.`t` TO 'app_clone'@'10.%'",
-      "SET DEFAULT ROLE `app_role` FOR 'app_clone'@'10.%'",
-    ])
-    expect(plan.join('\n')).not.toContain(OLD)
+    expect(plan).toEqual({
+      asMaster: [
+        `CREATE USER 'app_clone'@'10.%' IDENTIFIED WITH mysql_native_password AS '${NEW}' REQUIRE SSL WITH MAX_QUERIES_PER_HOUR 100`,
+        "GRANT `app_role` TO 'app_clone'@'10.%'",
+        "GRANT PROCESS ON *.* TO 'app_clone'@'10.%' WITH GRANT OPTION",
+        "GRANT SELECT, INSERT ON `app_db`.* TO 'app_clone'@'10.%'",
+        "GRANT UPDATE (`b`) ON `app_db`.`t` TO 'app_clone'@'10.%'",
+      ],
+      asClone: ['SET DEFAULT ROLE `app_role`'],
+    })
+    expect(JSON.stringify(plan)).not.toContain(OLD)
   })
 
   it("sets MySQL's default role after the roles are granted", () => {
@@ -145,11 +147,14 @@ describe('planCloneCreation', () => {
       sourceGrants: ['GRANT USAGE ON *.* TO `app`@`10.%`', 'GRANT `r`@`%` TO `app`@`10.%`'],
       cloneHash: NEW,
     })
-    expect(plan).toEqual([
-      `CREATE USER 'app_clone'@'10.%' IDENTIFIED WITH mysql_native_password AS '${NEW}' REQUIRE NONE`,
-      "GRANT `r`@`%` TO 'app_clone'@'10.%'",
-      "ALTER USER 'app_clone'@'10.%' DEFAULT ROLE `r`@`%`",
-    ])
+    expect(plan).toEqual({
+      asMaster: [
+        `CREATE USER 'app_clone'@'10.%' IDENTIFIED WITH mysql_native_password AS '${NEW}' REQUIRE NONE`,
+        "GRANT `r`@`%` TO 'app_clone'@'10.%'",
+        "ALTER USER 'app_clone'@'10.%' DEFAULT ROLE `r`@`%`",
+      ],
+      asClone: [],
+    })
   })
 })
 
@@ -164,9 +169,12 @@ describe('planCloneUpdate', () => {
       sourceGrants: MARIADB_GRANTS,
       cloneGrants: cloneLines(MARIADB_GRANTS),
     })
-    expect(plan).toEqual([
-      `ALTER USER 'app_clone'@'10.%' IDENTIFIED WITH mysql_native_password AS '${NEW}' REQUIRE SSL WITH MAX_QUERIES_PER_HOUR 100`,
-    ])
+    expect(plan).toEqual({
+      asMaster: [
+        `ALTER USER 'app_clone'@'10.%' IDENTIFIED WITH mysql_native_password AS '${NEW}' REQUIRE SSL WITH MAX_QUERIES_PER_HOUR 100`,
+      ],
+      asClone: [],
+    })
     expect(sameGrants(app, MARIADB_GRANTS, clone, cloneLines(MARIADB_GRANTS))).toBe(true)
   })
 
@@ -183,14 +191,14 @@ describe('planCloneUpdate', () => {
       'SET DEFAULT ROLE `app_role` FOR `app`@`10.%`',
     ])
     const plan = planCloneUpdate({ ...base, sourceGrants, cloneGrants })
-    expect(plan.slice(1)).toEqual([
+    expect(plan.asMaster.slice(1)).toEqual([
       "REVOKE PROCESS, GRANT OPTION ON *.* FROM 'app_clone'@'10.%'",
       "REVOKE SELECT, INSERT ON `app_db`.* FROM 'app_clone'@'10.%'",
       "REVOKE `app_role` FROM 'app_clone'@'10.%'",
-      "SET DEFAULT ROLE NONE FOR 'app_clone'@'10.%'",
       "GRANT SELECT ON `app_db`.* TO 'app_clone'@'10.%'",
       "GRANT SELECT ON `other`.`t2` TO 'app_clone'@'10.%'",
     ])
+    expect(plan.asClone).toEqual(['SET DEFAULT ROLE NONE'])
     expect(sameGrants(app, sourceGrants, clone, cloneGrants)).toBe(false)
   })
 })

@@ -13,6 +13,9 @@ import { assertNativeHash, nativeAuthClause, NATIVE_PLUGIN } from './mysql-passw
  *   issue #90 "fixed" a failing re-grant by adding it to every grant, which makes the clone stronger than
  *   the user). The master must hold every copied privilege WITH GRANT OPTION (and ADMIN OPTION on copied
  *   roles): that is what the server checks, and the strategy's documented privilege list says so.
+ * - On MariaDB the clone sets its own default role (`SET DEFAULT ROLE r`, run logged in as the clone):
+ *   setting another account's default role needs UPDATE on the whole `mysql` schema, which would make the
+ *   master a superuser in all but name.
  * - The source's authentication string is never copied: the clone gets its own hash.
  * - Later rotations re-synchronise: the clone's grants are compared with the source's, and only the
  *   difference is revoked and granted, so grants added to the user since the last rotation reach the clone
@@ -96,12 +99,24 @@ export function parseGrantLine(line: string, account: MysqlAccount): GrantLine {
 
 const keyOf = (g: GrantLine): string => `${g.head}\u0000${g.option}`
 
-/** The statement that gives `grant` to `account`. USAGE without options gives nothing and yields undefined. */
+/**
+ * The statement the master runs to give `grant` to `account`; undefined for USAGE without options (it gives
+ * nothing) and for the default role, which MariaDB lets only the account itself set without UPDATE on the
+ * whole `mysql` schema (`SET DEFAULT ROLE … FOR other` needs it; proven on 10.11): see selfStatement.
+ */
 export function grantStatement(grant: GrantLine, account: MysqlAccount): string | undefined {
+  if (grant.kind === 'default-role') return undefined
   if (grant.kind === 'privileges' && /^GRANT\s+USAGE\s+ON\s/i.test(grant.head) && grant.option === '')
     return undefined
-  const keyword = grant.kind === 'default-role' ? 'FOR' : 'TO'
-  return [grant.head, keyword, quoteAccount(account), grant.option].filter((s) => s !== '').join(' ')
+  return [grant.head, 'TO', quoteAccount(account), grant.option].filter((s) => s !== '').join(' ')
+}
+
+/** `SET DEFAULT ROLE <r>` (or `NONE`), for the account to run itself once its new password works. */
+export function selfDefaultRoleStatement(grant: GrantLine | undefined): string {
+  if (grant === undefined) return 'SET DEFAULT ROLE NONE'
+  if (grant.kind !== 'default-role' || !/^SET\s+DEFAULT\s+ROLE\s+\S/i.test(grant.head))
+    throw new EngineError('invalid-input', 'not a default role line')
+  return grant.head
 }
 
 /** The statement that takes `grant` away from `account` (the exact inverse of grantStatement). */
@@ -109,7 +124,7 @@ export function revokeStatement(grant: GrantLine, account: MysqlAccount): string
   const target = quoteAccount(account)
   switch (grant.kind) {
     case 'default-role':
-      return `SET DEFAULT ROLE NONE FOR ${target}`
+      return undefined // the account resets its own default role (selfDefaultRoleStatement)
     case 'role':
       return `REVOKE ${grant.head.replace(/^GRANT\s+/i, '')} FROM ${target}`
     case 'privileges': {
@@ -198,15 +213,27 @@ export interface CloneInput {
   readonly cloneHash: string
 }
 
+/** What to run: first every `asMaster` statement, then, logged in as the clone, every `asClone` one. */
+export interface ClonePlan {
+  readonly asMaster: string[]
+  readonly asClone: string[]
+}
+
+const defaultRoleOf = (grants: readonly GrantLine[]): GrantLine | undefined =>
+  grants.find((g) => g.kind === 'default-role')
+
 /** First rotation: create the clone with its own password and exactly the source's properties and grants. */
-export function planCloneCreation(input: CloneInput): string[] {
+export function planCloneCreation(input: CloneInput): ClonePlan {
   const { properties } = parseCreateUser(input.sourceCreateUser, input.source)
   const { rest, defaultRole } = withoutDefaultRole(properties)
   const create = `CREATE USER ${quoteAccount(input.clone)} ${nativeAuthClause(input.cloneHash)}${rest === '' ? '' : ` ${rest}`}`
-  const grants = input.sourceGrants
-    .map((l) => parseGrantLine(l, input.source))
-    .flatMap((g) => grantStatement(g, input.clone) ?? [])
-  return [create, ...grants, ...defaultRoleStatement(input.clone, defaultRole)]
+  const want = input.sourceGrants.map((l) => parseGrantLine(l, input.source))
+  const grants = want.flatMap((g) => grantStatement(g, input.clone) ?? [])
+  const role = defaultRoleOf(want)
+  return {
+    asMaster: [create, ...grants, ...defaultRoleStatement(input.clone, defaultRole)],
+    asClone: role === undefined ? [] : [selfDefaultRoleStatement(role)],
+  }
 }
 
 export interface SyncInput extends CloneInput {
@@ -219,7 +246,7 @@ export interface SyncInput extends CloneInput {
  * then the clone's grants that the source no longer has are revoked and the missing ones granted.
  * Revokes come first, so a grant line whose options changed is taken away before it is given again.
  */
-export function planCloneUpdate(input: SyncInput): string[] {
+export function planCloneUpdate(input: SyncInput): ClonePlan {
   const { properties } = parseCreateUser(input.sourceCreateUser, input.source)
   const { rest, defaultRole } = withoutDefaultRole(properties)
   const alter = `ALTER USER ${quoteAccount(input.clone)} ${nativeAuthClause(input.cloneHash)}${rest === '' ? '' : ` ${rest}`}`
@@ -233,10 +260,17 @@ export function planCloneUpdate(input: SyncInput): string[] {
   const grants = want
     .filter((g) => !haveKeys.has(keyOf(g)))
     .flatMap((g) => grantStatement(g, input.clone) ?? [])
-  return [alter, ...revokes, ...grants, ...defaultRoleStatement(input.clone, defaultRole)]
+  const wantRole = defaultRoleOf(want)
+  const haveRole = defaultRoleOf(have)
+  const roleChanged =
+    (wantRole === undefined ? '' : keyOf(wantRole)) !== (haveRole === undefined ? '' : keyOf(haveRole))
+  return {
+    asMaster: [alter, ...revokes, ...grants, ...defaultRoleStatement(input.clone, defaultRole)],
+    asClone: roleChanged ? [selfDefaultRoleStatement(wantRole)] : [],
+  }
 }
 
-/** MySQL's default role (printed in SHOW CREATE USER), set once the roles are granted. */
+/** MySQL's default role (printed in SHOW CREATE USER), set by the master once the roles are granted. */
 function defaultRoleStatement(account: MysqlAccount, defaultRole: string | undefined): string[] {
   return defaultRole === undefined ? [] : [`ALTER USER ${quoteAccount(account)} DEFAULT ROLE ${defaultRole}`]
 }

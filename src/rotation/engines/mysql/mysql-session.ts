@@ -90,6 +90,8 @@ const UNAVAILABLE = new Set([
   'ER_CON_COUNT_ERROR',
   'ER_SERVER_SHUTDOWN',
   'HANDSHAKE_NO_SSL_SUPPORT',
+  // mysql2's code for any failed TLS handshake (an unverifiable certificate included); Node's code is lost.
+  'HANDSHAKE_SSL_ERROR',
 ])
 
 /** The error's kind and safe code, from mysql2's `code` (server error name or Node/socket/TLS code). */
