@@ -1,5 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { createWriteStream, existsSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs'
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  type WriteStream,
+} from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { createClient } from '@redis/client'
@@ -7,6 +15,7 @@ import { freePort, waitFor } from '../../tests/support/ports'
 import { fileSource, scanSourcesFor, type LogHit, type LogSource } from './log-scan'
 import { findOnPath, makeTempDir, startProcess, type Started } from './processes'
 import { chownAll, runningAsRoot, serverSpawnOptions, systemUserIds } from './system-user'
+import { makeTestCertificates, type TestCertificates } from './test-certs'
 
 /**
  * A private Redis server for the integration tests: `redis-server` from Debian's package with a config file
@@ -30,6 +39,9 @@ import { chownAll, runningAsRoot, serverSpawnOptions, systemUserIds } from './sy
 export interface RedisServer {
   readonly host: '127.0.0.1'
   readonly port: number
+  /** The TLS port when started with `tls: true` (the plain port stays open for the harness). */
+  readonly tlsPort: number | undefined
+  readonly tls: TestCertificates | undefined
   readonly adminUser: string
   readonly adminPassword: string
   readonly version: string
@@ -45,6 +57,8 @@ export interface RedisServer {
 }
 
 export interface RedisOptions {
+  /** Also listen with TLS on `tlsPort`, with a throw-away CA (`tls.caPem`) and a certificate for localhost. */
+  readonly tls?: boolean
   readonly startTimeoutMs?: number
   /** Extra config lines (`name value`). */
   readonly config?: readonly string[]
@@ -117,10 +131,28 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
   writeFileSync(logFile, '')
   writeFileSync(monitorFile, '')
   chownAll([root, logFile], user)
+  let tls: TestCertificates | undefined
+  if (opts.tls === true) {
+    const dir = join(root, 'tls')
+    mkdirSync(dir)
+    tls = makeTestCertificates(dir)
+    chownAll([dir, tls.caFile, tls.certFile, tls.keyFile], user)
+  }
 
   let lastError: unknown
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort()
+    const tlsPort = tls === undefined ? undefined : await freePort()
+    const tlsConfig =
+      tls === undefined || tlsPort === undefined
+        ? []
+        : [
+            `tls-port ${tlsPort}`,
+            `tls-cert-file ${tls.certFile}`,
+            `tls-key-file ${tls.keyFile}`,
+            `tls-ca-cert-file ${tls.caFile}`,
+            'tls-auth-clients no',
+          ]
     const config = [
       'bind 127.0.0.1',
       `port ${port}`,
@@ -136,6 +168,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
       'acllog-max-len 1000',
       'user default off resetpass nocommands resetkeys resetchannels',
       `user ${ADMIN_USER} on #${sha256Hex(adminPassword)} ~* &* +@all`,
+      ...tlsConfig,
       ...(opts.config ?? []),
       '',
     ].join('\n')
@@ -183,6 +216,8 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
       return {
         host: '127.0.0.1',
         port,
+        tlsPort,
+        tls,
         adminUser: ADMIN_USER,
         adminPassword,
         version,
