@@ -51,8 +51,12 @@ export interface MariaDbServer {
   ): Promise<R[]>
   /** Every log the server keeps (general, slow, error, each binary log file), read as raw bytes. */
   logSources(): LogSource[]
-  /** Where `secret` appears in those logs (text, hex, base64); empty when nowhere. */
-  scanLogsFor(secret: string): LogHit[]
+  /**
+   * Where `secret` appears in those logs (text, hex, base64); empty when nowhere. Waits first until the
+   * server has written everything before it: the slow log line of a statement is written after the client
+   * got its answer, so a scan right after a query could miss it and pass for the wrong reason.
+   */
+  scanLogsFor(secret: string): Promise<LogHit[]>
   readGeneralLog(): string
   stop(): Promise<void>
 }
@@ -254,7 +258,10 @@ export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbSe
           version: row?.v ?? 'unknown',
           query,
           logSources,
-          scanLogsFor: (secret) => scanSourcesFor(secret, logSources()),
+          scanLogsFor: async (secret) => {
+            await settleLogs(query, logs)
+            return scanSourcesFor(secret, logSources())
+          },
           readGeneralLog: () => readFileSync(logs.general, 'utf8'),
           stop: async () => {
             await started.stop()
@@ -275,6 +282,19 @@ export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbSe
     rmSync(root, { recursive: true, force: true })
     throw new Error(`${String(err)}\n${tail}`)
   }
+}
+
+/** Run a marker statement and wait until it is in the general and slow logs (statements before it are too). */
+async function settleLogs(query: MariaDbServer['query'], logs: MariaDbServer['logs']): Promise<void> {
+  const marker = `log-settle-${randomBytes(8).toString('hex')}`
+  await query(`SELECT '${marker}' AS marker`)
+  await waitFor(
+    () =>
+      Promise.resolve(
+        [logs.general, logs.slow].every((f) => existsSync(f) && readFileSync(f, 'utf8').includes(marker)),
+      ),
+    { timeoutMs: 5000, what: 'the MariaDB logs to settle', intervalMs: 10 },
+  )
 }
 
 function mkdirAndReturn(dir: string): string {

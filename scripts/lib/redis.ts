@@ -225,7 +225,17 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
         monitorFile,
         command,
         logSources,
-        scanLogsFor: async (secret) => scanSourcesFor(secret, await logSources()),
+        scanLogsFor: async (secret) => {
+          // MONITOR lines arrive asynchronously: wait until a marker sent now has come through.
+          const marker = `log-settle-${randomBytes(8).toString('hex')}`
+          await command(['ECHO', marker])
+          await waitFor(() => Promise.resolve(readFileSync(monitorFile, 'utf8').includes(marker)), {
+            timeoutMs: 5000,
+            what: 'the MONITOR capture to settle',
+            intervalMs: 10,
+          })
+          return scanSourcesFor(secret, await logSources())
+        },
         stop: async () => {
           await monitor.stop()
           admin.destroy()

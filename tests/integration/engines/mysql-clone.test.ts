@@ -120,7 +120,7 @@ describe('cloning an account', () => {
     )
     expect(sameGrants(source, grants, clone, cloneGrants)).toBe(true)
     expect(cloneCreate).toContain('REQUIRE SSL WITH MAX_QUERIES_PER_HOUR 500')
-    expect(db.scanLogsFor(clonePassword)).toEqual([])
+    expect(await db.scanLogsFor(clonePassword)).toEqual([])
   })
 
   it('the clone can do what the user can (through its default role), and nothing more', async () => {
@@ -185,7 +185,7 @@ describe('cloning an account', () => {
     })
     expect(await s.query('SELECT c FROM app_db.t2')).toEqual([])
     await s.close()
-    expect(db.scanLogsFor(next)).toEqual([])
+    expect(await db.scanLogsFor(next)).toEqual([])
   })
 })
 
