@@ -116,6 +116,7 @@ describe('mysqlTlsOptions', () => {
 describe('classifyMysqlError', () => {
   it.each([
     ['ER_ACCESS_DENIED_ERROR', 'authentication-failed'],
+    ['ER_ACCESS_DENIED_NO_PASSWORD_ERROR', 'authentication-failed'],
     ['ER_SPECIFIC_ACCESS_DENIED_ERROR', 'permission-denied'],
     ['ER_TABLEACCESS_DENIED_ERROR', 'permission-denied'],
     ['ECONNREFUSED', 'unavailable'],

@@ -61,8 +61,10 @@ export function mysqlTlsOptions(mode: TlsMode, host: string, ca?: string): SslOp
   }
 }
 
+// 1698 ER_ACCESS_DENIED_NO_PASSWORD_ERROR is a refused login too (e.g. an account that uses unix_socket).
 const AUTH_FAILED = new Set([
   'ER_ACCESS_DENIED_ERROR',
+  'ER_ACCESS_DENIED_NO_PASSWORD_ERROR',
   'ER_ACCOUNT_HAS_BEEN_LOCKED',
   'ER_MUST_CHANGE_PASSWORD_LOGIN',
 ])
@@ -74,7 +76,6 @@ const DENIED = new Set([
   'ER_CANT_CREATE_USER_WITH_GRANT',
   'ER_PASSWORD_ANONYMOUS_USER',
   'ER_PASSWORD_NOT_ALLOWED',
-  'ER_ACCESS_DENIED_NO_PASSWORD_ERROR',
 ])
 const UNAVAILABLE = new Set([
   'ECONNREFUSED',
