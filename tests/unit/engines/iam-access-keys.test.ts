@@ -51,6 +51,15 @@ describe('planKeyRoom', () => {
     })
   })
 
+  it("deletes AWSPREVIOUS's key even if a crashed finishSecret left it Active", () => {
+    expect(
+      planKeyRoom([key(PREV, 'Active', 1), key(CUR, 'Active', 2)], { current: CUR, previous: PREV }),
+    ).toEqual({
+      action: 'delete',
+      accessKeyId: PREV,
+    })
+  })
+
   it('treats an existing pending key as a retry', () => {
     expect(
       planKeyRoom([key(CUR, 'Active', 1), key(PEND, 'Active', 2)], { current: CUR, pending: PEND }),

@@ -153,9 +153,10 @@ export type KeyRoomPlan =
   | { readonly action: 'refuse'; readonly reason: string; readonly accessKeyIds: readonly string[] }
 
 /**
- * Before createSecret's CreateAccessKey. Never deletes the current key or an Active key; deletes the
- * oldest Inactive key that is not AWSCURRENT's (normally AWSPREVIOUS's, deactivated by the last
- * finishSecret). A pending key that already exists means a retry: nothing to do.
+ * Before createSecret's CreateAccessKey. Never deletes the current key, nor an Active key the secret does
+ * not hold as AWSPREVIOUS; deletes the oldest Inactive key that is not AWSCURRENT's (normally AWSPREVIOUS's,
+ * deactivated by the last finishSecret), or AWSPREVIOUS's key itself. A pending key that already exists
+ * means a retry: nothing to do.
  */
 export function planKeyRoom(keys: readonly AccessKeyInfo[], known: KnownKeys): KeyRoomPlan {
   if (known.pending !== undefined && keys.some((k) => k.accessKeyId === known.pending))
@@ -167,7 +168,11 @@ export function planKeyRoom(keys: readonly AccessKeyInfo[], known: KnownKeys): K
       accessKeyIds: keys.map((k) => k.accessKeyId),
     }
   if (keys.length < 2) return { action: 'none' }
-  const deletable = keys.filter((k) => k.accessKeyId !== known.current && k.status === 'Inactive')
+  // AWSPREVIOUS's key may still be Active if a finishSecret died after moving the labels (its retry is a
+  // no-op once the token is current): it has been the previous key for a whole rotation, so it may go.
+  const deletable = keys.filter(
+    (k) => k.accessKeyId !== known.current && (k.status === 'Inactive' || k.accessKeyId === known.previous),
+  )
   const victim = deletable[0]
   if (victim !== undefined) return { action: 'delete', accessKeyId: victim.accessKeyId }
   const others = keys.filter((k) => k.accessKeyId !== known.current).map((k) => k.accessKeyId)
