@@ -143,19 +143,7 @@ export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbSe
     binlogDir: logDir,
   }
   const adminPassword = `mdb-${randomBytes(18).toString('base64url')}`
-  // Bootstrap runs with the grant tables off; FLUSH PRIVILEGES loads them so CREATE USER works.
-  writeFileSync(
-    initSql,
-    [
-      'FLUSH PRIVILEGES;',
-      ...['127.0.0.1', 'localhost'].flatMap((host) => [
-        `CREATE USER '${ADMIN_USER}'@'${host}' IDENTIFIED BY PASSWORD '${nativeHash(adminPassword)}';`,
-        `GRANT ALL PRIVILEGES ON *.* TO '${ADMIN_USER}'@'${host}' WITH GRANT OPTION;`,
-      ]),
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  )
+  writeFileSync(initSql, adminBootstrapSql(adminPassword), { mode: 0o600 })
   const tls = opts.tls === true ? makeTestCertificates(mkdirAndReturn(join(root, 'tls'))) : undefined
   chownAll(
     [
@@ -187,33 +175,16 @@ export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbSe
     let lastError: unknown
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = await freePort()
-      const settings: Record<string, string> = {
-        datadir: dataDir,
-        'bind-address': '127.0.0.1',
-        port: String(port),
-        socket: socketPath,
-        'pid-file': join(root, 'mysqld.pid'),
-        'log-error': logs.error,
-        'general-log': '1',
-        'general-log-file': logs.general,
-        'slow-query-log': '1',
-        'slow-query-log-file': logs.slow,
-        'long-query-time': '0',
-        'log-slow-admin-statements': 'ON',
-        'log-output': 'FILE',
-        'log-bin': join(logDir, 'binlog'),
-        'server-id': '1',
-        'skip-name-resolve': '1',
-        'performance-schema': 'OFF',
-        'innodb-buffer-pool-size': '32M',
-        'innodb-flush-log-at-trx-commit': '0',
-        'sync-binlog': '0',
-        'max-connections': '40',
-        ...(tls === undefined
-          ? {}
-          : { 'ssl-ca': tls.caFile, 'ssl-cert': tls.certFile, 'ssl-key': tls.keyFile }),
-        ...opts.settings,
-      }
+      const settings = serverSettings({
+        root,
+        dataDir,
+        logDir,
+        socketPath,
+        port,
+        logs,
+        tls,
+        extra: opts.settings,
+      })
       const args = ['--no-defaults', ...Object.entries(settings).map(([k, v]) => `--${k}=${v}`)]
       const proc = startProcess(bins.server, args, {
         ...serverSpawnOptions(root, user, 'mysql'),
@@ -238,37 +209,22 @@ export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbSe
         )
         const [row] = await query<{ v: string }>('SELECT VERSION() AS v')
         const started = proc
-        const logSources = (): LogSource[] => [
-          fileSource('general log', logs.general),
-          fileSource('slow log', logs.slow),
-          fileSource('error log', logs.error),
-          ...readdirSync(logDir)
-            .filter((f) => /^binlog\.\d+$/.test(f))
-            .map((f) => fileSource(f, join(logDir, f))),
-        ]
-        return {
-          host: '127.0.0.1',
+        const stopAndClean = async (): Promise<void> => {
+          await started.stop()
+          server = undefined
+          rmSync(root, { recursive: true, force: true })
+        }
+        return serverHandle({
           port,
           socketPath,
-          adminUser: ADMIN_USER,
           adminPassword,
           dataDir,
           logs,
           tls,
           version: row?.v ?? 'unknown',
           query,
-          logSources,
-          scanLogsFor: async (secret) => {
-            await settleLogs(query, logs)
-            return scanSourcesFor(secret, logSources())
-          },
-          readGeneralLog: () => readFileSync(logs.general, 'utf8'),
-          stop: async () => {
-            await started.stop()
-            server = undefined
-            rmSync(root, { recursive: true, force: true })
-          },
-        }
+          stop: stopAndClean,
+        })
       } catch (err) {
         lastError = err
         await proc.stop()
@@ -282,6 +238,100 @@ export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbSe
     rmSync(root, { recursive: true, force: true })
     throw new Error(`${String(err)}\n${tail}`)
   }
+}
+
+/** The handle a test holds: connection facts, the admin query, the log scan, stop. */
+function serverHandle(p: {
+  port: number
+  socketPath: string
+  adminPassword: string
+  dataDir: string
+  logs: MariaDbServer['logs']
+  tls: TestCertificates | undefined
+  version: string
+  query: MariaDbServer['query']
+  stop: () => Promise<void>
+}): MariaDbServer {
+  const logSources = (): LogSource[] => [
+    fileSource('general log', p.logs.general),
+    fileSource('slow log', p.logs.slow),
+    fileSource('error log', p.logs.error),
+    ...readdirSync(p.logs.binlogDir)
+      .filter((f) => /^binlog\.\d+$/.test(f))
+      .map((f) => fileSource(f, join(p.logs.binlogDir, f))),
+  ]
+  return {
+    host: '127.0.0.1',
+    port: p.port,
+    socketPath: p.socketPath,
+    adminUser: ADMIN_USER,
+    adminPassword: p.adminPassword,
+    dataDir: p.dataDir,
+    logs: p.logs,
+    tls: p.tls,
+    version: p.version,
+    query: p.query,
+    logSources,
+    scanLogsFor: async (secret) => {
+      await settleLogs(p.query, p.logs)
+      return scanSourcesFor(secret, logSources())
+    },
+    readGeneralLog: () => readFileSync(p.logs.general, 'utf8'),
+    stop: p.stop,
+  }
+}
+
+/** mariadbd's options: loopback only, every log a password could reach, small and unsynced (test data). */
+function serverSettings(p: {
+  root: string
+  dataDir: string
+  logDir: string
+  socketPath: string
+  port: number
+  logs: MariaDbServer['logs']
+  tls: TestCertificates | undefined
+  extra: Readonly<Record<string, string>> | undefined
+}): Record<string, string> {
+  return {
+    datadir: p.dataDir,
+    'bind-address': '127.0.0.1',
+    port: String(p.port),
+    socket: p.socketPath,
+    'pid-file': join(p.root, 'mysqld.pid'),
+    'log-error': p.logs.error,
+    'general-log': '1',
+    'general-log-file': p.logs.general,
+    'slow-query-log': '1',
+    'slow-query-log-file': p.logs.slow,
+    'long-query-time': '0',
+    'log-slow-admin-statements': 'ON',
+    'log-output': 'FILE',
+    'log-bin': join(p.logDir, 'binlog'),
+    'server-id': '1',
+    'skip-name-resolve': '1',
+    'performance-schema': 'OFF',
+    'innodb-buffer-pool-size': '32M',
+    'innodb-flush-log-at-trx-commit': '0',
+    'sync-binlog': '0',
+    'max-connections': '40',
+    ...(p.tls === undefined
+      ? {}
+      : { 'ssl-ca': p.tls.caFile, 'ssl-cert': p.tls.certFile, 'ssl-key': p.tls.keyFile }),
+    ...p.extra,
+  }
+}
+
+/** The admin accounts, created at bootstrap from their hash (the password is in no file). */
+function adminBootstrapSql(adminPassword: string): string {
+  // Bootstrap runs with the grant tables off; FLUSH PRIVILEGES loads them so CREATE USER works.
+  return [
+    'FLUSH PRIVILEGES;',
+    ...['127.0.0.1', 'localhost'].flatMap((host) => [
+      `CREATE USER '${ADMIN_USER}'@'${host}' IDENTIFIED BY PASSWORD '${nativeHash(adminPassword)}';`,
+      `GRANT ALL PRIVILEGES ON *.* TO '${ADMIN_USER}'@'${host}' WITH GRANT OPTION;`,
+    ]),
+    '',
+  ].join('\n')
 }
 
 /** Run a marker statement and wait until it is in the general and slow logs (statements before it are too). */

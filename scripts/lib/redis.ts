@@ -116,6 +116,96 @@ function redisServerBinary(): string {
   return bin
 }
 
+/** redis.conf: loopback, no persistence, every command in SLOWLOG, ACLs with the default user off. */
+function redisConfig(p: {
+  root: string
+  port: number
+  tlsPort: number | undefined
+  tls: TestCertificates | undefined
+  logFile: string
+  adminPassword: string
+  extra: readonly string[] | undefined
+}): string {
+  const tlsConfig =
+    p.tls === undefined || p.tlsPort === undefined
+      ? []
+      : [
+          `tls-port ${p.tlsPort}`,
+          `tls-cert-file ${p.tls.certFile}`,
+          `tls-key-file ${p.tls.keyFile}`,
+          `tls-ca-cert-file ${p.tls.caFile}`,
+          'tls-auth-clients no',
+        ]
+  return [
+    'bind 127.0.0.1',
+    `port ${p.port}`,
+    'protected-mode yes',
+    'daemonize no',
+    `dir ${p.root}`,
+    `logfile ${p.logFile}`,
+    'loglevel verbose',
+    'save ""',
+    'appendonly no',
+    'slowlog-log-slower-than 0',
+    'slowlog-max-len 10000',
+    'acllog-max-len 1000',
+    'user default off resetpass nocommands resetkeys resetchannels',
+    `user ${ADMIN_USER} on #${sha256Hex(p.adminPassword)} ~* &* +@all`,
+    ...tlsConfig,
+    ...(p.extra ?? []),
+    '',
+  ].join('\n')
+}
+
+/** The handle a test holds: connection facts, admin commands, the scan of what the server recorded, stop. */
+function serverHandle(p: {
+  port: number
+  tlsPort: number | undefined
+  tls: TestCertificates | undefined
+  adminPassword: string
+  version: string
+  logFile: string
+  monitorFile: string
+  command: (args: readonly string[]) => Promise<unknown>
+  stop: () => Promise<void>
+}): RedisServer {
+  const logSources = async (): Promise<LogSource[]> => {
+    const slowlog = await p.command(['SLOWLOG', 'GET', '-1'])
+    const aclLog = await p.command(['ACL', 'LOG'])
+    return [
+      fileSource('MONITOR', p.monitorFile),
+      fileSource('server log', p.logFile),
+      { name: 'SLOWLOG', bytes: Buffer.from(JSON.stringify(slowlog)) },
+      { name: 'ACL LOG', bytes: Buffer.from(JSON.stringify(aclLog)) },
+    ]
+  }
+  return {
+    host: '127.0.0.1',
+    port: p.port,
+    tlsPort: p.tlsPort,
+    tls: p.tls,
+    adminUser: ADMIN_USER,
+    adminPassword: p.adminPassword,
+    version: p.version,
+    logFile: p.logFile,
+    monitorFile: p.monitorFile,
+    command: p.command,
+    logSources,
+    scanLogsFor: async (secret) => {
+      // MONITOR lines arrive asynchronously: wait until a marker sent now has come through.
+      const marker = `log-settle-${randomBytes(8).toString('hex')}`
+      await p.command(['ECHO', marker])
+      await waitFor(() => Promise.resolve(readFileSync(p.monitorFile, 'utf8').includes(marker)), {
+        timeoutMs: 5000,
+        what: 'the MONITOR capture to settle',
+        intervalMs: 10,
+      })
+      return scanSourcesFor(secret, await logSources())
+    },
+    stop: p.stop,
+  }
+}
+
 /**
  * Start a fresh server. Always pair with `stop()`, in `afterAll` or a `finally`.
  * @example const redis = await startRedis(); try { await redis.command(['PING']) } finally { await redis.stop() }
@@ -143,35 +233,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort()
     const tlsPort = tls === undefined ? undefined : await freePort()
-    const tlsConfig =
-      tls === undefined || tlsPort === undefined
-        ? []
-        : [
-            `tls-port ${tlsPort}`,
-            `tls-cert-file ${tls.certFile}`,
-            `tls-key-file ${tls.keyFile}`,
-            `tls-ca-cert-file ${tls.caFile}`,
-            'tls-auth-clients no',
-          ]
-    const config = [
-      'bind 127.0.0.1',
-      `port ${port}`,
-      'protected-mode yes',
-      'daemonize no',
-      `dir ${root}`,
-      `logfile ${logFile}`,
-      'loglevel verbose',
-      'save ""',
-      'appendonly no',
-      'slowlog-log-slower-than 0',
-      'slowlog-max-len 10000',
-      'acllog-max-len 1000',
-      'user default off resetpass nocommands resetkeys resetchannels',
-      `user ${ADMIN_USER} on #${sha256Hex(adminPassword)} ~* &* +@all`,
-      ...tlsConfig,
-      ...(opts.config ?? []),
-      '',
-    ].join('\n')
+    const config = redisConfig({ root, port, tlsPort, tls, logFile, adminPassword, extra: opts.config })
     writeFileSync(confFile, config, { mode: 0o600 })
     chownAll([confFile], user)
     const proc: Started = startProcess(bin, [confFile], {
@@ -203,46 +265,13 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
       const info = await admin.sendCommand<string>(['INFO', 'server'])
       const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown'
       const command = (args: readonly string[]): Promise<unknown> => admin.sendCommand([...args])
-      const logSources = async (): Promise<LogSource[]> => {
-        const slowlog = await command(['SLOWLOG', 'GET', '-1'])
-        const aclLog = await command(['ACL', 'LOG'])
-        return [
-          fileSource('MONITOR', monitorFile),
-          fileSource('server log', logFile),
-          { name: 'SLOWLOG', bytes: Buffer.from(JSON.stringify(slowlog)) },
-          { name: 'ACL LOG', bytes: Buffer.from(JSON.stringify(aclLog)) },
-        ]
+      const stop = async (): Promise<void> => {
+        await monitor.stop()
+        admin.destroy()
+        await proc.stop()
+        rmSync(root, { recursive: true, force: true })
       }
-      return {
-        host: '127.0.0.1',
-        port,
-        tlsPort,
-        tls,
-        adminUser: ADMIN_USER,
-        adminPassword,
-        version,
-        logFile,
-        monitorFile,
-        command,
-        logSources,
-        scanLogsFor: async (secret) => {
-          // MONITOR lines arrive asynchronously: wait until a marker sent now has come through.
-          const marker = `log-settle-${randomBytes(8).toString('hex')}`
-          await command(['ECHO', marker])
-          await waitFor(() => Promise.resolve(readFileSync(monitorFile, 'utf8').includes(marker)), {
-            timeoutMs: 5000,
-            what: 'the MONITOR capture to settle',
-            intervalMs: 10,
-          })
-          return scanSourcesFor(secret, await logSources())
-        },
-        stop: async () => {
-          await monitor.stop()
-          admin.destroy()
-          await proc.stop()
-          rmSync(root, { recursive: true, force: true })
-        },
-      }
+      return serverHandle({ port, tlsPort, tls, adminPassword, version, logFile, monitorFile, command, stop })
     } catch (err) {
       lastError = err
       admin.destroy()
