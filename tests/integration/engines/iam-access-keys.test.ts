@@ -24,7 +24,8 @@ import {
  * The IAM access key primitives against moto's IAM and STS, with request authentication on (signatures
  * checked, identity policies evaluated) and off (moto's default). Each test's expectations about moto
  * itself are written as assertions, so a moto upgrade that changes them fails here, visibly.
- */jest.setTimeout(30_000)
+ */
+jest.setTimeout(30_000)
 
 let moto: AuthenticatingMoto
 let admin: IAMClient

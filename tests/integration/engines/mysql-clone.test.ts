@@ -20,7 +20,8 @@ import {
  * the user's grants, host pattern and account options (REQUIRE SSL, limits); later the clone is brought
  * back in line after the user's grants change; a master missing GRANT OPTION fails cleanly (AWS issue #90)
  * and a retry after the fix converges; and the three TLS modes behave as documented.
- */jest.setTimeout(30_000)
+ */
+jest.setTimeout(30_000)
 
 let db: MariaDbServer
 const source: MysqlAccount = { user: 'app', host: '%' }

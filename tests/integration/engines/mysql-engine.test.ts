@@ -26,7 +26,8 @@ import {
  * The MySQL primitives against a real MariaDB (Debian's mariadb-server, a private instance with the
  * general, slow and binary logs on): the hash is accepted, the plain password reaches no log and not even
  * the wire, and each wrong way to do it is shown to leak, so the scan is known to see a leak.
- */jest.setTimeout(30_000)
+ */
+jest.setTimeout(30_000)
 
 let db: MariaDbServer
 let capture: TcpCapture

@@ -20,7 +20,8 @@ import {
  * passwords travel only as SHA-256 hashes (checked on the wire, because Redis keeps ACL SETUSER out of
  * MONITOR and redacts it in SLOWLOG), a user keeps its previous password until it is removed, every
  * other rule stays as it was, and a least-privileged rotator can do it all.
- */jest.setTimeout(30_000)
+ */
+jest.setTimeout(30_000)
 
 let redis: RedisServer
 let capture: TcpCapture

@@ -10,7 +10,8 @@ import { createRedisConnector } from '../../../src/rotation/engines/redis/redis-
  * The private servers themselves: each runs as its package's system user when we are root, keeps its
  * files in its own temp dir, starts with what the tests rely on (logs on, default Redis user off, no
  * password-less MariaDB root over TCP), and stop() ends exactly that process and removes the dir.
- */jest.setTimeout(30_000)
+ */
+jest.setTimeout(30_000)
 
 const processAlive = (pid: number | undefined): boolean => {
   if (pid === undefined) return false
