@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   CreateAccessKeyCommand,
@@ -68,10 +69,14 @@ export async function startAuthenticatingMoto(): Promise<AuthenticatingMoto> {
       endpoint,
       region: 'us-east-1',
       admin: { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey },
-      stop: () => proc.stop(),
+      stop: async () => {
+        await proc.stop()
+        rmSync(logDir, { recursive: true, force: true })
+      },
     }
   } catch (err) {
     await proc.stop()
+    rmSync(logDir, { recursive: true, force: true })
     throw err
   }
 }
