@@ -1,0 +1,184 @@
+import {
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
+  ListAccessKeysCommand,
+  UpdateAccessKeyCommand,
+  type IAMClient,
+} from '@aws-sdk/client-iam'
+import { EngineError, safeCode, type EngineErrorKind } from '../engine-error'
+
+/**
+ * IAM access keys of one user, for the `iam-access-key` strategy. The IAM client is passed in (the
+ * composition builds it, with the rotation role's credentials); every call names the user, so a key id
+ * of another user is refused by IAM itself (NoSuchEntity). A secret access key exists only in
+ * `createAccessKey`'s result: IAM never shows it again, and nothing here logs or keeps it.
+ *
+ * IAM allows two keys per user. Which key may be deleted to make room is decided by `planKeyRoom`, a pure
+ * function: only an Inactive key that no staging label refers to; an Active key the secret does not know
+ * is never deleted (it may be someone's), the rotation is refused with the key ids to look at instead.
+ */
+export interface AccessKeyInfo {
+  readonly accessKeyId: string
+  readonly status: 'Active' | 'Inactive'
+  readonly createDate: Date | undefined
+}
+
+export interface NewAccessKey {
+  readonly accessKeyId: string
+  readonly secretAccessKey: string
+}
+
+const USER_NAME = /^[\w+=,.@-]{1,64}$/
+const KEY_ID = /^[A-Z0-9]{16,128}$/
+
+export function assertIamUserName(userName: string): void {
+  if (!USER_NAME.test(userName))
+    throw new EngineError('invalid-input', 'IAM user name must be 1–64 characters of [A-Za-z0-9_+=,.@-]')
+}
+
+export function assertAccessKeyId(accessKeyId: string): void {
+  if (!KEY_ID.test(accessKeyId)) throw new EngineError('invalid-input', 'not an access key id')
+}
+
+/** The SDK error's kind: its name is safe to log (`NoSuchEntityException`), its message may not be. */
+export function classifyIamError(err: unknown): { kind: EngineErrorKind; code: string | undefined } {
+  const e = (err ?? {}) as { name?: unknown; $retryable?: unknown; $metadata?: { httpStatusCode?: number } }
+  const code = safeCode(e.name)
+  const status = e.$metadata?.httpStatusCode
+  if (code === 'AccessDenied' || code === 'AccessDeniedException') return { kind: 'permission-denied', code }
+  if (code === 'InvalidClientTokenId' || code === 'SignatureDoesNotMatch' || code === 'ExpiredToken')
+    return { kind: 'authentication-failed', code }
+  if (code === 'NoSuchEntityException' || code === 'NoSuchEntity' || code === 'LimitExceededException')
+    return { kind: 'invalid-input', code }
+  if (e.$retryable !== undefined || (status !== undefined && status >= 500) || code === 'Throttling')
+    return { kind: 'unavailable', code }
+  if (status === undefined && err instanceof Error) return { kind: 'unavailable', code }
+  return { kind: 'server-error', code }
+}
+
+function iamError(what: string, err: unknown): EngineError {
+  const { kind, code } = classifyIamError(err)
+  return new EngineError(kind, `IAM ${what} failed`, code)
+}
+
+/** The user's keys, oldest first (pagination followed). */
+export async function listAccessKeys(iam: IAMClient, userName: string): Promise<AccessKeyInfo[]> {
+  assertIamUserName(userName)
+  const keys: AccessKeyInfo[] = []
+  let marker: string | undefined
+  do {
+    const page = await iam
+      .send(
+        new ListAccessKeysCommand({
+          UserName: userName,
+          ...(marker === undefined ? {} : { Marker: marker }),
+        }),
+      )
+      .catch((err: unknown) => {
+        throw iamError('ListAccessKeys', err)
+      })
+    for (const k of page.AccessKeyMetadata ?? []) {
+      if (k.AccessKeyId === undefined) continue
+      keys.push({
+        accessKeyId: k.AccessKeyId,
+        status: k.Status === 'Active' ? 'Active' : 'Inactive',
+        createDate: k.CreateDate,
+      })
+    }
+    marker = page.IsTruncated === true ? page.Marker : undefined
+  } while (marker !== undefined)
+  return keys.sort((a, b) => (a.createDate?.getTime() ?? 0) - (b.createDate?.getTime() ?? 0))
+}
+
+/** A new Active key. Its secret is in the result only: put it in the pending version at once. */
+export async function createAccessKey(iam: IAMClient, userName: string): Promise<NewAccessKey> {
+  assertIamUserName(userName)
+  const out = await iam.send(new CreateAccessKeyCommand({ UserName: userName })).catch((err: unknown) => {
+    throw iamError('CreateAccessKey', err)
+  })
+  const id = out.AccessKey?.AccessKeyId
+  const secret = out.AccessKey?.SecretAccessKey
+  if (id === undefined || secret === undefined)
+    throw new EngineError('server-error', 'IAM CreateAccessKey returned no key')
+  return { accessKeyId: id, secretAccessKey: secret }
+}
+
+/** Set a key Active or Inactive; IAM treats a repeat as a no-op. */
+export async function setAccessKeyStatus(
+  iam: IAMClient,
+  userName: string,
+  accessKeyId: string,
+  status: 'Active' | 'Inactive',
+): Promise<void> {
+  assertIamUserName(userName)
+  assertAccessKeyId(accessKeyId)
+  await iam
+    .send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: status }))
+    .catch((err: unknown) => {
+      throw iamError('UpdateAccessKey', err)
+    })
+}
+
+/** Delete a key; `false` when it was already gone (a retried step), so deletion is idempotent. */
+export async function deleteAccessKey(
+  iam: IAMClient,
+  userName: string,
+  accessKeyId: string,
+): Promise<boolean> {
+  assertIamUserName(userName)
+  assertAccessKeyId(accessKeyId)
+  try {
+    await iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }))
+    return true
+  } catch (err) {
+    const { code } = classifyIamError(err)
+    if (code === 'NoSuchEntityException' || code === 'NoSuchEntity') return false
+    throw iamError('DeleteAccessKey', err)
+  }
+}
+
+/** The key ids the secret's versions refer to, by label. */
+export interface KnownKeys {
+  readonly current: string
+  readonly previous?: string
+  readonly pending?: string
+}
+
+export type KeyRoomPlan =
+  /** There is room (fewer than two keys, or the pending key already exists). */
+  | { readonly action: 'none' }
+  /** Delete this Inactive, unlabelled or AWSPREVIOUS key first. */
+  | { readonly action: 'delete'; readonly accessKeyId: string }
+  /** No key may be deleted safely; the ids (not secret) say what to look at. */
+  | { readonly action: 'refuse'; readonly reason: string; readonly accessKeyIds: readonly string[] }
+
+/**
+ * Before createSecret's CreateAccessKey. Never deletes the current key, nor an Active key the secret does
+ * not hold as AWSPREVIOUS; deletes the oldest Inactive key that is not AWSCURRENT's (normally AWSPREVIOUS's,
+ * deactivated by the last finishSecret), or AWSPREVIOUS's key itself. A pending key that already exists
+ * means a retry: nothing to do.
+ */
+export function planKeyRoom(keys: readonly AccessKeyInfo[], known: KnownKeys): KeyRoomPlan {
+  if (known.pending !== undefined && keys.some((k) => k.accessKeyId === known.pending))
+    return { action: 'none' }
+  if (!keys.some((k) => k.accessKeyId === known.current))
+    return {
+      action: 'refuse',
+      reason: 'the current key is not one of the user\u2019s keys',
+      accessKeyIds: keys.map((k) => k.accessKeyId),
+    }
+  if (keys.length < 2) return { action: 'none' }
+  // AWSPREVIOUS's key may still be Active if a finishSecret died after moving the labels (its retry is a
+  // no-op once the token is current): it has been the previous key for a whole rotation, so it may go.
+  const deletable = keys.filter(
+    (k) => k.accessKeyId !== known.current && (k.status === 'Inactive' || k.accessKeyId === known.previous),
+  )
+  const victim = deletable[0]
+  if (victim !== undefined) return { action: 'delete', accessKeyId: victim.accessKeyId }
+  const others = keys.filter((k) => k.accessKeyId !== known.current).map((k) => k.accessKeyId)
+  return {
+    action: 'refuse',
+    reason: 'the user has two keys and the other one is Active; deactivate it if nothing uses it, then retry',
+    accessKeyIds: others,
+  }
+}
