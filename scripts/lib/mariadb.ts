@@ -11,7 +11,7 @@ import {
 } from 'node:fs'
 import { join } from 'node:path'
 import { createConnection } from 'mysql2/promise'
-import { freePort, waitFor } from '../../tests/support/ports'
+import { freePort, waitFor } from './ports'
 import { fileSource, scanSourcesFor, type LogHit, type LogSource } from './log-scan'
 import { makeTempDir, startProcess, type Started } from './processes'
 import { chownAll, runningAsRoot, serverSpawnOptions, systemUserIds, type SystemUserIds } from './system-user'

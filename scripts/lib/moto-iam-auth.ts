@@ -6,7 +6,7 @@ import {
   IAMClient,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam'
-import { freePort, waitFor } from '../../tests/support/ports'
+import { freePort, waitFor } from './ports'
 import { MotoNotInstalledError } from './moto'
 import { findOnPath, makeTempDir, startProcess } from './processes'
 

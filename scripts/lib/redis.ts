@@ -11,7 +11,7 @@ import {
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { createClient } from '@redis/client'
-import { freePort, waitFor } from '../../tests/support/ports'
+import { freePort, waitFor } from './ports'
 import { fileSource, scanSourcesFor, type LogHit, type LogSource } from './log-scan'
 import { findOnPath, makeTempDir, startProcess, type Started } from './processes'
 import { chownAll, runningAsRoot, serverSpawnOptions, systemUserIds } from './system-user'
