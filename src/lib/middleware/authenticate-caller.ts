@@ -1,5 +1,6 @@
 import { resolveCaller } from '../auth/caller'
-import { verifySigV4, type SigV4Credential } from '../auth/sigv4-verifier'
+import { credentialsByAccessKey, parseLocalConsumerKeys } from '../auth/local-consumer-keys'
+import { verifySigV4 } from '../auth/sigv4-verifier'
 import type { Clock } from '../clock'
 import type { AuthMode } from '../config'
 import { UnauthenticatedError } from '../errors'
@@ -7,13 +8,10 @@ import { brokerContext, type HttpMiddleware } from './request-context'
 
 /**
  * Resolves the caller's identity before any logic runs, never from a header the client can set.
- * `iam`: API Gateway's AWS_IAM identity. `local-sigv4`: the signature is verified here against the demo
- * consumers' keys (loaded into the Lambda context by @middy/secrets-manager under `localConsumerKeys`).
+ * `iam`: API Gateway's AWS_IAM identity. `local-sigv4`: the signature is verified here, as API Gateway
+ * would, against the demo consumers' credentials (the consumer-keys secret, loaded into the Lambda context
+ * by @middy/secrets-manager under `localConsumerKeys`; see src/lib/auth/local-consumer-keys.ts).
  */
-export interface LocalConsumerKeys {
-  readonly consumers: readonly { accessKeyId: string; secretAccessKey: string; principalArn: string }[]
-}
-
 export function authenticateCaller(opts: {
   mode: AuthMode
   accountId: string
@@ -22,7 +20,7 @@ export function authenticateCaller(opts: {
 }): HttpMiddleware {
   if (!/^\d{12}$/.test(opts.accountId)) throw new Error('authenticateCaller: accountId must be 12 digits')
   return {
-    before: async (request) => {
+    before: (request) => {
       const ctx = brokerContext(request.context)
       if (opts.mode === 'iam') {
         ctx.caller = resolveCaller(
@@ -32,21 +30,28 @@ export function authenticateCaller(opts: {
         )
         return
       }
-      const keys = (request.context as unknown as { localConsumerKeys?: Partial<LocalConsumerKeys> })
-        .localConsumerKeys
-      if (keys?.consumers === undefined || !Array.isArray(keys.consumers))
-        throw new UnauthenticatedError('The local consumer keys are not loaded.')
-      const consumers: LocalConsumerKeys['consumers'] = keys.consumers
-      const byKey = new Map<string, SigV4Credential>(consumers.map((c) => [c.accessKeyId, c]))
-      const { principalArn } = await verifySigV4(
+      const loaded = (request.context as unknown as { localConsumerKeys?: unknown }).localConsumerKeys
+      const keys = loaded === undefined ? undefined : parseLocalConsumerKeys(loaded)
+      if (keys === undefined) throw new UnauthenticatedError('The local consumer keys are not loaded.')
+      const byKey = credentialsByAccessKey(keys)
+      const { principalArn } = verifySigV4(
         {
           method: ctx.req.method,
           path: ctx.req.path,
-          headers: ctx.req.headers,
-          query: ctx.req.query,
+          // serverless-offline's router (hapi, stripTrailingSlash) removes a trailing slash before the event
+          // is built, and the event keeps no raw URL: the client may have signed `/whoami/` for `/whoami`.
+          trailingSlashMayBeStripped: true,
+          headers: ctx.req.rawHeaders,
+          query: ctx.req.rawQuery,
           body: ctx.req.body,
         },
-        { region: opts.region, service: 'execute-api', clock: opts.clock, lookup: (id) => byKey.get(id) },
+        {
+          region: opts.region,
+          service: 'execute-api',
+          clock: opts.clock,
+          lookup: (id) => byKey.get(id),
+          endpointHosts: keys.endpointHosts,
+        },
       )
       ctx.caller = resolveCaller(principalArn, opts.accountId, 'local-sigv4')
     },

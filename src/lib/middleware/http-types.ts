@@ -12,9 +12,14 @@ export interface BrokerRequest {
   /** The raw request path as received (used for SigV4 and to refuse percent-encoding). */
   readonly path: string
   readonly pathParameters: Readonly<Record<string, string>>
+  /** The route's query parameters: a presigned request's `X-Amz-*` authentication parameters are not among them. */
   readonly query: Readonly<Record<string, string | string[]>>
   /** Lower-cased names. */
   readonly headers: Readonly<Record<string, string>>
+  /** Every header line as received (lower-cased name → values in arrival order), for SigV4. */
+  readonly rawHeaders: ReadonlyMap<string, readonly string[]>
+  /** Every query parameter as received (decoded, in order, authentication parameters included), for SigV4. */
+  readonly rawQuery: readonly (readonly [string, string])[]
   readonly body: string | undefined
   readonly bodyBytes: number
   readonly sourceIp: string | undefined
