@@ -4,12 +4,11 @@ import { UnauthenticatedError } from '../../src/lib/errors'
 import { asDelivered, signWithBotocore, type BotocoreRequest } from '../support/botocore-signer'
 import { FakeClock } from '../support/fake-clock'
 import { recordFigures } from './support/adversarial'
+import { controlsOf, mutationsOf, type Mutation } from './support/sigv4-mutations'
 import {
   CASES,
-  controlsOf,
   ENDPOINT_HOST,
   formsOf,
-  mutationsOf,
   OTHER_USER,
   ROLLED_DAY,
   SECOND_60,
@@ -19,7 +18,6 @@ import {
   USER,
   type Category,
   type ConformanceCase,
-  type Mutation,
 } from './support/sigv4-cases'
 
 /**

@@ -2,18 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Clock } from '../clock'
 import { UnauthenticatedError } from '../errors'
 import { buildCanonicalRequest, sha256Hex, signatureFor } from './canonical-request'
-import { parseSigV4Auth, SIGV4_QUERY_PARAMETERS, type SigV4Auth } from './sigv4-auth'
-
-/**
- * AWS Signature Version 4 verification for the local stage, where serverless-offline does not enforce
- * AWS_IAM: it accepts what API Gateway's AWS_IAM accepts and refuses what it refuses, so a consumer that
- * works locally works deployed. Header (`Authorization`) and query-string (presigned) forms, temporary
- * credentials with their session token, repeated headers, and execute-api's path normalisation. Never used
- * in a deployed stage (config refuses it there). Every refusal is an UnauthenticatedError (401) whose
- * message names the rule, never a value from the request.
- */
-export const SIGV4_MAX_SKEW_MS = 5 * 60 * 1000
-export { SIGV4_QUERY_PARAMETERS }
+import { parseSigV4Auth, type SigV4Auth } from './sigv4-auth'
 
 export interface SigV4Credential {
   readonly secretAccessKey: string
@@ -54,6 +43,20 @@ export interface VerifiedCaller {
   readonly form: SigV4Auth['form']
 }
 
+/**
+ * AWS Signature Version 4 verification for the local stage, where serverless-offline does not enforce
+ * AWS_IAM: it accepts what API Gateway's AWS_IAM accepts and refuses what it refuses, so a consumer that
+ * works locally works deployed. Header (`Authorization`) and query-string (presigned) forms, temporary
+ * credentials with their session token, repeated headers, and execute-api's path normalisation. Never used
+ * in a deployed stage (config refuses it there). Every refusal is an UnauthenticatedError (401) whose
+ * message names the rule, never a value from the request.
+ *
+ * @example
+ * const { principalArn } = verifySigV4(
+ *   { method: 'GET', path: '/whoami', headers: req.rawHeaders, query: req.rawQuery, body: undefined },
+ *   { region: 'us-east-1', service: 'execute-api', clock, lookup, endpointHosts: ['127.0.0.1:3000'] },
+ * )
+ */
 export function verifySigV4(req: SignedRequest, opts: VerifyOptions): VerifiedCaller {
   const auth = parseSigV4Auth(req, opts)
   checkHost(req, opts.endpointHosts)
