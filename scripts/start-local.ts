@@ -10,7 +10,7 @@ import { quietToolEnv } from './lib/tool-env'
 /**
  * `npm start`: the broker's local stage on an embedded AWS emulator, until Ctrl-C.
  *   npm start -- [--endpoint http://127.0.0.1:4566] [--port 3000]
- * Writes .broker/local.json (endpoint, region, demo consumers' keys) and prints a ready-to-paste request.
+ * Writes .broker/local.json (endpoint, region, demo consumers' credentials) and prints a ready-to-paste request.
  */
 const HELP = `Usage: npm start -- [--endpoint <moto url>] [--port <http port>] [--no-postgres]
   --endpoint     use an already running AWS emulator (moto_server) instead of starting one
@@ -75,12 +75,8 @@ async function main(): Promise<void> {
         ...(stack.postgres === undefined
           ? {}
           : { postgres: { host: stack.postgres.host, port: stack.postgres.port } }),
-        consumers: stack.consumers.map((c) => ({
-          name: c.name,
-          principalArn: c.principalArn,
-          accessKeyId: c.accessKeyId,
-          secretAccessKey: c.secretAccessKey,
-        })),
+        // Role consumers also carry their session (sessionToken, sessionName, expiration), as AssumeRole gives it.
+        consumers: stack.consumers,
       },
       null,
       2,

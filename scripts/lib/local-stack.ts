@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms'
@@ -10,6 +10,7 @@ import {
 import { planStack, type ManagedSecret, type StackPlan } from '../../infra/stack'
 import { LOCAL_PARAM_OVERRIDES_VAR, loadStageDeclarations, REPO_ROOT } from '../../infra/stage-declarations'
 import { freePort, waitFor } from './ports'
+import { localConsumerKeysDocument, mintLocalConsumers, type LocalConsumer } from './local-consumers'
 import { enableRotation, prepareMotoForRotation, provisionDemoDatabase } from './local-rotation'
 import { MOTO_CREDENTIALS, startMoto, type MotoServer } from './moto'
 import { startPostgresCluster, type PostgresCluster } from './postgres'
@@ -22,12 +23,7 @@ import { QUIET_TOOL_ENV } from './tool-env'
  * with fresh SigV4 keys, and the HTTP API under serverless-offline. Used by `npm start` and by the
  * integration tests; `stop()` stops only what this call started.
  */
-export interface LocalConsumer {
-  readonly name: string
-  readonly principalArn: string
-  readonly accessKeyId: string
-  readonly secretAccessKey: string
-}
+export type { LocalConsumer }
 
 export interface LocalStackOptions {
   /** Use this emulator instead of starting one. */
@@ -74,12 +70,6 @@ export interface LocalStack {
   readonly stateDir: string
   readonly postgres: { readonly host: string; readonly port: number; readonly logFile: string } | undefined
   stop(): Promise<void>
-}
-
-const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-function localAccessKeyId(): string {
-  const bytes = randomBytes(16)
-  return `LOCL${Array.from(bytes, (b) => KEY_ALPHABET[b % 32]).join('')}`
 }
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
@@ -161,20 +151,6 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       )
     }
 
-    const consumers: LocalConsumer[] = (plan.decl.params.localConsumers ?? []).map((c) => ({
-      name: c.name,
-      principalArn: c.principalArn,
-      accessKeyId: localAccessKeyId(),
-      secretAccessKey: randomBytes(30).toString('base64'),
-    }))
-    await sm.send(
-      new CreateSecretCommand({
-        Name: plan.localConsumersSecretName,
-        KmsKeyId: keyId,
-        SecretString: JSON.stringify({ consumers }),
-      }),
-    )
-
     if (opts.rotation === true || opts.postgres === true) {
       await prepareMotoForRotation(motoEndpoint, region)
       for (const m of plan.managed)
@@ -194,6 +170,16 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         ? await opts.upstreamEndpoint(motoEndpoint)
         : (opts.upstreamEndpoint ?? motoEndpoint)
     const httpPort = opts.httpPort ?? (await freePort())
+    // Users get long-term keys, roles a 12-hour session (local-consumers.ts); the secret also names the
+    // API's host:port, which a signature must be made for.
+    const consumers = mintLocalConsumers(plan.decl.params.localConsumers ?? [], { now: Date.now() })
+    await sm.send(
+      new CreateSecretCommand({
+        Name: plan.localConsumersSecretName,
+        KmsKeyId: keyId,
+        SecretString: JSON.stringify(localConsumerKeysDocument(consumers, httpPort)),
+      }),
+    )
     const lambdaPort = await freePort()
     const auditFile = join(stateDir, 'audit.jsonl')
     const offlineLog = join(stateDir, 'offline.log')

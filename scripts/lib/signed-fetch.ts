@@ -6,7 +6,8 @@ export interface SignedFetchOptions {
   readonly method?: string
   readonly headers?: Record<string, string>
   readonly body?: string
-  readonly credentials?: { accessKeyId: string; secretAccessKey: string }
+  /** With a sessionToken (temporary credentials), the signer sends and signs X-Amz-Security-Token. */
+  readonly credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
   readonly region?: string
   readonly signingDate?: Date
 }

@@ -54,6 +54,8 @@ interface LocalState {
     readonly name: string
     readonly accessKeyId: string
     readonly secretAccessKey: string
+    /** Role consumers: temporary credentials, valid only with their session token. */
+    readonly sessionToken?: string
   }[]
 }
 
@@ -107,7 +109,11 @@ export function resolveCliTarget(
   return {
     endpoint: endpoint ?? state.endpoint,
     region: nonEmpty(flags.region) ?? state.region,
-    credentials: { accessKeyId: consumer.accessKeyId, secretAccessKey: consumer.secretAccessKey },
+    credentials: {
+      accessKeyId: consumer.accessKeyId,
+      secretAccessKey: consumer.secretAccessKey,
+      ...(consumer.sessionToken === undefined ? {} : { sessionToken: consumer.sessionToken }),
+    },
     source: 'local-state',
   }
 }
@@ -266,7 +272,8 @@ function readLocalState(file: string): LocalState {
       return (
         typeof r['name'] === 'string' &&
         typeof r['accessKeyId'] === 'string' &&
-        typeof r['secretAccessKey'] === 'string'
+        typeof r['secretAccessKey'] === 'string' &&
+        (r['sessionToken'] === undefined || typeof r['sessionToken'] === 'string')
       )
     })
   ) {

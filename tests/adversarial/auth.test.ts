@@ -10,6 +10,14 @@ import { getSecret } from '../../src/handlers/get-secret'
 import { whoami } from '../../src/handlers/whoami'
 import { startLocalStack, type LocalStack } from '../../scripts/lib/local-stack'
 import { readAuditFile } from '../../scripts/lib/audit-file'
+import {
+  sendOnWire,
+  sendSigned,
+  signWithBotocore,
+  splitTarget,
+  type BotocoreRequest,
+  type BotocoreSigned,
+} from '../support/botocore-signer'
 import { aLambdaContext, aSecretEvent, anApiEvent, anHttpConfig } from '../support/builders'
 import { FakeClock } from '../support/fake-clock'
 import {
@@ -67,13 +75,13 @@ async function send(
   return rawRequest(stack.apiUrl, { method, path, headers, ...(body === undefined ? {} : { body }) })
 }
 
-function auditFor(res: RawResponse): AuditRecord[] {
+function auditFor(res: Pick<RawResponse, 'headers'>): AuditRecord[] {
   const id = res.headers['x-request-id']
   return readAuditFile(stack.auditFile).filter((r) => r.requestId === id)
 }
 
 /** The attack is refused with 401, the body says only "unauthenticated", and one audit record names no one. */
-function expectRefused(attack: string, res: RawResponse): void {
+function expectRefused(attack: string, res: Pick<RawResponse, 'status' | 'headers' | 'body'>): void {
   refusals.push({ attack, status: res.status })
   refusedBodies.push(res.body)
   expect([attack, res.status]).toEqual([attack, 401])
@@ -190,7 +198,7 @@ describe('SigV4 over HTTP', () => {
     )
   })
 
-  it('refuses a signature that does not cover the Host header, one with a session token, and one for another region', async () => {
+  it('refuses a signature that does not cover the Host header, a session token on long-term keys, and one for another region', async () => {
     const base = await signRaw(stack.apiUrl, {
       method: 'GET',
       path: '/secrets/demo/db',
@@ -243,6 +251,180 @@ describe('SigV4 over HTTP', () => {
     const replay = await send('GET', '/secrets/demo/db', headers)
     expect([first.status, replay.status]).toEqual([200, 200])
     expect(auditFor(replay)[0]).toMatchObject({ principal: orders().principalArn, secretName: 'demo/db' })
+  })
+})
+
+/**
+ * What API Gateway refuses, each signed by botocore (an independent signer) so the signature itself is
+ * right and only the rule under test can refuse it. Each group first sends the untouched request (200).
+ */
+describe('SigV4 mutations API Gateway refuses, over HTTP', () => {
+  const PATH = '/secrets/demo/api-key'
+
+  function signed(extra: Partial<BotocoreRequest> = {}): BotocoreSigned {
+    const who = billing()
+    const [one] = signWithBotocore([
+      {
+        method: 'GET',
+        url: `${stack.apiUrl}${PATH}`,
+        form: 'header',
+        credentials: {
+          accessKeyId: who.accessKeyId,
+          secretAccessKey: who.secretAccessKey,
+          sessionToken: who.sessionToken,
+        },
+        ...extra,
+      },
+    ])
+    return one!
+  }
+
+  function sendWith(
+    s: BotocoreSigned,
+    change: { query?: string; headers?: (h: readonly (readonly [string, string])[]) => [string, string][] },
+  ) {
+    const { path, rawQuery } = splitTarget(s.url)
+    const query = [rawQuery, change.query ?? ''].filter((q) => q !== '').join('&')
+    return sendOnWire(stack.apiUrl, {
+      method: s.method,
+      target: query === '' ? path : `${path}?${query}`,
+      headers: change.headers === undefined ? s.headers : change.headers(s.headers),
+    })
+  }
+
+  /** A UTC time string 2 minutes ago, in the exact form and in two that name the same instant. */
+  function sameInstantForms(): { exact: string; second60: string; rolledDay: string } {
+    const t = new Date(Date.now() - 2 * MINUTE)
+    t.setUTCSeconds(0)
+    const exact = t
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '')
+    const before = new Date(t.getTime() - MINUTE)
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '')
+    // hh:mm:00 written as (hh:mm - 1 minute):60
+    const second60 = `${before.slice(0, 13)}60Z`
+    // the day written as the previous month's last day + n (the 59th to 62nd "day" of that month)
+    const prevMonthEnd = new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), 0))
+    const rolledDay = `${prevMonthEnd.toISOString().slice(0, 7).replace('-', '')}${prevMonthEnd.getUTCDate() + t.getUTCDate()}${exact.slice(8)}`
+    return { exact, second60, rolledDay }
+  }
+
+  it('accepts the untouched requests (header form and presigned)', async () => {
+    expect((await sendSigned(stack.apiUrl, signed())).status).toBe(200)
+    expect((await sendSigned(stack.apiUrl, signed({ form: 'query', expires: 60 }))).status).toBe(200)
+    expect((await sendSigned(stack.apiUrl, signed({ timestamp: sameInstantForms().exact }))).status).toBe(200)
+  })
+
+  it('refuses query parameters added after signing: X-Amz-Signature, __proto__, any other', async () => {
+    const header = signed()
+    const sig = /Signature=([0-9a-f]{64})/.exec(header.headers.find(([n]) => n === 'Authorization')![1])![1]!
+    expectRefused(
+      'X-Amz-Signature added to the query',
+      await sendWith(header, { query: `X-Amz-Signature=${sig}` }),
+    )
+    expectRefused('__proto__ added to the query', await sendWith(header, { query: '__proto__=polluted' }))
+    expectRefused(
+      'parameter added to the query',
+      await sendWith(header, { query: 'versionStage=AWSPENDING' }),
+    )
+    const presigned = signed({ form: 'query', expires: 60 })
+    expectRefused(
+      'second X-Amz-Signature on a presigned URL',
+      await sendWith(presigned, { query: `X-Amz-Signature=${'0'.repeat(64)}` }),
+    )
+    expectRefused('__proto__ added to a presigned URL', await sendWith(presigned, { query: '__proto__=x' }))
+  })
+
+  /** The signed request with X-Amz-Date (and the credential scope's date) rewritten after signing. */
+  function withDateRewritten(s: BotocoreSigned, amzDate: string): BotocoreSigned {
+    const old = s.headers.find(([n]) => n === 'X-Amz-Date')?.[1] ?? /X-Amz-Date=(\w+)/.exec(s.url)?.[1] ?? ''
+    return {
+      ...s,
+      url: s.url
+        .replace(`X-Amz-Date=${old}`, `X-Amz-Date=${amzDate}`)
+        .replace(`%2F${old.slice(0, 8)}%2F`, `%2F${amzDate.slice(0, 8)}%2F`),
+      headers: s.headers.map(([n, v]): [string, string] =>
+        n === 'X-Amz-Date'
+          ? [n, amzDate]
+          : n === 'Authorization'
+            ? [n, v.replace(`/${old.slice(0, 8)}/`, `/${amzDate.slice(0, 8)}/`)]
+            : [n, v],
+      ),
+    }
+  }
+
+  it('refuses X-Amz-Date rewritten after signing into another form of the same instant (second 60, a 59th–62nd day)', async () => {
+    const { exact, second60, rolledDay } = sameInstantForms()
+    expect(second60).toMatch(/^\d{8}T\d{4}60Z$/)
+    expect(Number(rolledDay.slice(6, 8))).toBeGreaterThan(28)
+    const header = signed({ timestamp: exact })
+    const presigned = signed({ form: 'query', expires: 600, timestamp: exact })
+    expectRefused(
+      'X-Amz-Date rewritten with second 60',
+      await sendSigned(stack.apiUrl, withDateRewritten(header, second60)),
+    )
+    expectRefused(
+      'X-Amz-Date and scope rewritten to a rolled-over day',
+      await sendSigned(stack.apiUrl, withDateRewritten(header, rolledDay)),
+    )
+    expectRefused(
+      'presigned X-Amz-Date rewritten with second 60',
+      await sendSigned(stack.apiUrl, withDateRewritten(presigned, second60)),
+    )
+    expectRefused(
+      'presigned date rewritten to a rolled-over day',
+      await sendSigned(stack.apiUrl, withDateRewritten(presigned, rolledDay)),
+    )
+  })
+
+  it('refuses a request signed over an inexact X-Amz-Date, even though the signature matches the string', async () => {
+    const { second60, rolledDay } = sameInstantForms()
+    expectRefused(
+      'signed with X-Amz-Date second 60',
+      await sendSigned(stack.apiUrl, signed({ timestamp: second60 })),
+    )
+    expectRefused(
+      'signed on a rolled-over day',
+      await sendSigned(stack.apiUrl, signed({ timestamp: rolledDay })),
+    )
+  })
+
+  it.each([
+    ['Authorization', 'AWS4-HMAC-SHA256 Credential=x'],
+    ['X-Amz-Date', '20200101T000000Z'],
+    ['X-Amz-Security-Token', 'another-token'],
+    ['Host', 'evil.example.com'],
+  ])('refuses a duplicated %s header whose other copy would be ignored', async (name, other) => {
+    const s = signed()
+    const dup = (first: boolean) => (h: readonly (readonly [string, string])[]) => {
+      const out: [string, string][] = []
+      for (const [n, v] of h) {
+        if (n.toLowerCase() === name.toLowerCase() && first) out.push([name, other])
+        out.push([n, v])
+        if (n.toLowerCase() === name.toLowerCase() && !first) out.push([name, other])
+      }
+      return out
+    }
+    expectRefused(`${name} twice (decoy first)`, await sendWith(s, { headers: dup(true) }))
+    expectRefused(`${name} twice (decoy last)`, await sendWith(s, { headers: dup(false) }))
+  })
+
+  it("refuses a correctly signed Host that is not the API's own host:port", async () => {
+    const port = Number(new URL(stack.apiUrl).port)
+    for (const host of [
+      'evil.example.com',
+      `127.0.0.1:${port + 1}`,
+      `localhost:${port === 65535 ? 1 : port + 1}`,
+    ]) {
+      const s = signed({ headers: [['Host', host]] })
+      expect(s.headers.filter(([n]) => n.toLowerCase() === 'host')).toEqual([['Host', host]])
+      expectRefused(`signed for host ${host}`, await sendSigned(stack.apiUrl, s))
+    }
+    const local = signed({ headers: [['Host', `localhost:${port}`]] })
+    expect((await sendSigned(stack.apiUrl, local)).status).toBe(200)
   })
 })
 

@@ -792,7 +792,11 @@ describe('hostile input, a sample over real HTTP (serverless-offline + SigV4 + m
         const logical = [...stack.secretNames].find(([, aws]) => aws === c.secretId)?.[0]
         // The HTTP layer resolves literal dot segments (RFC 3986 §5.2.4) before routing, as API Gateway's
         // front end does: `/secrets/./demo/db` is a request for demo/db, and is authorized and audited as such.
-        const named = isBatch ? s.batch : [s.name, removeDotSegments(s.name)]
+        // serverless-offline then strips one trailing slash (hapi's stripTrailingSlash), and the local SigV4
+        // check accepts the path as the client signed it: locally `/secrets/demo/db/` is a request for demo/db.
+        const named = isBatch
+          ? s.batch
+          : [s.name, removeDotSegments(s.name), removeDotSegments(s.name).replace(/\/$/, '')]
         if (logical === undefined || !readable[who.accessKeyId]?.has(logical) || !named.includes(logical)) {
           violations.push(`${path.slice(0, 80)}: upstream ${c.operation} for ${String(c.secretId)}`)
         }

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda'
+import { SIGV4_QUERY_PARAMETERS } from '../auth/sigv4-auth'
 
 /**
  * A request as the broker's logic sees it, normalised once from the API Gateway event. Headers arrive the way
@@ -15,11 +16,14 @@ export interface BrokerRequest {
   /** The raw request path as received (used for SigV4 and to refuse percent-encoding). */
   readonly path: string
   readonly pathParameters: Readonly<Record<string, string>>
+  /** The route's query parameters: a presigned request's `X-Amz-*` authentication parameters are not among them. */
   readonly query: Readonly<Record<string, string | string[]>>
   /** Lower-cased names; a header sent on several lines is its lines joined with ", ". */
   readonly headers: Readonly<Record<string, string>>
-  /** Lower-cased names; every line of every header, in order (SigV4 needs the lines as they came). */
-  readonly multiValueHeaders: Readonly<Record<string, readonly string[]>>
+  /** Every header line as received (lower-cased name → values in arrival order), for SigV4. */
+  readonly rawHeaders: ReadonlyMap<string, readonly string[]>
+  /** Every query parameter as received (decoded, in order, authentication parameters included), for SigV4. */
+  readonly rawQuery: readonly (readonly [string, string])[]
   readonly body: string | undefined
   readonly bodyBytes: number
   readonly sourceIp: string | undefined
@@ -54,16 +58,32 @@ function joinedHeaders(event: APIGatewayProxyEvent): Record<string, string> {
   return headers
 }
 
-/** Lower-cased names → every line of the header, in order. */
-function headerLines(event: APIGatewayProxyEvent): Record<string, string[]> {
-  const multi = Object.create(null) as Record<string, string[]>
-  for (const [k, v] of Object.entries(event.multiValueHeaders ?? {})) {
-    if (Array.isArray(v) && v.length > 0) (multi[k.toLowerCase()] ??= []).push(...v.map(String))
+/**
+ * Repeated headers as SigV4 needs them: API Gateway and serverless-offline deliver every copy in
+ * `multiValueHeaders` (names as sent, so `X-A` and `x-a` are merged here), while `headers` keeps one.
+ * A name only in `headers` (hand-built events) counts with its one value.
+ */
+function rawHeadersOf(event: APIGatewayProxyEvent): Map<string, string[]> {
+  const raw = new Map<string, string[]>()
+  for (const [k, values] of Object.entries(event.multiValueHeaders ?? {})) {
+    if (!Array.isArray(values)) continue
+    const name = k.toLowerCase()
+    raw.set(name, [...(raw.get(name) ?? []), ...values.filter((v) => typeof v === 'string')])
   }
-  for (const [k, v] of Object.entries(event.headers ?? {})) {
-    if (typeof v === 'string') multi[k.toLowerCase()] ??= [v]
-  }
-  return multi
+  for (const [k, v] of Object.entries(event.headers ?? {}))
+    if (typeof v === 'string' && !raw.has(k.toLowerCase())) raw.set(k.toLowerCase(), [v])
+  return raw
+}
+
+/** Every query parameter in order, from `multiValueQueryStringParameters` (own keys, `__proto__` included). */
+function rawQueryOf(event: APIGatewayProxyEvent): [string, string][] {
+  const pairs: [string, string][] = []
+  const multi = event.multiValueQueryStringParameters ?? {}
+  for (const [k, values] of Object.entries(multi))
+    if (Array.isArray(values)) for (const v of values) if (typeof v === 'string') pairs.push([k, v])
+  for (const [k, v] of Object.entries(event.queryStringParameters ?? {}))
+    if (typeof v === 'string' && !Object.hasOwn(multi, k)) pairs.push([k, v])
+  return pairs
 }
 
 function decodeBody(event: APIGatewayProxyEvent): string | undefined {
@@ -89,7 +109,8 @@ class EventRequest implements BrokerRequest {
   readonly receivedAt: number
   readonly #event: APIGatewayProxyEvent
   #headers: Record<string, string> | undefined
-  #lines: Record<string, string[]> | undefined
+  #rawHeaders: Map<string, string[]> | undefined
+  #rawQuery: [string, string][] | undefined
   readonly #userAgent: string | undefined
 
   constructor(event: APIGatewayProxyEvent, context: Context, now: number) {
@@ -112,8 +133,12 @@ class EventRequest implements BrokerRequest {
     return (this.#headers ??= joinedHeaders(this.#event))
   }
 
-  get multiValueHeaders(): Readonly<Record<string, readonly string[]>> {
-    return (this.#lines ??= headerLines(this.#event))
+  get rawHeaders(): ReadonlyMap<string, readonly string[]> {
+    return (this.#rawHeaders ??= rawHeadersOf(this.#event))
+  }
+
+  get rawQuery(): readonly (readonly [string, string])[] {
+    return (this.#rawQuery ??= rawQueryOf(this.#event))
   }
 
   get userAgent(): string | undefined {
@@ -131,11 +156,17 @@ function stringsOnly(source: Record<string, string | undefined> | null | undefin
   return out
 }
 
+/** The route's query (null-prototype: `__proto__` is just a parameter), without SigV4's own parameters. */
 function queryOf(event: APIGatewayProxyEvent): Record<string, string | string[]> {
-  const query: Record<string, string | string[]> = stringsOnly(event.queryStringParameters)
+  const query = Object.create(null) as Record<string, string | string[]>
+  const single = event.queryStringParameters
+  if (single !== null && single !== undefined)
+    for (const [k, v] of Object.entries(single))
+      if (typeof v === 'string' && !SIGV4_QUERY_PARAMETERS.includes(k)) query[k] = v
   const multi = event.multiValueQueryStringParameters
   if (multi !== null && multi !== undefined)
-    for (const [k, v] of Object.entries(multi)) if (Array.isArray(v) && v.length > 1) query[k] = v
+    for (const [k, v] of Object.entries(multi))
+      if (Array.isArray(v) && v.length > 1 && !SIGV4_QUERY_PARAMETERS.includes(k)) query[k] = v
   return query
 }
 

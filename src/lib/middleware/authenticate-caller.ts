@@ -1,5 +1,6 @@
 import { resolveCaller, type CallerIdentity } from '../auth/caller'
-import { verifySigV4, type SigV4Credential } from '../auth/sigv4-verifier'
+import { credentialsByAccessKey, parseLocalConsumerKeys } from '../auth/local-consumer-keys'
+import { verifySigV4 } from '../auth/sigv4-verifier'
 import type { Clock } from '../clock'
 import type { AuthMode } from '../config'
 import { UnauthenticatedError } from '../errors'
@@ -7,13 +8,10 @@ import type { BrokerRequest } from '../http/request'
 
 /**
  * Resolves the caller's identity before any logic runs, never from a header the client can set.
- * `iam`: API Gateway's AWS_IAM identity. `local-sigv4`: the signature is verified here against the demo
- * consumers' keys (loaded into the Lambda context by @middy/secrets-manager under `localConsumerKeys`).
+ * `iam`: API Gateway's AWS_IAM identity. `local-sigv4`: the signature is verified here, as API Gateway
+ * would, against the demo consumers' credentials (the consumer-keys secret, loaded into the Lambda context
+ * by @middy/secrets-manager under `localConsumerKeys`; see src/lib/auth/local-consumer-keys.ts).
  */
-export interface LocalConsumerKeys {
-  readonly consumers: readonly { accessKeyId: string; secretAccessKey: string; principalArn: string }[]
-}
-
 /** The Lambda context as the HTTP stack sees it: the local stage's keys, when @middy/secrets-manager loaded them. */
 export interface KeysContext {
   readonly localConsumerKeys?: unknown
@@ -36,16 +34,30 @@ export function authenticateCaller(opts: {
     return (_req, identityArn) =>
       Promise.resolve(resolveCaller(identityArn, opts.accountId, 'api-gateway-iam'))
   }
-  return async (req, _identityArn, context) => {
-    const keys = context.localConsumerKeys as Partial<LocalConsumerKeys> | undefined
-    if (keys?.consumers === undefined || !Array.isArray(keys.consumers))
-      throw new UnauthenticatedError('The local consumer keys are not loaded.')
-    const consumers: LocalConsumerKeys['consumers'] = keys.consumers
-    const byKey = new Map<string, SigV4Credential>(consumers.map((c) => [c.accessKeyId, c]))
-    const { principalArn } = await verifySigV4(
-      { method: req.method, path: req.path, headers: req.headers, query: req.query, body: req.body },
-      { region: opts.region, service: 'execute-api', clock: opts.clock, lookup: (id) => byKey.get(id) },
+  return (req, _identityArn, context) => {
+    const keys =
+      context.localConsumerKeys === undefined ? undefined : parseLocalConsumerKeys(context.localConsumerKeys)
+    if (keys === undefined) throw new UnauthenticatedError('The local consumer keys are not loaded.')
+    const byKey = credentialsByAccessKey(keys)
+    const { principalArn } = verifySigV4(
+      {
+        method: req.method,
+        path: req.path,
+        // serverless-offline's router (hapi, stripTrailingSlash) removes a trailing slash before the event
+        // is built, and the event keeps no raw URL: the client may have signed `/whoami/` for `/whoami`.
+        trailingSlashMayBeStripped: true,
+        headers: req.rawHeaders,
+        query: req.rawQuery,
+        body: req.body,
+      },
+      {
+        region: opts.region,
+        service: 'execute-api',
+        clock: opts.clock,
+        lookup: (id) => byKey.get(id),
+        endpointHosts: keys.endpointHosts,
+      },
     )
-    return resolveCaller(principalArn, opts.accountId, 'local-sigv4')
+    return Promise.resolve(resolveCaller(principalArn, opts.accountId, 'local-sigv4'))
   }
 }

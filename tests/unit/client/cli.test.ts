@@ -10,6 +10,8 @@ import {
   problem,
   REGION,
   secretReply,
+  SESSION_ARN,
+  SESSION_KEYS,
   startFakeBroker,
   type FakeBroker,
 } from './fake-broker'
@@ -38,6 +40,13 @@ function writeLocalState(endpoint = broker.url): void {
       consumers: [
         { name: 'demo-orders', principalArn: ORDERS_ARN, ...ORDERS_KEYS },
         { name: 'demo-billing', principalArn: BILLING_ARN, ...BILLING_KEYS },
+        {
+          name: 'demo-session',
+          principalArn: 'arn:aws:iam::123456789012:role/reporting',
+          ...SESSION_KEYS,
+          sessionName: 'test-session',
+          expiration: new Date(Date.now() + 3_600_000).toISOString(),
+        },
       ],
     }),
   )
@@ -106,6 +115,17 @@ describe('secret-broker CLI', () => {
 
     expect(res).toEqual({ code: 0, stdout: 'demo/api-key\n', stderr: '' })
     expect(broker.requests[0]?.signedBy).toBe(BILLING_ARN)
+  })
+
+  it("signs with a role consumer's session token from .broker/local.json", async () => {
+    writeLocalState()
+    broker.script(() => ({ status: 200, body: { names: ['demo/reporting-db'] } }))
+
+    const res = await run(['list', '--consumer', 'demo-session'])
+
+    expect(res).toEqual({ code: 0, stdout: 'demo/reporting-db\n', stderr: '' })
+    expect(broker.requests[0]?.signedBy).toBe(SESSION_ARN)
+    expect(broker.requests[0]?.headers['x-amz-security-token']).toBe(SESSION_KEYS.sessionToken)
   })
 
   it('prints whoami as JSON', async () => {

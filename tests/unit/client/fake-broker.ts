@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { verifySigV4 } from '../../../src/lib/auth/sigv4-verifier'
+import { verifySigV4, type SigV4Credential } from '../../../src/lib/auth/sigv4-verifier'
 import { systemClock } from '../../../src/lib/clock'
 
 /**
@@ -17,12 +17,27 @@ export const BILLING_KEYS = {
   accessKeyId: 'AKIDBILLINGTEST00001',
   secretAccessKey: 'billing-secret-key-for-tests',
 }
+/** Temporary credentials, as an assumed role gets them: the token must travel with every request. */
+export const SESSION_KEYS = {
+  accessKeyId: 'ASIASESSIONTEST00001',
+  secretAccessKey: 'session-secret-key-for-tests',
+  sessionToken: 'session-token-for-tests/+=',
+}
 export const ORDERS_ARN = 'arn:aws:iam::123456789012:user/orders'
 export const BILLING_ARN = 'arn:aws:iam::123456789012:user/billing'
+export const SESSION_ARN = 'arn:aws:sts::123456789012:assumed-role/reporting/test-session'
 
-const KEYS = new Map([
+const KEYS = new Map<string, SigV4Credential>([
   [ORDERS_KEYS.accessKeyId, { secretAccessKey: ORDERS_KEYS.secretAccessKey, principalArn: ORDERS_ARN }],
   [BILLING_KEYS.accessKeyId, { secretAccessKey: BILLING_KEYS.secretAccessKey, principalArn: BILLING_ARN }],
+  [
+    SESSION_KEYS.accessKeyId,
+    {
+      secretAccessKey: SESSION_KEYS.secretAccessKey,
+      principalArn: SESSION_ARN,
+      session: { token: SESSION_KEYS.sessionToken, expiresAt: Date.now() + 3_600_000 },
+    },
+  ],
 ])
 
 export interface RecordedRequest {
@@ -85,6 +100,7 @@ export async function startFakeBroker(): Promise<FakeBroker> {
   const requests: RecordedRequest[] = []
   const timers = new Set<NodeJS.Timeout>()
   let script: Script = () => problem(404, 'not-found', 'Not Found')
+  let endpointHost = ''
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = []
@@ -93,11 +109,29 @@ export async function startFakeBroker(): Promise<FakeBroker> {
     const headers: Record<string, string | undefined> = {}
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(',') : v
     const path = req.url ?? '/'
+    const rawHeaders = new Map<string, string[]>()
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      const name = (req.rawHeaders[i] as string).toLowerCase()
+      rawHeaders.set(name, [...(rawHeaders.get(name) ?? []), req.rawHeaders[i + 1] as string])
+    }
+    const url = new URL(path, 'http://fake')
     let signedBy: RecordedRequest['signedBy']
     try {
-      const who = await verifySigV4(
-        { method: req.method ?? 'GET', path, headers, query: {}, body },
-        { region: REGION, service: 'execute-api', clock: systemClock, lookup: (id) => KEYS.get(id) },
+      const who = verifySigV4(
+        {
+          method: req.method ?? 'GET',
+          path: path.split('?')[0] as string,
+          headers: rawHeaders,
+          query: [...url.searchParams],
+          body,
+        },
+        {
+          region: REGION,
+          service: 'execute-api',
+          clock: systemClock,
+          lookup: (id) => KEYS.get(id),
+          endpointHosts: [endpointHost],
+        },
       )
       signedBy = who.principalArn
     } catch (err) {
@@ -135,6 +169,7 @@ export async function startFakeBroker(): Promise<FakeBroker> {
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
+  endpointHost = `127.0.0.1:${port}`
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
