@@ -1,9 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Context } from 'aws-lambda'
 import { planStack, rotationEnvironment, secretAwsName } from '../infra/stack'
 import { loadStageDeclarations, REPO_ROOT } from '../infra/stage-declarations'
-import { createRotationHandler, createDeps } from '../src/handlers/rotate-secret'
+import { createRotationDeps, createRotationFunction } from '../src/rotation'
 import { loadRotationConfig } from '../src/rotation/rotation-config'
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager'
 import { createSecretsManagerClient } from '../src/lib/aws-clients'
@@ -117,15 +116,14 @@ async function main(argv: string[]): Promise<void> {
     BROKER_LOG_LEVEL: String(env['BROKER_LOG_LEVEL']),
     AWS_REGION: region,
   })
-  const deps = createDeps(config, { endpoint: motoEndpoint, credentials: { ...MOTO_CREDENTIALS } })
-  const handler = createRotationHandler(deps)
-  const context = { functionName: 'rotateSecret', awsRequestId: 'local' } as unknown as Context
+  const deps = createRotationDeps(config, { endpoint: motoEndpoint, credentials: { ...MOTO_CREDENTIALS } })
+  const rotate = createRotationFunction(deps)
   try {
     const report = await rotateLikeSecretsManager({
       endpoint: motoEndpoint,
       region,
       secretId: awsName,
-      runStep: (event) => handler(event, context),
+      runStep: rotate,
       ...(resumeToken === undefined ? {} : { token: resumeToken }),
     })
     printReport(name, report)

@@ -1,7 +1,15 @@
 /**
- * Secret rotation: one step runner over pluggable strategies. The handler composes these; nothing else
- * should import from deeper in this folder.
+ * Secret rotation: one step runner over pluggable strategies, and its composition (compose.ts), which the
+ * handler, `npm run rotate`, the tests and the benchmark build. Nothing else should import from deeper in
+ * this folder.
  */
+export {
+  createRotationDeps,
+  createRotationFunction,
+  type RotationDepsOverrides,
+  type RotationFunction,
+  type RotationFunctionDeps,
+} from './compose'
 export {
   runRotationStep,
   ROTATION_STEPS,

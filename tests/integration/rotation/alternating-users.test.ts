@@ -136,7 +136,9 @@ describe('postgres-alternating-users rotation against moto and a real PostgreSQL
     })
     // Assert
     expect(report).toMatchObject({ ok: false, failedStep: 'setSecret' })
-    expect(report.attempts.at(-1)?.error).toBe('setSecret: failed (error 42501)')
+    expect(report.attempts.at(-1)?.error).toBe(
+      `setSecret: creating role ${secret.value.username}_clone on 127.0.0.1:${env.pg.port}/app failed (DatabaseError 42501)`,
+    )
     expect(holderOf(await stagesOf(env, secret.arn), 'AWSCURRENT')).toEqual([report.oldVersionId])
     expect(await canLogIn(secret.value)).toBe(true)
     expect(JSON.stringify(env.log.lines)).not.toContain(env.canary)

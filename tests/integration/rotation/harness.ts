@@ -5,15 +5,14 @@ import {
   GetSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager'
-import type { Context } from 'aws-lambda'
 import { Client } from 'pg'
 import { MOTO_CREDENTIALS, startMoto, type MotoServer } from '../../../scripts/lib/moto'
 import { prepareMotoForRotation } from '../../../scripts/lib/local-rotation'
 import { startPostgresCluster, type PostgresCluster } from '../../../scripts/lib/postgres'
-import { createRotationHandler, type RotationHandler } from '../../../src/handlers/rotate-secret'
 import { createSecretsManagerClient } from '../../../src/lib/aws-clients'
 import { systemClock } from '../../../src/lib/clock'
 import { createMemoryLog, type Log, type MemoryLog } from '../../../src/lib/logger'
+import { createRotationFunction, type RotationFunction } from '../../../src/rotation/compose'
 import {
   createPgConnector,
   type ConnectAs,
@@ -21,7 +20,6 @@ import {
   type PgCredentials,
 } from '../../../src/rotation/db-session'
 import type { RotationTarget } from '../../../src/rotation/rotation-config'
-import type { RotationEvent } from '../../../src/rotation/run-rotation-step'
 import { scramSha256Verifier } from '../../../src/rotation/scram'
 import { createSecretsManagerPasswordGenerator } from '../../../src/rotation/secrets-manager'
 
@@ -125,12 +123,12 @@ export function pgConnector(): ConnectAs {
   return createPgConnector({ sslMode: 'disable', connectTimeoutMs: 2000, statementTimeoutMs: 2000 })
 }
 
-/** The real handler (middy + @middy/secrets-manager + core) against moto and the cluster. */
+/** The real rotation function (the composition the handler builds) against moto and the cluster. */
 export function makeHandler(
   env: RotationEnv,
   targets: readonly RotationTarget[],
   opts: { connectAs?: ConnectAs; log?: Log } = {},
-): (event: RotationEvent) => ReturnType<RotationHandler> {
+): RotationFunction {
   const sm = createSecretsManagerClient({
     region: 'us-east-1',
     requestTimeoutMs: 5000,
@@ -139,7 +137,7 @@ export function makeHandler(
     credentials: { ...MOTO_CREDENTIALS },
   })
   const real = createSecretsManagerPasswordGenerator(sm)
-  const handler = createRotationHandler({
+  return createRotationFunction({
     config: { targets },
     sm,
     log: opts.log ?? env.log,
@@ -152,7 +150,6 @@ export function makeHandler(
     randomBytes,
     clock: systemClock,
   })
-  return (event) => handler(event, {} as Context)
 }
 
 export async function canLogIn(creds: PgCredentials): Promise<boolean> {

@@ -148,7 +148,7 @@ describe('createSecret', () => {
     sm.versions.set(CURRENT_ID, { value: `${CANARY} not json`, stages: ['AWSCURRENT'] })
     const deps = someDeps(sm, new FakePostgres())
     const err = (await runRotationStep(step('createSecret'), deps).catch((e: unknown) => e)) as Error
-    expect(err.message).toBe('createSecret: the current value is not JSON')
+    expect(err.message).toBe('createSecret: the current value is not JSON (InvalidSymbol at offset 0)')
     expect(JSON.stringify(deps.log.lines)).not.toContain(CANARY)
   })
 })
@@ -252,7 +252,9 @@ describe('setSecret', () => {
         throw Object.assign(new Error('Connection terminated unexpectedly'), { code: undefined })
     }
     // Act
-    await expect(runRotationStep(step('setSecret'), deps)).rejects.toThrow('setSecret: failed')
+    await expect(runRotationStep(step('setSecret'), deps)).rejects.toThrow(
+      'setSecret: changing the password of role app_user on db.internal:5432/app failed (Error)',
+    )
     db.afterStatement = () => undefined
     const retry = await runRotationStep(step('setSecret'), deps)
     // Assert
@@ -288,25 +290,44 @@ describe('setSecret', () => {
       expect(db.accepts('app_user_clone', PENDING_PW)).toBe(true)
       expect(db.accepts('app_user', `${CANARY}-current-pw`)).toBe(true)
       expect(db.roles.get('app_user_clone')?.memberOf).toEqual(['app_user'])
+      expect(db.actingRole('app_user_clone')).toBe('app_user')
       expect(
         db.statements
-          .filter((s) => /ROLE|GRANT/.test(s.sql))
-          .map((s) => [s.user, s.sql.replace(/'.*'/, "'…'")]),
+          .filter((s) => /^(CREATE|ALTER|GRANT|REVOKE|BEGIN|COMMIT)/.test(s.sql))
+          .map((s) => [s.user, s.sql.replace(/PASSWORD '.*'/, "PASSWORD '…'")]),
       ).toEqual([
+        ['admin_user', 'BEGIN'],
         ['admin_user', 'CREATE ROLE "app_user_clone" WITH LOGIN PASSWORD \'…\''],
         ['admin_user', 'GRANT "app_user" TO "app_user_clone"'],
+        ['admin_user', 'ALTER ROLE "app_user_clone" RESET ALL'],
+        ['admin_user', 'ALTER ROLE "app_user_clone" SET "role" TO \'app_user\''],
+        ['admin_user', 'COMMIT'],
       ])
     })
 
-    it('alters the existing base user when the clone is current', async () => {
+    it('alters the existing base user when the clone is current, and re-syncs the clone', async () => {
+      // Arrange: a clone that drifted (CREATEDB the base user lacks, no longer a member of it)
       const { db, deps } = alternating('app_user_clone')
       db.addRole('app_user_clone', 'x')
+      db.role('app_user_clone').createDb = true
+      // Act
       await runRotationStep(step('setSecret'), deps)
+      // Assert
       expect(db.accepts('app_user', PENDING_PW)).toBe(true)
       expect(db.statements.map((s) => s.sql)).toContainEqual(
         expect.stringMatching(/^ALTER ROLE "app_user" WITH LOGIN PASSWORD 'SCRAM-SHA-256/),
       )
-      expect(db.statements.map((s) => s.sql)).not.toContainEqual(expect.stringMatching(/^GRANT/))
+      expect(db.statements.map((s) => s.sql)).not.toContainEqual(expect.stringMatching(/^CREATE ROLE/))
+      expect(db.role('app_user_clone')).toMatchObject({ createDb: false, memberOf: ['app_user'] })
+      expect(db.actingRole('app_user_clone')).toBe('app_user')
+    })
+
+    it('stores md5 when the master session says password_encryption = md5', async () => {
+      const { db, deps } = alternating()
+      db.passwordEncryption = 'md5'
+      await runRotationStep(step('setSecret'), deps)
+      expect(db.role('app_user_clone').verifier).toMatch(/^md5[0-9a-f]{32}$/)
+      expect(db.accepts('app_user_clone', PENDING_PW)).toBe(true)
     })
 
     it('refuses a pending user that is not the alternate of the current one', async () => {
@@ -319,24 +340,49 @@ describe('setSecret', () => {
     })
 
     it('refuses a master secret for another server', async () => {
-      const { db, deps } = alternating()
-      const d = {
-        ...deps,
-        readMasterSecret: () =>
-          Promise.resolve(aPgSecret({ username: 'admin_user', host: 'elsewhere', password: 'm' })),
-      }
-      await expect(runRotationStep(step('setSecret'), d)).rejects.toThrow('master secret for another server')
+      const { sm, db, deps } = alternating()
+      sm.master = JSON.stringify(aPgSecret({ username: 'admin_user', host: 'elsewhere', password: 'm' }))
+      await expect(runRotationStep(step('setSecret'), deps)).rejects.toThrow(
+        `refusing the master secret ${MASTER_ARN}: its host or port is not the current value's`,
+      )
       expect(db.statements.filter((s) => s.user === 'admin_user')).toHaveLength(0)
     })
 
-    it('fails when the master secret cannot be read', async () => {
-      const { deps } = alternating()
-      await expect(
-        runRotationStep(step('setSecret'), {
-          ...deps,
-          readMasterSecret: () => Promise.reject(new Error('boom')),
-        }),
-      ).rejects.toThrow('setSecret: failed (Error)')
+    it('reads the master secret with its own client, AWSCURRENT, when setSecret needs it', async () => {
+      const { sm, deps } = alternating()
+      await runRotationStep(step('setSecret'), deps)
+      expect(sm.mock).toHaveReceivedCommandWith(GetSecretValueCommand, {
+        SecretId: MASTER_ARN,
+        VersionStage: 'AWSCURRENT',
+      })
+    })
+
+    it('names the missing master secret and the SDK error when it cannot be read', async () => {
+      // Arrange: the master secret does not exist (a typo, or deleted)
+      const { sm, deps } = alternating()
+      sm.master = undefined
+      // Act
+      const err = (await runRotationStep(step('setSecret'), deps).catch((e: unknown) => e)) as Error
+      // Assert
+      expect(err.message).toBe(
+        `setSecret: reading the master secret ${MASTER_ARN} (AWSCURRENT) failed (ResourceNotFoundException, HTTP 400)`,
+      )
+      expect(deps.log.lines.at(-1)?.fields).toMatchObject({
+        outcome: 'failed',
+        operation: `reading the master secret ${MASTER_ARN} (AWSCURRENT)`,
+        cause: [{ errorClass: 'ResourceNotFoundException', httpStatus: 400 }],
+      })
+      expect(JSON.stringify(deps.log.lines)).not.toContain("can't find")
+    })
+
+    it('takes host and port from the rotated secret when the master holds only a username and a password', async () => {
+      // Arrange: an RDS-managed master secret
+      const { sm, db, deps } = alternating()
+      sm.master = JSON.stringify({ username: 'admin_user', password: `${CANARY}-master-pw` })
+      // Act
+      await runRotationStep(step('setSecret'), deps)
+      // Assert
+      expect(db.accepts('app_user_clone', PENDING_PW)).toBe(true)
     })
   })
 })
@@ -378,7 +424,10 @@ describe('testSecret', () => {
     expect(db.statements).toEqual([
       expect.objectContaining({
         user: 'app_user',
-        sql: expect.stringMatching(/^SELECT current_user/) as unknown,
+        sql: expect.stringMatching(
+          /^SELECT session_user AS session_name, current_user AS acting_name/,
+        ) as unknown,
+        params: ['app_user'],
       }),
     ])
   })
@@ -387,7 +436,7 @@ describe('testSecret', () => {
     const { sm, deps } = singleUser()
     sm.put(TOKEN, aPgSecret({ password: PENDING_PW }), ['AWSPENDING'])
     await expect(runRotationStep(step('testSecret'), deps)).rejects.toThrow(
-      'testSecret: failed (FakeAuthError 28P01)',
+      'testSecret: logging in as app_user on db.internal:5432/app (testing the pending credentials) failed (FakeAuthError 28P01)',
     )
   })
 })
