@@ -48,8 +48,8 @@ export interface CloneState {
 export interface CloneSyncResult {
   /** Statements run to bring the clone in line (0 when it already was). */
   readonly changes: number
-  /** Databases other than this one where the clone still owns objects or holds privileges. */
-  readonly otherDatabases: readonly string[]
+  /** What the master could not undo and an operator should (log lines: names, never values). */
+  readonly warnings: readonly string[]
 }
 
 const dbKey = (database: string | null): string => database ?? ''
@@ -166,30 +166,42 @@ export function membershipStatements(
   return out
 }
 
+const SHDEPEND_OF_ROLE = `FROM pg_catalog.pg_shdepend s LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
+  WHERE s.refclassid = 'pg_catalog.pg_authid'::regclass AND s.refobjid = $1 AND s.deptype <> 'p'`
+
 /**
  * Objects the clone owns and privileges granted to it, in this database and on shared objects, go to the
  * base user (REASSIGN OWNED, then DROP OWNED, which after the reassignment only revokes). Both need the
  * master to hold the clone's privileges, so the master is made a member for the duration if it is not one.
- * Other databases cannot be reached from here: their names are returned.
+ * What the master cannot undo is reported, not hidden: objects in other databases (unreachable from here)
+ * and privileges granted to the clone by a role the master cannot act for (REVOKE only revokes what the
+ * revoker, or a role it has the privileges of, granted).
  */
 async function reclaimOwnership(
   s: DbSession,
-  base: string,
-  clone: CloneState,
+  names: { readonly base: string; readonly clone: string },
+  oid: number,
   where: string,
-): Promise<{ changes: number; otherDatabases: string[] }> {
-  const deps = await s.query<{ datname: string | null; here: boolean }>(
-    `SELECT DISTINCT d.datname, (s.dbid = 0 OR d.datname = current_database()) AS here
-       FROM pg_catalog.pg_shdepend s LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid
-      WHERE s.refclassid = 'pg_catalog.pg_authid'::regclass AND s.refobjid = $1 AND s.deptype <> 'p'`,
-    [clone.role.oid],
-  )
+): Promise<{ changes: number; warnings: string[] }> {
+  const read = (): Promise<{ datname: string | null; here: boolean }[]> =>
+    attempt(`reading what ${names.clone} owns or was granted ${where}`, () =>
+      s.query(
+        `SELECT DISTINCT d.datname, (s.dbid = 0 OR d.datname = current_database()) AS here ${SHDEPEND_OF_ROLE}`,
+        [oid],
+      ),
+    )
+  const deps = await read()
+  const warnings: string[] = []
   const otherDatabases = deps.flatMap((d) => (d.here || d.datname === null ? [] : [d.datname])).sort()
-  if (!deps.some((d) => d.here)) return { changes: 0, otherDatabases }
-  const qc = quoteIdent(clone.role.rolname)
+  if (otherDatabases.length > 0)
+    warnings.push(
+      `${names.clone} still owns objects or holds privileges in other databases (${otherDatabases.join(', ')}), which this connection cannot reach; run REASSIGN OWNED BY ${names.clone} TO ${names.base} and DROP OWNED BY ${names.clone} in each`,
+    )
+  if (!deps.some((d) => d.here)) return { changes: 0, warnings }
+  const qc = quoteIdent(names.clone)
   const run = (what: string, sql: string): Promise<unknown> => attempt(`${what} ${where}`, () => s.query(sql))
   const held = await s.query<{ held: boolean }>(`SELECT pg_catalog.pg_has_role($1, 'USAGE') AS held`, [
-    clone.role.rolname,
+    names.clone,
   ])
   const borrow = held[0]?.held !== true
   if (borrow)
@@ -199,11 +211,15 @@ async function reclaimOwnership(
     )
   await run(
     'reassigning what the clone owns to the base user',
-    `REASSIGN OWNED BY ${qc} TO ${quoteIdent(base)}`,
+    `REASSIGN OWNED BY ${qc} TO ${quoteIdent(names.base)}`,
   )
   await run('revoking privileges granted to the clone itself', `DROP OWNED BY ${qc}`)
   if (borrow) await run('ending the membership of the master in the clone', `REVOKE ${qc} FROM CURRENT_USER`)
-  return { changes: 3, otherDatabases }
+  if ((await read()).some((d) => d.here))
+    warnings.push(
+      `${names.clone} still holds privileges ${where.replace(/^on /, 'on objects of ')} (or on databases or tablespaces) granted by a role the master cannot act for; revoke them as their grantor`,
+    )
+  return { changes: borrow ? 4 : 2, warnings }
 }
 
 /** What still differs between the clone and the base user after a sync (names only, never setting values). */
@@ -263,7 +279,7 @@ export async function syncClone(
   ]
   for (const st of statements)
     await attempt(`giving ${names.clone} the base user's ${st.what} ${where}`, () => s.query(st.sql))
-  const owned = await reclaimOwnership(s, base.rolname, clone, where)
+  const owned = await reclaimOwnership(s, names, clone.role.oid, where)
   const after = await read('the clone role', () => readCloneState(s, names.clone))
   const left = after === undefined ? ['the role is gone'] : remainingDifferences(base, baseSettings, after)
   if (left.length > 0)
@@ -271,5 +287,5 @@ export async function syncClone(
       scope,
       `${names.clone} still differs from ${names.base} ${where} after syncing (${left.join('; ')}): the master cannot change that; fix it as a superuser`,
     )
-  return { changes: statements.length + owned.changes, otherDatabases: owned.otherDatabases }
+  return { changes: statements.length + owned.changes, warnings: owned.warnings }
 }

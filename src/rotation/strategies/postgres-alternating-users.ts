@@ -84,11 +84,8 @@ async function setPasswordAndSync(
       (await s.query('SELECT 1 AS found FROM pg_catalog.pg_roles WHERE rolname = $1', [clone])).length > 0
     if (cloneExists) {
       const synced = await syncClone(s, { base, clone }, where, ctx.scope)
-      if (synced.otherDatabases.length > 0)
-        ctx.log.warn(
-          `${ctx.scope.step}: ${clone} still owns objects or holds privileges in other databases; run REASSIGN OWNED BY ${clone} TO ${base} and DROP OWNED BY ${clone} in each`,
-          { secretId: ctx.scope.secretId, step: ctx.scope.step, databases: synced.otherDatabases },
-        )
+      for (const warning of synced.warnings)
+        ctx.log.warn(`${ctx.scope.step}: ${warning}`, { secretId: ctx.scope.secretId, step: ctx.scope.step })
     }
     await run('committing', 'COMMIT')
   } catch (err) {

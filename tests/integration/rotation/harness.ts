@@ -8,7 +8,11 @@ import {
 import { Client } from 'pg'
 import { MOTO_CREDENTIALS, startMoto, type MotoServer } from '../../../scripts/lib/moto'
 import { prepareMotoForRotation } from '../../../scripts/lib/local-rotation'
-import { startPostgresCluster, type PostgresCluster } from '../../../scripts/lib/postgres'
+import {
+  startPostgresCluster,
+  type PostgresCluster,
+  type PostgresClusterOptions,
+} from '../../../scripts/lib/postgres'
 import { createSecretsManagerClient } from '../../../src/lib/aws-clients'
 import { systemClock } from '../../../src/lib/clock'
 import { createMemoryLog, type Log, type MemoryLog } from '../../../src/lib/logger'
@@ -20,6 +24,7 @@ import {
   type PgCredentials,
 } from '../../../src/rotation/db-session'
 import type { RotationTarget } from '../../../src/rotation/rotation-config'
+import { md5Verifier } from '../../../src/rotation/password-verifier'
 import { scramSha256Verifier } from '../../../src/rotation/scram'
 import { createSecretsManagerPasswordGenerator } from '../../../src/rotation/secrets-manager'
 
@@ -40,7 +45,9 @@ export interface RotationEnv {
 
 export const EXCLUDE = ' "\'`\\/@:?#[]%&+=;,<>{}|^~'
 
-export async function startRotationEnv(): Promise<RotationEnv> {
+export async function startRotationEnv(
+  opts: { postgres?: PostgresClusterOptions } = {},
+): Promise<RotationEnv> {
   const started: { stop(): Promise<void> }[] = []
   const stopAll = async (): Promise<void> => {
     for (const s of started.reverse()) await s.stop().catch(() => undefined)
@@ -48,7 +55,7 @@ export async function startRotationEnv(): Promise<RotationEnv> {
   try {
     const [moto, pg] = await Promise.all([
       startMoto().then((m) => (started.push(m), m)),
-      startPostgresCluster().then((p) => (started.push(p), p)),
+      startPostgresCluster(opts.postgres).then((p) => (started.push(p), p)),
     ])
     const sm = createSecretsManagerClient({
       region: 'us-east-1',
@@ -86,13 +93,15 @@ let roleSeq = 0
 /** A database role (password set as a verifier) and a secret in moto holding its credentials. */
 export async function createPgSecret(
   env: RotationEnv,
-  opts: { username?: string; createRole?: boolean; name?: string } = {},
+  opts: { username?: string; createRole?: boolean; name?: string; storage?: 'scram' | 'md5' } = {},
 ): Promise<{ name: string; arn: string; value: PgSecretValue }> {
   roleSeq++
   const username = opts.username ?? `app_${roleSeq}_${randomBytes(3).toString('hex')}`
   const password = `${env.canary}-${randomBytes(9).toString('base64url')}`
+  const verifier =
+    opts.storage === 'md5' ? md5Verifier(password, username) : scramSha256Verifier(password, randomBytes)
   await env.pg.query(
-    `CREATE ROLE "${username}" WITH LOGIN ${opts.createRole === true ? 'CREATEROLE ' : ''}PASSWORD '${scramSha256Verifier(password, randomBytes)}'`,
+    `CREATE ROLE "${username}" WITH LOGIN ${opts.createRole === true ? 'CREATEROLE ' : ''}PASSWORD '${verifier}'`,
   )
   await env.pg.query(`GRANT CONNECT ON DATABASE app TO "${username}"`)
   const value: PgSecretValue = {
@@ -150,6 +159,25 @@ export function makeHandler(
     randomBytes,
     clock: systemClock,
   })
+}
+
+/** Run `fn` in a session of `creds` (the test's own pg client, not the rotation's connector). */
+export async function withLogin<T>(creds: PgCredentials, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({
+    host: creds.host,
+    port: creds.port,
+    user: creds.username,
+    password: creds.password,
+    database: creds.dbname,
+    connectionTimeoutMillis: 2000,
+  })
+  client.on('error', () => undefined)
+  await client.connect()
+  try {
+    return await fn(client)
+  } finally {
+    await client.end().catch(() => undefined)
+  }
 }
 
 export async function canLogIn(creds: PgCredentials): Promise<boolean> {
