@@ -13,7 +13,7 @@ import {
   type Stage,
 } from '../lib/config'
 import { ConfigError } from '../lib/errors'
-import { ROTATION_STRATEGIES, type RotationStrategyKind } from '../lib/secrets/catalog'
+import { ROTATION_STRATEGIES, secretIdProblem, type RotationStrategyKind } from '../lib/secrets/catalog'
 
 /** The rotation function's configuration, read once at cold start from BROKER_ROTATION_JSON and friends. */
 export const PG_SSL_MODES = ['disable', 'require', 'verify-full'] as const
@@ -69,7 +69,15 @@ export function parseRotationDocument(json: string): RotationDocument {
       `BROKER_ROTATION_JSON is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     )
   }
-  for (const t of parsed.data.targets) {
+  for (const [i, t] of parsed.data.targets.entries()) {
+    for (const [field, id] of [
+      ['secretId', t.secretId],
+      ['masterSecretId', t.masterSecretId],
+    ] as const) {
+      const problem = id === undefined ? undefined : secretIdProblem(id)
+      if (problem !== undefined)
+        throw new ConfigError(`BROKER_ROTATION_JSON: targets.${i}.${field} ${problem}`)
+    }
     if (t.strategy === 'postgres-alternating-users' && t.masterSecretId === undefined) {
       throw new ConfigError(
         `BROKER_ROTATION_JSON: target ${t.secretId} uses postgres-alternating-users without masterSecretId`,
