@@ -126,6 +126,28 @@ describe('createSecret', () => {
     })
   })
 
+  it('writes the current text with only the password replaced: big integers, escapes and layout kept', async () => {
+    // Arrange
+    const current = `{ "username": "svc",\n  "password": "${CANARY}-old",\n  "accountId": 12345678901234567891, "note": "\\u00e9" }`
+    const sm = FakeSecretsManager.rotating(current)
+    const deps = someDeps(sm, new FakePostgres(), aTarget({ strategy: 'random' }))
+    // Act
+    await runRotationStep(step('createSecret'), deps)
+    // Assert
+    const pending = sm.raw(TOKEN) ?? ''
+    const password = (JSON.parse(pending) as { password: string }).password
+    expect(pending).toBe(current.replace(`${CANARY}-old`, password))
+  })
+
+  it('refuses a current value with a comment instead of rewriting it, and writes nothing', async () => {
+    const sm = FakeSecretsManager.rotating(`{"username":"svc","password":"${CANARY}-old" /* rotated */}`)
+    const deps = someDeps(sm, new FakePostgres(), aTarget({ strategy: 'random' }))
+    await expect(runRotationStep(step('createSecret'), deps)).rejects.toThrow(
+      'createSecret: the current value is not JSON (InvalidCommentToken at offset',
+    )
+    expect(sm.mock).not.toHaveReceivedCommand(PutSecretValueCommand)
+  })
+
   it('asks GetRandomPassword for the configured length and excluded characters', async () => {
     // Arrange
     const sm = FakeSecretsManager.rotating()
@@ -410,8 +432,25 @@ describe('random strategy setSecret and testSecret', () => {
   it('refuses a pending value whose other fields changed', async () => {
     const { deps } = random({ username: 'someone_else', password: PENDING_PW })
     await expect(runRotationStep(step('setSecret'), deps)).rejects.toThrow(
-      'differs from the current one in fields other than the password',
+      'differs from the current one in fields other than the password (username)',
     )
+  })
+
+  it('compares losslessly: refuses an integer changed beyond 2^53, which JSON.parse cannot see', async () => {
+    // Arrange: a pending value rounded by JSON.parse + JSON.stringify (what the earlier code wrote)
+    const sm = FakeSecretsManager.rotating(
+      `{"username":"svc","password":"${CANARY}-old","accountId":12345678901234567891}`,
+    )
+    sm.put(TOKEN, `{"username":"svc","password":"${PENDING_PW}","accountId":12345678901234567000}`, [
+      'AWSPENDING',
+    ])
+    const deps = someDeps(sm, new FakePostgres(), aTarget({ strategy: 'random' }))
+    // Act / Assert
+    for (const s of ['setSecret', 'finishSecret'])
+      await expect(runRotationStep(step(s), deps)).rejects.toThrow(
+        `${s}: the pending value differs from the current one in fields other than the password (accountId)`,
+      )
+    expect(sm.mock).not.toHaveReceivedCommand(UpdateSecretVersionStageCommand)
   })
 })
 
