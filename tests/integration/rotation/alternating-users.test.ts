@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager'
 import { rotateLikeSecretsManager } from '../../../scripts/lib/local-rotation'
-import type { RotationEvent } from '../../../src/rotation/run-rotation-step'
+import { ROTATION_STEPS, type RotationEvent } from '../../../src/rotation/run-rotation-step'
 import {
   aTarget,
   canLogIn,
   createPgSecret,
+  currentOrPendingLogsIn,
   holderOf,
   makeHandler,
   stagesOf,
@@ -122,6 +123,52 @@ describe('postgres-alternating-users rotation against moto and a real PostgreSQL
     expect(await canLogIn((await valueAt(env, secret.arn, 'AWSCURRENT'))!)).toBe(true)
     expect(await canLogIn(secret.value)).toBe(true)
   })
+
+  it.each([1, 2, 3])(
+    'completes after a failure injected after step %i, with current or pending logging in throughout',
+    async (failAfter) => {
+      // Arrange: rotated once already, so this rotation changes the base user's password and re-syncs the clone
+      const secret = await aReportingSecret()
+      const run = makeHandler(env, [
+        aTarget(secret.name, { strategy: 'postgres-alternating-users', masterSecretId: master.name }),
+      ])
+      await rotateLikeSecretsManager({ endpoint: env.moto.endpoint, secretId: secret.name, runStep: run })
+      const invariant: boolean[] = []
+      let calls = 0
+      const failing = async (event: RotationEvent): Promise<unknown> => {
+        if (++calls > failAfter) throw new Error('injected: the invocation died')
+        const out = await run(event)
+        invariant.push(await currentOrPendingLogsIn(env, secret.arn))
+        return out
+      }
+      // Act: the rotation stops after `failAfter` steps, then Secrets Manager retries with the same token
+      const first = await rotateLikeSecretsManager({
+        endpoint: env.moto.endpoint,
+        secretId: secret.name,
+        runStep: failing,
+        maxAttemptsPerStep: 1,
+      })
+      const checked = async (event: RotationEvent): Promise<unknown> => {
+        const out = await run(event)
+        invariant.push(await currentOrPendingLogsIn(env, secret.arn))
+        return out
+      }
+      const retry = await rotateLikeSecretsManager({
+        endpoint: env.moto.endpoint,
+        secretId: secret.name,
+        runStep: checked,
+        token: first.token,
+      })
+      // Assert
+      expect(first).toMatchObject({ ok: false, failedStep: ROTATION_STEPS[failAfter] })
+      expect(retry).toMatchObject({ ok: true, newVersionId: first.token })
+      expect(invariant).not.toContain(false)
+      const current = (await valueAt(env, secret.arn, 'AWSCURRENT'))!
+      const previous = (await valueAt(env, secret.arn, 'AWSPREVIOUS'))!
+      expect(current.username).toBe(secret.value.username)
+      expect([await canLogIn(current), await canLogIn(previous)]).toEqual([true, true])
+    },
+  )
 
   it('fails setSecret and leaves AWSCURRENT working when the master lacks CREATEROLE', async () => {
     // Arrange

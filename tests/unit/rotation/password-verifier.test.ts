@@ -3,7 +3,9 @@ import { md5Verifier, passwordClause } from '../../../src/rotation/password-veri
 
 describe('password verifiers in the storage the server is configured for', () => {
   it('md5 is "md5" + hex(md5(password || role name)), as PostgreSQL stores it', () => {
-    const expected = `md5${createHash('md5').update('s3cret' + 'app_user').digest('hex')}`
+    const expected = `md5${createHash('md5')
+      .update('s3cret' + 'app_user')
+      .digest('hex')}`
     expect(md5Verifier('s3cret', 'app_user')).toBe(expected)
     expect(md5Verifier('s3cret', 'app_user_clone')).not.toBe(expected) // salted by the role name
   })
