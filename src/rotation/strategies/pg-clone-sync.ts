@@ -1,5 +1,5 @@
 import { quoteCatalogIdent, quoteIdent, quoteLiteral, type DbSession } from '../db-session'
-import { resetAllStatement, setSettingStatement } from '../pg-role-settings'
+import { parseSettingEntry, resetAllStatement, setSettingStatement } from '../pg-role-settings'
 import { attempt, stepError, type StepScope } from '../rotation-errors'
 
 /**
@@ -107,10 +107,12 @@ export function settingStatements(
   const out: { what: string; sql: string }[] = []
   for (const key of [...new Set([...desired.keys(), ...actual.keys()])].sort()) {
     if (sameEntries(desired.get(key), actual.get(key))) continue
-    const what = key === '' ? 'settings for every database' : `settings in database ${key}`
-    out.push({ what, sql: resetAllStatement(q, dbOf(key)) })
-    for (const entry of desired.get(key) ?? [])
-      out.push({ what, sql: setSettingStatement(q, dbOf(key), entry) })
+    const where = key === '' ? 'for every database' : `in database ${key}`
+    out.push({ what: `settings ${where} (reset)`, sql: resetAllStatement(q, dbOf(key)) })
+    for (const entry of desired.get(key) ?? []) {
+      const name = parseSettingEntry(entry)?.name ?? '(unnamed)'
+      out.push({ what: `setting ${name} ${where}`, sql: setSettingStatement(q, dbOf(key), entry) })
+    }
   }
   return out
 }

@@ -169,7 +169,7 @@ describe('alternating users are interchangeable for the application (real Postgr
     const app = await anAppSecret()
     await env.pg.query(`ALTER ROLE "${app.user}" SET search_path TO '$user', 'public', 'Mixed Case'`)
     await env.pg.query(`ALTER ROLE "${app.user}" IN DATABASE app SET work_mem TO '8MB'`)
-    await env.pg.query(`ALTER ROLE "${app.user}" SET application_name TO 'it''s reporting'`)
+    await env.pg.query(`ALTER ROLE "${app.user}" SET application_name TO 'it''s eu\\west'`)
     await env.pg.query('CREATE TABLE IF NOT EXISTS granted_only (n int)', [], 'app')
     await env.pg.query(`GRANT SELECT ON granted_only TO "${app.user}"`, [], 'app')
     const probe = [
@@ -187,6 +187,7 @@ describe('alternating users are interchangeable for the application (real Postgr
     expect(cloneView[0]).toEqual([{ s: app.clone, c: app.user }]) // session_user differs (a documented limit)
     expect(cloneView.slice(1)).toEqual(baseView.slice(1))
     expect(baseView[2]).toEqual([{ work_mem: '8MB' }])
+    expect(baseView[3]).toEqual([{ application_name: "it's eu\\west" }])
     // RESET ROLE and DISCARD ALL (what poolers run between clients) keep the session acting as the base user
     const afterResets = await app.asCurrent(
       'RESET ROLE',
@@ -195,6 +196,37 @@ describe('alternating users are interchangeable for the application (real Postgr
       'SELECT current_user AS c',
     )
     expect([afterResets[1], afterResets[3]]).toEqual([[{ c: app.user }], [{ c: app.user }]])
+  })
+
+  it('names a setting the master may not set, and copies it once the master may (GRANT SET ON PARAMETER)', async () => {
+    // Arrange: an extension-style setting on the base user; PostgreSQL lets only a superuser, or a role
+    // granted SET on that parameter, put it on another role
+    const app = await anAppSecret()
+    await env.pg.query(`ALTER ROLE "${app.user}" SET myapp.tenant TO 'eu'`)
+    // Act
+    const refused = await rotateLikeSecretsManager({
+      endpoint: env.moto.endpoint,
+      secretId: app.secret.name,
+      runStep: makeHandler(env, [
+        aTarget(app.secret.name, { strategy: 'postgres-alternating-users', masterSecretId: master.name }),
+      ]),
+    })
+    await env.pg.query('GRANT SET ON PARAMETER myapp.tenant TO rotation_admin')
+    const retried = await rotateLikeSecretsManager({
+      endpoint: env.moto.endpoint,
+      secretId: app.secret.name,
+      runStep: makeHandler(env, [
+        aTarget(app.secret.name, { strategy: 'postgres-alternating-users', masterSecretId: master.name }),
+      ]),
+      token: refused.token,
+    })
+    // Assert
+    expect(refused.attempts.at(-1)?.error).toBe(
+      `setSecret: giving ${app.clone} the base user's setting myapp.tenant for every database on 127.0.0.1:${env.pg.port}/app failed (DatabaseError 42501)`,
+    )
+    expect(retried.ok).toBe(true)
+    const [tenant] = await app.asCurrent('SHOW myapp.tenant')
+    expect(tenant).toEqual([{ 'myapp.tenant': 'eu' }])
   })
 
   it('creates the clone with exactly the base user’s attributes, never more', async () => {
