@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { quoteIdent, type DbSession } from './db-session'
-import { attempt } from './rotation-errors'
+import { attempt, InvalidSecretValueError, RotationFailure } from './rotation-errors'
 import { scramSha256Verifier, SCRAM_VERIFIER_PATTERN } from './scram'
 
 /**
@@ -36,7 +36,7 @@ export async function readPasswordEncryption(session: DbSession, where: string):
   // PostgreSQL < 14 accepted "on" as an alias of md5.
   if (value === 'md5' || value === 'on') return 'md5'
   if (value === 'scram-sha-256') return 'scram-sha-256'
-  throw new Error('password_encryption is neither scram-sha-256 nor md5')
+  throw new RotationFailure(`password_encryption ${where} is neither scram-sha-256 nor md5`)
 }
 
 /**
@@ -50,8 +50,16 @@ export function passwordClause(
   randomBytes: (size: number) => Buffer,
 ): string {
   quoteIdent(roleName) // the role name is part of the md5 hash: it must be the exact identifier
-  const verifier =
-    encryption === 'md5' ? md5Verifier(password, roleName) : scramSha256Verifier(password, randomBytes)
+  let verifier: string
+  try {
+    verifier =
+      encryption === 'md5' ? md5Verifier(password, roleName) : scramSha256Verifier(password, randomBytes)
+  } catch (err) {
+    // Our own messages ("the password must be non-empty ASCII without NUL"), never the password itself.
+    throw new InvalidSecretValueError(
+      `the pending password of ${roleName} cannot be stored as ${encryption}: ${err instanceof Error ? err.message : 'error'}`,
+    )
+  }
   const pattern = encryption === 'md5' ? MD5_VERIFIER_PATTERN : SCRAM_VERIFIER_PATTERN
   if (!pattern.test(verifier)) throw new Error('internal: malformed password verifier')
   return `PASSWORD '${verifier}'`

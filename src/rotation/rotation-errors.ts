@@ -16,13 +16,19 @@ export function stepError(scope: StepScope, message: string): RotationStepError 
   })
 }
 
-/** A secret value that is not what its strategy needs. The message names the field, never its content. */
-export class InvalidSecretValueError extends Error {
+/**
+ * A failure described in our own words: the message says what failed and is safe to log as it is (it names
+ * fields, secrets, roles and codes, never values). The step runner prefixes it with the step.
+ */
+export class RotationFailure extends Error {
   constructor(message: string) {
     super(message)
-    this.name = 'InvalidSecretValueError'
+    this.name = new.target.name
   }
 }
+
+/** A secret value that is not what its strategy needs. The message names the field, never its content. */
+export class InvalidSecretValueError extends RotationFailure {}
 
 /**
  * An operation of a step failed: `operation` says what was being done to what ("reading the master secret
@@ -45,7 +51,7 @@ export class RotationOperationError extends Error {
 export function isOwnError(err: unknown): boolean {
   return (
     err instanceof RotationStepError ||
-    err instanceof InvalidSecretValueError ||
+    err instanceof RotationFailure ||
     err instanceof RotationOperationError
   )
 }
@@ -72,6 +78,8 @@ export interface CauseLink {
   readonly code?: string
   /** An AWS SDK error's HTTP status. */
   readonly httpStatus?: number
+  /** An AWS SDK error's request id, for a support case (logged, not put in the thrown message). */
+  readonly awsRequestId?: string
 }
 
 const SAFE_CLASS = /^[A-Za-z_$][\w$.]{0,63}$/
@@ -108,12 +116,17 @@ export function causeChain(err: unknown): CauseLink[] {
   let current: unknown = err
   for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
     if (!(current instanceof RotationOperationError)) {
-      const status = (field(current, '$metadata') as { httpStatusCode?: unknown } | undefined)?.httpStatusCode
+      const meta = field(current, '$metadata') as
+        { httpStatusCode?: unknown; requestId?: unknown } | undefined
       const code = errorCodeOf(current)
+      const requestId = meta?.requestId
       links.push({
         errorClass: errorClassOf(current),
         ...(code === undefined ? {} : { code }),
-        ...(typeof status === 'number' ? { httpStatus: status } : {}),
+        ...(typeof meta?.httpStatusCode === 'number' ? { httpStatus: meta.httpStatusCode } : {}),
+        ...(typeof requestId === 'string' && /^[\w-]{1,128}$/.test(requestId)
+          ? { awsRequestId: requestId }
+          : {}),
       })
     }
     const inner = field(current, 'errors')

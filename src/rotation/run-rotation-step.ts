@@ -6,7 +6,7 @@ import type { ConnectAs } from './db-session'
 import {
   causeChain,
   formatCauseChain,
-  InvalidSecretValueError,
+  RotationFailure,
   RotationOperationError,
   stepError,
   type CauseLink,
@@ -180,7 +180,7 @@ export async function runRotationStep(event: RotationEvent, deps: RotationDeps):
 
 /** The cause chain to log: none for our own refusals (their message says it all). */
 function causeOf(err: unknown): CauseLink[] {
-  if (err instanceof RotationStepError || err instanceof InvalidSecretValueError) return []
+  if (err instanceof RotationStepError || err instanceof RotationFailure) return []
   return causeChain(err instanceof RotationOperationError ? err.cause : err)
 }
 
@@ -214,7 +214,7 @@ async function dispatch(step: RotationStep, input: StepInput): Promise<StepResul
  */
 function toStepError(err: unknown, scope: StepScope): RotationStepError {
   if (err instanceof RotationStepError) return err
-  if (err instanceof InvalidSecretValueError) return stepError(scope, err.message)
+  if (err instanceof RotationFailure) return stepError(scope, err.message)
   if (err instanceof RotationOperationError)
     return stepError(scope, `${err.operation} failed (${formatCauseChain(causeChain(err.cause))})`)
   return stepError(scope, `failed (${formatCauseChain(causeChain(err))})`)

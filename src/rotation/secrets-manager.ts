@@ -6,7 +6,7 @@ import {
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager'
-import { attempt, failed, stepError, type StepScope } from './rotation-errors'
+import { attempt, failed, RotationFailure, stepError, type StepScope } from './rotation-errors'
 import { AWSCURRENT, AWSPENDING, type StagingLabel, type VersionStages } from './version-stages'
 
 /**
@@ -171,7 +171,7 @@ export function createSecretsManagerPasswordGenerator(sm: SecretsManagerClient):
       )
       const password = out.RandomPassword
       if (password === undefined || password.length !== length)
-        throw new Error('GetRandomPassword returned no password of the requested length')
+        throw new RotationFailure(`GetRandomPassword returned no password of the requested length ${length}`)
       return password
     },
   }

@@ -202,9 +202,9 @@ async function reclaimOwnership(
   if (!deps.some((d) => d.here)) return { changes: 0, warnings }
   const qc = quoteIdent(names.clone)
   const run = (what: string, sql: string): Promise<unknown> => attempt(`${what} ${where}`, () => s.query(sql))
-  const held = await s.query<{ held: boolean }>(`SELECT pg_catalog.pg_has_role($1, 'USAGE') AS held`, [
-    names.clone,
-  ])
+  const held = await attempt(`checking whether the master holds ${names.clone}'s privileges ${where}`, () =>
+    s.query<{ held: boolean }>(`SELECT pg_catalog.pg_has_role($1, 'USAGE') AS held`, [names.clone]),
+  )
   const borrow = held[0]?.held !== true
   if (borrow)
     await run(

@@ -81,7 +81,11 @@ async function setPasswordAndSync(
     )
     const cloneExists =
       p.username === clone ||
-      (await s.query('SELECT 1 AS found FROM pg_catalog.pg_roles WHERE rolname = $1', [clone])).length > 0
+      (
+        await attempt(`looking up role ${clone} ${where}`, () =>
+          s.query('SELECT 1 AS found FROM pg_catalog.pg_roles WHERE rolname = $1', [clone]),
+        )
+      ).length > 0
     if (cloneExists) {
       const synced = await syncClone(s, { base, clone }, where, ctx.scope)
       for (const warning of synced.warnings)
