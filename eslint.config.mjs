@@ -11,6 +11,12 @@ const SECRETS_DOOR = {
   message: 'Import the secrets core through its index (src/lib/secrets), not its files.',
 }
 
+/** src/rotation is entered through its index only. */
+const ROTATION_DOOR = {
+  group: ['**/src/rotation/*', '**/src/rotation/**', '../rotation/*', '../rotation/**', '!**/src/rotation/index', '!../rotation/index'],
+  message: 'Import the rotation core through its index (src/rotation), not its files.',
+}
+
 function importRules() {
   const edge = { allowTypeImports: true, group: ['aws-lambda'], message: 'Import event types with `import type` from aws-lambda only at the HTTP edge.' }
   return [
@@ -19,7 +25,7 @@ function importRules() {
       ignores: ['src/lib/secrets/**', 'src/rotation/**'],
       rules: {
         'no-console': 'error',
-        'no-restricted-imports': ['error', { patterns: [NO_TESTS, NO_HANDLERS, SECRETS_DOOR, edge] }],
+        'no-restricted-imports': ['error', { patterns: [NO_TESTS, NO_HANDLERS, SECRETS_DOOR, ROTATION_DOOR, edge] }],
       },
     },
     {
@@ -36,6 +42,10 @@ function importRules() {
                 message: 'The core does not depend on the HTTP edge.',
               },
               { group: ['aws-lambda'], message: 'The core knows nothing of Lambda events.' },
+              {
+                group: ['../lib/secrets', '../lib/secrets/*', '../../lib/secrets', '../../lib/secrets/*', '**/rotation/*'],
+                message: 'Rotation and the read path share only the contract (src/contract) and lib basics.',
+              },
             ],
           },
         ],
@@ -43,7 +53,7 @@ function importRules() {
     },
     {
       files: ['scripts/**/*.ts', 'bench/**/*.ts', 'infra/**/*.ts'],
-      rules: { 'no-restricted-imports': ['error', { patterns: [NO_TESTS, NO_HANDLERS, SECRETS_DOOR] }] },
+      rules: { 'no-restricted-imports': ['error', { patterns: [NO_TESTS, NO_HANDLERS, SECRETS_DOOR, ROTATION_DOOR] }] },
     },
   ]
 }

@@ -1,6 +1,6 @@
 import { settingsFor, type FunctionKind } from '../src/contract/settings'
 import type { RuntimeCatalogDocument } from '../src/lib/secrets'
-import type { RotationDocument } from '../src/rotation/rotation-config'
+import type { RotationDocument } from '../src/rotation'
 import type { ManagedSecret, StackPlan } from './plan'
 
 /**

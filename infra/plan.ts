@@ -1,5 +1,5 @@
 import { ConfigError } from '../src/lib/errors'
-import { findCatalogProblems } from '../src/lib/secrets'
+import { findCatalogProblems, parseSecretArn } from '../src/lib/secrets'
 import { environmentSizeProblems, runtimeCatalogDocument } from './environments'
 import { SERVICE_NAME, type SecretDeclaration, type StageDeclarations } from './stage-declarations'
 
@@ -53,6 +53,7 @@ function rotationProblems(
     else if (secrets[master] === undefined)
       problems.push(`secrets "${name}": masterSecret "${master}" is not declared`)
     else if (master === name) problems.push(`secrets "${name}": a secret cannot be its own masterSecret`)
+    else problems.push(...alternatingUsersProblems(name, s, master, secrets[master]))
   } else if (s.rotation?.masterSecret !== undefined) {
     problems.push(`secrets "${name}": masterSecret only applies to postgres-alternating-users`)
   }
@@ -61,6 +62,52 @@ function rotationProblems(
       if (s.fields?.[f] === undefined)
         problems.push(`secrets "${name}": a PostgreSQL strategy needs fields.${f}`)
     }
+    const port = s.fields?.['port']
+    if (
+      port !== undefined &&
+      !(/^\d{1,5}$/.test(String(port)) && Number(port) >= 1 && Number(port) <= 65_535)
+    )
+      problems.push(`secrets "${name}": fields.port must be a port number (1–65535)`)
+  }
+  return problems
+}
+
+const CLONE_SUFFIX_LENGTH = '_clone'.length
+const PG_MAX_IDENTIFIER = 63
+
+/**
+ * postgres-alternating-users declarations that could never rotate. The master logs in with its own username
+ * and password; host and port come from the master secret when it has them, else from the rotated secret
+ * (an RDS-managed master secret, `rds!db-…`, holds only a username and a password), and the database is
+ * always the rotated secret's. So a master given by ARN needs nothing but a well-formed ARN, and a master
+ * this stack creates must not name another server.
+ */
+function alternatingUsersProblems(
+  name: string,
+  s: SecretDeclaration,
+  masterName: string,
+  master: SecretDeclaration | undefined,
+): string[] {
+  const problems: string[] = []
+  if ((s.username?.length ?? 0) > PG_MAX_IDENTIFIER - CLONE_SUFFIX_LENGTH)
+    problems.push(
+      `secrets "${name}": username is longer than ${PG_MAX_IDENTIFIER - CLONE_SUFFIX_LENGTH} characters, so its alternate <username>_clone would exceed PostgreSQL's ${PG_MAX_IDENTIFIER}`,
+    )
+  if (master?.arn !== undefined && parseSecretArn(master.arn) === undefined)
+    problems.push(
+      `secrets "${masterName}": arn must be a full secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf; names such as rds!db-… are accepted): the rotation function reads the master by ARN`,
+    )
+  for (const f of ['host', 'port'] as const) {
+    const mine = s.fields?.[f]
+    const theirs = master?.fields?.[f]
+    if (
+      mine !== undefined &&
+      theirs !== undefined &&
+      String(mine).toLowerCase() !== String(theirs).toLowerCase()
+    )
+      problems.push(
+        `secrets "${masterName}": fields.${f} differs from secrets "${name}".fields.${f}; a master must log in to the server it manages (or leave fields.${f} out)`,
+      )
   }
   return problems
 }

@@ -1,20 +1,19 @@
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager'
 import { rotateLikeSecretsManager, type LocalRotationReport } from '../../scripts/lib/local-rotation'
-// eslint-disable-next-line no-restricted-imports -- moves to scripts/lib with the rotation composition (issue 11)
 import {
   aTarget,
   createPgSecret,
   makeHandler,
   startRotationEnv,
   type RotationEnv,
-} from '../../tests/integration/rotation/harness'
-import type { RotationTarget } from '../../src/rotation/rotation-config'
+} from '../../scripts/lib/rotation-env'
+import type { RotationTarget } from '../../src/rotation'
 import { median } from './stats'
 
 /**
  * Part 5: wall time of a full rotation (RotateSecret, then createSecret → setSecret → testSecret →
  * finishSecret through the real rotation handler) per strategy, against moto and a private PostgreSQL
- * cluster, using the rotation integration suites' harness. Each secret is rotated ROTATIONS times in a row
+ * cluster, using the rotation environment the integration suites use (scripts/lib/rotation-env.ts). Each secret is rotated ROTATIONS times in a row
  * (the alternating-users strategy creates its clone on the first rotation and alternates after that).
  */
 export const ROTATIONS = 3

@@ -10,9 +10,13 @@ import {
 import { SignatureV4 } from '@smithy/signature-v4'
 import { createSecretsManagerClient } from '../../src/lib/aws-clients'
 import { RotationStepError } from '../../src/lib/errors'
-import { quoteIdent } from '../../src/rotation/db-session'
-import { ROTATION_STEPS, type RotationEvent, type RotationStep } from '../../src/rotation/run-rotation-step'
-import { scramSha256Verifier } from '../../src/rotation/scram'
+import {
+  quoteIdent,
+  ROTATION_STEPS,
+  scramSha256Verifier,
+  type RotationEvent,
+  type RotationStep,
+} from '../../src/rotation'
 import type { StackPlan } from '../../infra/stack'
 import { MOTO_CREDENTIALS } from './moto'
 import type { PostgresCluster } from './postgres'
@@ -230,8 +234,12 @@ export interface LocalRotationReport {
   readonly ok: boolean
   readonly secretId: string
   readonly token: string
+  /** The AWSCURRENT version before the run. */
   readonly oldVersionId: string | undefined
+  /** The AWSCURRENT version after a successful run (undefined when the run failed). */
   readonly newVersionId: string | undefined
+  /** Every version's staging labels as read back from Secrets Manager after the run, failed or not. */
+  readonly labelsAfter: Readonly<Record<string, readonly string[]>>
   readonly attempts: readonly StepAttempt[]
   readonly failedStep: RotationStep | undefined
   readonly durationMs: number
@@ -259,6 +267,11 @@ function describeDetail(result: unknown): string | undefined {
     if (typeof r.outcome === 'string' && typeof r.detail === 'string') return `${r.outcome}: ${r.detail}`
   }
   return undefined
+}
+
+/** Every version's staging labels, as Secrets Manager reports them now. */
+async function labelsOf(sm: SecretsManagerClient, secretId: string): Promise<Record<string, string[]>> {
+  return (await sm.send(new DescribeSecretCommand({ SecretId: secretId }))).VersionIdsToStages ?? {}
 }
 
 /**
@@ -330,22 +343,22 @@ export async function rotateLikeSecretsManager(
           token,
           oldVersionId,
           newVersionId: undefined,
+          labelsAfter: await labelsOf(sm, opts.secretId),
           attempts,
           failedStep: step,
           durationMs: Date.now() - started,
         }
       }
     }
-    const after = await sm.send(new DescribeSecretCommand({ SecretId: opts.secretId }))
-    const newVersionId = Object.entries(after.VersionIdsToStages ?? {}).find(([, s]) =>
-      s.includes('AWSCURRENT'),
-    )?.[0]
+    const labelsAfter = await labelsOf(sm, opts.secretId)
+    const newVersionId = Object.entries(labelsAfter).find(([, s]) => s.includes('AWSCURRENT'))?.[0]
     return {
       ok: newVersionId === token,
       secretId: opts.secretId,
       token,
       oldVersionId,
       newVersionId,
+      labelsAfter,
       attempts,
       failedStep: undefined,
       durationMs: Date.now() - started,

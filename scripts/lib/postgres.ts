@@ -17,7 +17,7 @@ import { makeTempDir, startProcess, type Started } from './processes'
 
 /**
  * A private PostgreSQL cluster for the integration tests and `npm start`: its own data directory in a temp
- * dir, password authentication only (scram-sha-256, no trust), listening on 127.0.0.1 on a free port, its
+ * dir, password authentication only (scram-sha-256, or md5 on request; never trust), listening on 127.0.0.1 on a free port, its
  * unix socket inside the temp dir, every statement logged to a file the tests read. The machine's default
  * clusters are never touched, and only the postmaster started here is ever stopped.
  */
@@ -41,8 +41,13 @@ export interface PostgresCluster {
 }
 
 export interface PostgresClusterOptions {
-  /** Extra `-c name=value` server settings. */
+  /** Extra `-c name=value` server settings (e.g. `password_encryption: 'md5'`). */
   readonly settings?: Readonly<Record<string, string>>
+  /**
+   * The pg_hba.conf method for every connection (default scram-sha-256). `md5` also accepts SCRAM-stored
+   * passwords (PostgreSQL upgrades the exchange), so it is what a cluster storing md5 passwords needs.
+   */
+  readonly authMethod?: 'scram-sha-256' | 'md5'
   readonly startTimeoutMs?: number
   /** Try this port first (e.g. the port a local stack's secrets name); a free one is used if it is taken. */
   readonly port?: number
@@ -152,7 +157,7 @@ export async function startPostgresCluster(opts: PostgresClusterOptions = {}): P
         '-U',
         SUPERUSER,
         `--pwfile=${pwFile}`,
-        '--auth=scram-sha-256',
+        `--auth=${opts.authMethod ?? 'scram-sha-256'}`,
         '--encoding=UTF8',
         '--locale=C',
         '--no-sync',

@@ -1,4 +1,4 @@
-import { Client, type ClientConfig } from 'pg'
+import { Client, escapeIdentifier, escapeLiteral, type ClientConfig } from 'pg'
 import type { PgSslMode } from './rotation-config'
 
 /**
@@ -100,4 +100,20 @@ export function quoteIdent(name: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(name))
     throw new Error('refusing to quote an identifier outside [A-Za-z_][A-Za-z0-9_$]{0,62}')
   return `"${name}"`
+}
+
+/**
+ * Any identifier read back from the catalogs (a database or a role this code did not name): pg's own
+ * quoting, which doubles embedded quotes. Used only for names the server itself returned.
+ */
+export function quoteCatalogIdent(name: string): string {
+  return escapeIdentifier(name)
+}
+
+/**
+ * A string literal for a utility statement (which takes no bind parameters): pg's own quoting, which doubles
+ * quotes and switches to E'' when the text has a backslash, so it is right whatever standard_conforming_strings says.
+ */
+export function quoteLiteral(text: string): string {
+  return escapeLiteral(text)
 }

@@ -1,7 +1,15 @@
 /**
- * Secret rotation: one step runner over pluggable strategies. The handler composes these; nothing else
- * should import from deeper in this folder.
+ * Secret rotation: one step runner over pluggable strategies, and its composition (compose.ts), which the
+ * handler, `npm run rotate`, the tests and the benchmark build. Nothing else should import from deeper in
+ * this folder.
  */
+export {
+  createRotationDeps,
+  createRotationFunction,
+  type RotationDepsOverrides,
+  type RotationFunction,
+  type RotationFunctionDeps,
+} from './compose'
 export {
   runRotationStep,
   ROTATION_STEPS,
@@ -10,8 +18,22 @@ export {
   type RotationStep,
   type StepReport,
 } from './run-rotation-step'
-export { loadRotationConfig, type RotationConfig, type RotationTarget } from './rotation-config'
-export { createPgConnector, type ConnectAs, type DbSession, type PgCredentials } from './db-session'
+export {
+  loadRotationConfig,
+  type RotationConfig,
+  type RotationDocument,
+  type RotationTarget,
+} from './rotation-config'
+export {
+  createPgConnector,
+  quoteIdent,
+  type ConnectAs,
+  type DbSession,
+  type PgCredentials,
+} from './db-session'
+/** Password verifiers, for tools that provision database roles without sending a plain password. */
+export { scramSha256Verifier } from './scram'
+export { md5Verifier } from './password-verifier'
 export { createSecretsManagerPasswordGenerator, type PasswordGenerator } from './secrets-manager'
 export { defaultStrategies, type StrategyRegistry } from './strategies/registry'
 export type { RotationStrategy, RotationContext } from './strategies/rotation-strategy'

@@ -2,7 +2,8 @@ import * as z from 'zod/mini'
 import { PG_SSL_MODES, type LogLevel, type PgSslMode, type Stage } from '../contract/settings'
 import { checkNoUnknownKeys, readRegion, readRequired, readSetting, readStage, type Env } from '../lib/config'
 import { ConfigError } from '../lib/errors'
-import { ROTATION_STRATEGIES, type RotationStrategyKind } from '../lib/secrets/catalog'
+import { ROTATION_STRATEGIES, type RotationStrategyKind } from '../contract/rotation-strategies'
+import { secretIdProblem } from '../contract/secret-id'
 
 /** The rotation function's configuration, read once at cold start from BROKER_ROTATION_JSON and friends. */
 export { PG_SSL_MODES, type PgSslMode }
@@ -55,7 +56,15 @@ export function parseRotationDocument(json: string): RotationDocument {
       `BROKER_ROTATION_JSON is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     )
   }
-  for (const t of parsed.data.targets) {
+  for (const [i, t] of parsed.data.targets.entries()) {
+    for (const [field, id] of [
+      ['secretId', t.secretId],
+      ['masterSecretId', t.masterSecretId],
+    ] as const) {
+      const problem = id === undefined ? undefined : secretIdProblem(id)
+      if (problem !== undefined)
+        throw new ConfigError(`BROKER_ROTATION_JSON: targets.${i}.${field} ${problem}`)
+    }
     if (t.strategy === 'postgres-alternating-users' && t.masterSecretId === undefined) {
       throw new ConfigError(
         `BROKER_ROTATION_JSON: target ${t.secretId} uses postgres-alternating-users without masterSecretId`,

@@ -1,12 +1,27 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import type { Clock } from '../lib/clock'
-import { describeError, RotationStepError } from '../lib/errors'
+import { RotationStepError } from '../lib/errors'
 import type { Log, LogFields } from '../lib/logger'
-import { dbErrorCode, type ConnectAs } from './db-session'
-import { InvalidSecretValueError, stepError, type StepScope } from './rotation-errors'
+import type { ConnectAs } from './db-session'
+import {
+  causeChain,
+  formatCauseChain,
+  RotationFailure,
+  RotationOperationError,
+  stepError,
+  type CauseLink,
+  type StepScope,
+} from './rotation-errors'
 import type { RotationTarget } from './rotation-config'
-import { describeSecret, readVersion, type PasswordGenerator, type SecretMetadata } from './secrets-manager'
-import { parseSecretValue, type SecretValue } from './secret-value'
+import {
+  describeSecret,
+  readMasterSecretText,
+  readVersion,
+  type PasswordGenerator,
+  type SecretMetadata,
+} from './secrets-manager'
+import { parseSecretDocument } from './secret-document'
+import type { SecretValue } from './secret-value'
 import { createSecretStep } from './steps/create-secret'
 import { finishSecretStep } from './steps/finish-secret'
 import { setSecretStep } from './steps/set-secret'
@@ -39,7 +54,6 @@ export interface RotationDeps {
   readonly targets: readonly RotationTarget[]
   readonly passwords: PasswordGenerator
   readonly connectAs: ConnectAs
-  readonly readMasterSecret: (secretId: string) => Promise<unknown>
   readonly randomBytes: (size: number) => Buffer
   readonly clock: Clock
   readonly log: Log
@@ -149,19 +163,30 @@ export async function runRotationStep(event: RotationEvent, deps: RotationDeps):
   } catch (err) {
     const durationMs = deps.clock.now() - started
     const failure = toStepError(err, scope)
+    const cause = causeOf(err)
     deps.log.error(`${event.Step}: failed`, {
       ...base,
       strategy: strategyKind,
       outcome: 'failed',
       durationMs,
       reason: failure.message,
-      ...(err instanceof RotationStepError || err instanceof InvalidSecretValueError
-        ? {}
-        : { error: { ...describeError(err), errorClass: errorName(err) } }),
-      ...(dbErrorCode(err) === undefined ? {} : { dbCode: dbErrorCode(err) }),
+      ...(err instanceof RotationOperationError ? { operation: err.operation } : {}),
+      ...(cause.length === 0 ? {} : { cause }),
+      ...(sqlState(cause) === undefined ? {} : { dbCode: sqlState(cause) }),
     })
     throw failure
   }
+}
+
+/** The cause chain to log: none for our own refusals (their message says it all). */
+function causeOf(err: unknown): CauseLink[] {
+  if (err instanceof RotationStepError || err instanceof RotationFailure) return []
+  return causeChain(err instanceof RotationOperationError ? err.cause : err)
+}
+
+/** The first database or socket code in the chain (kept as `dbCode` for log queries and alarms). */
+function sqlState(cause: readonly CauseLink[]): string | undefined {
+  return cause.find((l) => l.code !== undefined)?.code
 }
 
 async function dispatch(step: RotationStep, input: StepInput): Promise<StepResult> {
@@ -182,25 +207,17 @@ async function dispatch(step: RotationStep, input: StepInput): Promise<StepResul
 }
 
 /**
- * The error the step throws: our own refusals as they are, anything else as a RotationStepError that names
- * the error's class and code only. No cause is attached: a pg or SDK message can quote SQL or input, and
+ * The error the step throws: our own refusals as they are; a failed operation as "<operation> failed
+ * (<class> <code> ← caused by …)"; anything else as "failed (<class> <code>)". Only classes and codes of the
+ * cause chain, never its messages, and no cause attached: a pg or SDK message can quote SQL or input, and
  * the Lambda runtime prints what it is thrown.
  */
 function toStepError(err: unknown, scope: StepScope): RotationStepError {
   if (err instanceof RotationStepError) return err
-  if (err instanceof InvalidSecretValueError) return stepError(scope, err.message)
-  const code = dbErrorCode(err)
-  const what = [errorName(err), ...(code === undefined ? [] : [code])].join(' ')
-  return stepError(scope, `failed (${what})`)
-}
-
-/**
- * The error's class name. Not `instanceof Error`: errors from Node's core modules (pg's socket errors) can
- * come from another realm (jest's VM contexts) and still be errors.
- */
-function errorName(err: unknown): string {
-  const name = err !== null && typeof err === 'object' ? (err as { name?: unknown }).name : undefined
-  return typeof name === 'string' && /^[A-Za-z_$][\w$.]{0,63}$/.test(name) ? name : typeof err
+  if (err instanceof RotationFailure) return stepError(scope, err.message)
+  if (err instanceof RotationOperationError)
+    return stepError(scope, `${err.operation} failed (${formatCauseChain(causeChain(err.cause))})`)
+  return stepError(scope, `failed (${formatCauseChain(causeChain(err))})`)
 }
 
 function rotationContext(
@@ -216,7 +233,9 @@ function rotationContext(
     passwords: deps.passwords,
     connectAs: deps.connectAs,
     randomBytes: deps.randomBytes,
-    readMasterSecret: deps.readMasterSecret,
+    readMasterSecret: async (secretId) =>
+      parseSecretDocument(await readMasterSecretText(deps.sm, secretId, scope), `master secret ${secretId}`)
+        .value,
     log: deps.log,
     olderValues: async () => {
       const previous = versionHolding(metadata.versions, AWSPREVIOUS)
@@ -241,7 +260,7 @@ function rotationContext(
         )
         if (raw === undefined) continue
         try {
-          values.push(parseSecretValue(raw, 'older'))
+          values.push(parseSecretDocument(raw, 'older').value)
         } catch {
           // not a usable value (another shape, or not JSON): skip it
         }

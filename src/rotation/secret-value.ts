@@ -2,8 +2,8 @@ import * as z from 'zod/mini'
 import { InvalidSecretValueError } from './rotation-errors'
 
 /**
- * Secret values as rotation sees them: a JSON object with at least a `password`. Parsed in one place, and
- * errors name the field that is wrong, never its content (JSON.parse's own message quotes its input).
+ * Secret values as rotation sees them: a JSON object with at least a `password`. The text is parsed in one
+ * place (secret-document.ts); errors name the field that is wrong, never its content.
  */
 export type SecretValue = Readonly<Record<string, unknown>> & { readonly password: string }
 
@@ -16,17 +16,6 @@ export interface PostgresSecret extends SecretValue {
 
 /** PostgreSQL role names this code will touch: plain identifiers, with room for the `_clone` suffix. */
 export const PG_USERNAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
-
-export function parseSecretValue(raw: string | undefined, what: string): SecretValue {
-  if (raw === undefined) throw new InvalidSecretValueError(`the ${what} version has no string value`)
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(raw)
-  } catch {
-    throw new InvalidSecretValueError(`the ${what} value is not JSON`)
-  }
-  return toSecretValue(parsed, what)
-}
 
 export function toSecretValue(parsed: unknown, what: string): SecretValue {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
@@ -47,16 +36,59 @@ const PostgresFields = z.looseObject({
   dbname: z.string().check(z.minLength(1), z.maxLength(63)),
 })
 
+function fieldProblems(issues: readonly { path: PropertyKey[]; code: string }[]): string {
+  // Issue paths and codes only: zod messages are safe today, but a path cannot quote a value.
+  return [...new Set(issues.map((i) => `${i.path.map(String).join('.') || '(root)'} (${i.code})`))].join(', ')
+}
+
+function toPort(port: number | string, what: string): number {
+  const n = Number(port)
+  if (n < 1 || n > 65_535) throw new InvalidSecretValueError(`the ${what} value has an invalid port`)
+  return n
+}
+
 export function parsePostgresSecret(value: unknown, what: string): PostgresSecret {
   const parsed = PostgresFields.safeParse(value)
   if (!parsed.success) {
-    // Issue paths and codes only: zod messages are safe today, but a path cannot quote a value.
-    const fields = [...new Set(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} (${i.code})`))]
-    throw new InvalidSecretValueError(`the ${what} value is not a PostgreSQL secret: ${fields.join(', ')}`)
+    throw new InvalidSecretValueError(
+      `the ${what} value is not a PostgreSQL secret: ${fieldProblems(parsed.error.issues)}`,
+    )
   }
-  const port = Number(parsed.data.port)
-  if (port < 1 || port > 65_535) throw new InvalidSecretValueError(`the ${what} value has an invalid port`)
-  return { ...parsed.data, port }
+  return { ...parsed.data, port: toPort(parsed.data.port, what) }
+}
+
+/**
+ * A master secret: a login and a password, and optionally where the server is. RDS-managed master secrets
+ * (`rds!db-…`, `rds!cluster-…`) hold only `{"username","password"}`; the rest comes from the rotated secret.
+ */
+export interface PostgresMaster {
+  readonly username: string
+  readonly password: string
+  readonly host: string | undefined
+  readonly port: number | undefined
+}
+
+const MasterFields = z.looseObject({
+  username: PostgresFields.shape.username,
+  password: PostgresFields.shape.password,
+  host: z.optional(PostgresFields.shape.host),
+  port: z.optional(PostgresFields.shape.port),
+})
+
+export function parsePostgresMaster(value: unknown, secretId: string): PostgresMaster {
+  const parsed = MasterFields.safeParse(value)
+  if (!parsed.success) {
+    throw new InvalidSecretValueError(
+      `the master secret ${secretId} is not a PostgreSQL login: ${fieldProblems(parsed.error.issues)}`,
+    )
+  }
+  const { username, password, host, port } = parsed.data
+  return {
+    username,
+    password,
+    host,
+    port: port === undefined ? undefined : toPort(port, `master secret ${secretId}`),
+  }
 }
 
 /** The same target system: host, port and database. */

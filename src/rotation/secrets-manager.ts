@@ -6,12 +6,14 @@ import {
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager'
+import { attempt, failed, RotationFailure, stepError, type StepScope } from './rotation-errors'
 import { AWSCURRENT, AWSPENDING, type StagingLabel, type VersionStages } from './version-stages'
 
 /**
  * The Secrets Manager calls rotation makes, and the only file under src/rotation that imports the SDK.
  * Every read names its VersionStage (or a VersionId for an unlabelled version): moto's default-version
- * pointer is not moved by UpdateSecretVersionStage, and on AWS naming the stage changes nothing.
+ * pointer is not moved by UpdateSecretVersionStage, and on AWS naming the stage changes nothing. A failed call
+ * names what it did to which secret (the SDK error's class and HTTP status are added by the step runner).
  */
 export interface SecretMetadata {
   readonly arn: string
@@ -22,7 +24,9 @@ export interface SecretMetadata {
 }
 
 export async function describeSecret(sm: SecretsManagerClient, secretId: string): Promise<SecretMetadata> {
-  const out = await sm.send(new DescribeSecretCommand({ SecretId: secretId }))
+  const out = await attempt(`describing secret ${secretId}`, () =>
+    sm.send(new DescribeSecretCommand({ SecretId: secretId })),
+  )
   return {
     arn: out.ARN ?? secretId,
     name: out.Name ?? secretId,
@@ -34,6 +38,13 @@ export async function describeSecret(sm: SecretsManagerClient, secretId: string)
 export type VersionSelector =
   | { readonly stage: StagingLabel; readonly versionId?: string }
   | { readonly versionId: string; readonly stage?: undefined }
+
+function describeSelector(sel: VersionSelector): string {
+  if (sel.stage === undefined) return `version ${sel.versionId}`
+  return sel.versionId === undefined
+    ? `the ${sel.stage} value`
+    : `the ${sel.stage} value (version ${sel.versionId})`
+}
 
 function isNotFound(err: unknown): boolean {
   return (
@@ -63,8 +74,28 @@ export async function readVersion(
     return out.SecretString
   } catch (err) {
     if (isNotFound(err)) return undefined
-    throw err
+    return failed(`reading ${describeSelector(sel)} of ${secretId}`, err)
   }
+}
+
+/**
+ * A master secret's AWSCURRENT value, read with the rotation function's own client when a step needs it.
+ * Unlike readVersion, a missing master is a failure: its message names the id and the SDK error.
+ */
+export async function readMasterSecretText(
+  sm: SecretsManagerClient,
+  secretId: string,
+  scope: StepScope,
+): Promise<string> {
+  const out = await attempt(`reading the master secret ${secretId} (AWSCURRENT)`, () =>
+    sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: AWSCURRENT })),
+  )
+  if (out.SecretString === undefined)
+    throw stepError(
+      scope,
+      `the master secret ${secretId} has no string value (SecretBinary is not supported)`,
+    )
+  return out.SecretString
 }
 
 /** Idempotent for the same token and value (Secrets Manager's ClientRequestToken semantics). */
@@ -74,13 +105,15 @@ export async function putPendingVersion(
   token: string,
   secretString: string,
 ): Promise<void> {
-  await sm.send(
-    new PutSecretValueCommand({
-      SecretId: secretId,
-      ClientRequestToken: token,
-      SecretString: secretString,
-      VersionStages: [AWSPENDING],
-    }),
+  await attempt(`storing the pending value of ${secretId}`, () =>
+    sm.send(
+      new PutSecretValueCommand({
+        SecretId: secretId,
+        ClientRequestToken: token,
+        SecretString: secretString,
+        VersionStages: [AWSPENDING],
+      }),
+    ),
   )
 }
 
@@ -91,13 +124,15 @@ export async function moveCurrentTo(
   versionId: string,
   fromVersionId: string | undefined,
 ): Promise<void> {
-  await sm.send(
-    new UpdateSecretVersionStageCommand({
-      SecretId: secretId,
-      VersionStage: AWSCURRENT,
-      MoveToVersionId: versionId,
-      ...(fromVersionId === undefined ? {} : { RemoveFromVersionId: fromVersionId }),
-    }),
+  await attempt(`moving AWSCURRENT of ${secretId} to version ${versionId}`, () =>
+    sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretId,
+        VersionStage: AWSCURRENT,
+        MoveToVersionId: versionId,
+        ...(fromVersionId === undefined ? {} : { RemoveFromVersionId: fromVersionId }),
+      }),
+    ),
   )
 }
 
@@ -106,12 +141,14 @@ export async function removePendingFrom(
   secretId: string,
   versionId: string,
 ): Promise<void> {
-  await sm.send(
-    new UpdateSecretVersionStageCommand({
-      SecretId: secretId,
-      VersionStage: AWSPENDING,
-      RemoveFromVersionId: versionId,
-    }),
+  await attempt(`removing AWSPENDING from version ${versionId} of ${secretId}`, () =>
+    sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secretId,
+        VersionStage: AWSPENDING,
+        RemoveFromVersionId: versionId,
+      }),
+    ),
   )
 }
 
@@ -123,16 +160,18 @@ export interface PasswordGenerator {
 export function createSecretsManagerPasswordGenerator(sm: SecretsManagerClient): PasswordGenerator {
   return {
     async generate({ length, excludeCharacters }) {
-      const out = await sm.send(
-        new GetRandomPasswordCommand({
-          PasswordLength: length,
-          ...(excludeCharacters === '' ? {} : { ExcludeCharacters: excludeCharacters }),
-          RequireEachIncludedType: true,
-        }),
+      const out = await attempt('generating a password (GetRandomPassword)', () =>
+        sm.send(
+          new GetRandomPasswordCommand({
+            PasswordLength: length,
+            ...(excludeCharacters === '' ? {} : { ExcludeCharacters: excludeCharacters }),
+            RequireEachIncludedType: true,
+          }),
+        ),
       )
       const password = out.RandomPassword
       if (password === undefined || password.length !== length)
-        throw new Error('GetRandomPassword returned no password of the requested length')
+        throw new RotationFailure(`GetRandomPassword returned no password of the requested length ${length}`)
       return password
     },
   }

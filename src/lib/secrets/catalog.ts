@@ -4,13 +4,14 @@ import { checkCatalogPrincipal, parsePrincipalArn } from '../auth/principal'
 import { ConfigError } from '../errors'
 import { checkSecretName } from '../../contract/secret-name'
 import { ROTATION_STRATEGIES, type RotationStrategyKind } from '../../contract/rotation-strategies'
+import { isSecretName, parseSecretArn, secretIdProblem } from '../../contract/secret-id'
 
 /**
  * The catalog: which logical names exist, which secret each one is, and who may read it. It is declared per
  * stage in serverless.yml, checked at packaging time and again at cold start, and is never touched by a
  * request: a broken catalog stops the deploy, not a caller.
  */
-export { ROTATION_STRATEGIES, type RotationStrategyKind }
+export { ROTATION_STRATEGIES, isSecretName, parseSecretArn, secretIdProblem, type RotationStrategyKind }
 
 export interface CatalogEntry {
   readonly name: string
@@ -26,10 +27,6 @@ export interface Catalog {
   namesReadableBy(principalArn: string): readonly string[]
   readonly size: number
 }
-
-const SECRET_ARN =
-  /^arn:(aws|aws-cn|aws-us-gov):secretsmanager:[a-z0-9-]+:(\d{12}):secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/
-const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/
 
 const RuntimeCatalogSchema = z.strictObject({
   secrets: z.array(
@@ -59,12 +56,13 @@ export function findCatalogProblems(doc: RuntimeCatalogDocument, accountId: stri
     }
     if (seen.has(entry.name)) problems.push(`${where}: duplicate name`)
     seen.add(entry.name)
-    const arn = SECRET_ARN.exec(entry.secretId)
-    if (arn === null && !(SECRET_NAME.test(entry.secretId) && !entry.secretId.startsWith('arn:'))) {
-      problems.push(`${where}: secretId must be a full secret ARN (…:secret:NAME-AbCdEf) or a secret name`)
-    } else if (arn !== null && arn[2] !== accountId) {
+    const arn = parseSecretArn(entry.secretId)
+    const idProblem = secretIdProblem(entry.secretId)
+    if (idProblem !== undefined) {
+      problems.push(`${where}: secretId ${idProblem}`)
+    } else if (arn !== undefined && arn.accountId !== accountId) {
       problems.push(
-        `${where}: secretId belongs to account ${arn[2] ?? '?'}, not this stage's account ${accountId}`,
+        `${where}: secretId belongs to account ${arn.accountId}, not this stage's account ${accountId}`,
       )
     }
     if (entry.readers.length === 0) problems.push(`${where}: readers is empty (nobody could read it)`)

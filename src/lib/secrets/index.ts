@@ -6,7 +6,7 @@
  * const cache = createSecretCache({ source: createSecretSource(client), clock: systemClock, ttlMs: 300_000, maxEntries: 500, maxStaleMs: 900_000, forceRefreshMinIntervalMs: 10_000, maxValueAgeMs: 3_600_000 })
  * const read = await readAuthorizedSecret({ catalog, cache }, caller.principal.arn, 'orders/db')
  */
-export { loadCatalog, findCatalogProblems } from './catalog'
+export { loadCatalog, findCatalogProblems, parseSecretArn } from './catalog'
 export type { Catalog, CatalogEntry, RuntimeCatalogDocument } from './catalog'
 export { createSecretCache } from './secret-cache'
 export type { CacheResult, SecretCache, SecretCacheOptions } from './secret-cache'

@@ -1,7 +1,7 @@
 import { stepError } from '../rotation-errors'
 import { moveCurrentTo, removePendingFrom } from '../secrets-manager'
 import { AWSCURRENT, AWSPENDING, hasStage, versionHolding } from '../version-stages'
-import { parseSecretValue } from '../secret-value'
+import { parseSecretDocument } from '../secret-document'
 import { readCurrent, readPendingRaw } from './read-values'
 import type { StepInput, StepResult } from './step-input'
 
@@ -22,7 +22,7 @@ export async function finishSecretStep(input: StepInput): Promise<StepResult> {
   // would refuse (another user or system): the label move is the last guard against a planted value.
   const raw = await readPendingRaw(input)
   if (raw === undefined) throw stepError(input.ctx.scope, 'this token has no pending value to make current')
-  input.strategy.checkPending(parseSecretValue(raw, 'pending'), await readCurrent(input), input.ctx)
+  input.strategy.checkPending(parseSecretDocument(raw, 'pending'), await readCurrent(input), input.ctx)
   await moveCurrentTo(sm, metadata.arn, token, current)
   await removePendingFrom(sm, metadata.arn, token)
   return { outcome: 'changed', detail: 'AWSCURRENT moved to this version' }

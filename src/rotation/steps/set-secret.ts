@@ -11,8 +11,8 @@ export async function setSecretStep(input: StepInput): Promise<StepResult> {
   input.strategy.checkPending(pending, current, input.ctx)
   if (!input.strategy.updatesExternalSystem)
     return { outcome: 'unchanged', detail: 'no external system to update' }
-  if (await input.strategy.accepts(pending, input.ctx))
+  if (await input.strategy.accepts(pending.value, input.ctx))
     return { outcome: 'unchanged', detail: 'pending credentials already active' }
-  await input.strategy.apply(pending, current, input.ctx)
+  await input.strategy.apply(pending.value, current.value, input.ctx)
   return { outcome: 'changed', detail: 'pending credentials set' }
 }

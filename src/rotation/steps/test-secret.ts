@@ -9,6 +9,6 @@ export async function testSecretStep(input: StepInput): Promise<StepResult> {
   const pending = await readPending(input)
   if (!input.strategy.updatesExternalSystem)
     return { outcome: 'unchanged', detail: 'no external system to test' }
-  await input.strategy.verify(pending, input.ctx)
+  await input.strategy.verify(pending.value, input.ctx)
   return { outcome: 'unchanged', detail: 'pending credentials work' }
 }

@@ -1,32 +1,28 @@
 import { stepError } from '../rotation-errors'
-import type { SecretValue } from '../secret-value'
+import { differingFields } from '../secret-document'
 import type { RotationStrategy } from './rotation-strategy'
 
 /**
- * A new random password and nothing else to update (API keys, the seed's example). Every other field is
- * carried over, and setSecret refuses a pending value whose other fields differ from the current ones.
+ * A new random password and nothing else to update (API keys). Every other field is carried over byte for
+ * byte, and setSecret and finishSecret refuse a pending value that differs from the current one anywhere
+ * but the password (compared losslessly: an integer above 2^53 is compared by its digits).
  */
 export const randomPasswordStrategy: RotationStrategy = {
   kind: 'random',
   updatesExternalSystem: false,
-  async generate(current, ctx) {
+  async generate(_current, ctx) {
     const password = await ctx.passwords.generate({
       length: ctx.target.passwordLength,
       excludeCharacters: ctx.target.excludeCharacters,
     })
-    return { ...current, password }
+    return { password }
   },
   checkPending(pending, current, ctx) {
-    const rest = (v: SecretValue): string =>
-      JSON.stringify(
-        Object.entries(v)
-          .filter(([k]) => k !== 'password')
-          .sort(([a], [b]) => (a < b ? -1 : 1)),
-      )
-    if (rest(pending) !== rest(current))
+    const differing = differingFields(pending, current, ['password'])
+    if (differing.length > 0)
       throw stepError(
         ctx.scope,
-        'the pending value differs from the current one in fields other than the password',
+        `the pending value differs from the current one in fields other than the password (${differing.join(', ')})`,
       )
   },
   accepts: () => Promise.resolve(true), // no external system: nothing to set

@@ -1,5 +1,6 @@
-import type { RotationStrategyKind } from '../../lib/secrets/catalog'
-import { postgresAlternatingUsersStrategy, postgresSingleUserStrategy } from './postgres-user-password'
+import type { RotationStrategyKind } from '../../contract/rotation-strategies'
+import { postgresAlternatingUsersStrategy } from './postgres-alternating-users'
+import { postgresSingleUserStrategy } from './postgres-user-password'
 import { randomPasswordStrategy } from './random-password'
 import type { RotationStrategy } from './rotation-strategy'
 

@@ -1,9 +1,10 @@
 import type { Log } from '../../lib/logger'
-import type { RotationStrategyKind } from '../../lib/secrets/catalog'
+import type { RotationStrategyKind } from '../../contract/rotation-strategies'
 import type { ConnectAs } from '../db-session'
 import type { StepScope } from '../rotation-errors'
 import type { RotationTarget } from '../rotation-config'
 import type { PasswordGenerator } from '../secrets-manager'
+import type { FieldChanges, SecretDocument } from '../secret-document'
 import type { SecretValue } from '../secret-value'
 
 /** What a strategy may use. Everything with a side effect arrives here, so strategies test with fakes. */
@@ -13,8 +14,11 @@ export interface RotationContext {
   readonly passwords: PasswordGenerator
   readonly connectAs: ConnectAs
   readonly randomBytes: (size: number) => Buffer
-  /** The master secret's value (postgres-alternating-users), as read by the handler's @middy/secrets-manager. */
-  readonly readMasterSecret: (secretId: string) => Promise<unknown>
+  /**
+   * The AWSCURRENT value of a master secret (postgres-alternating-users), read with the rotation function's
+   * own Secrets Manager client when the step needs it. A failure names the secret id and the SDK error.
+   */
+  readonly readMasterSecret: (secretId: string) => Promise<SecretValue>
   /**
    * Older values of this secret to log in with when the current one no longer does, newest first:
    * AWSPREVIOUS, then unlabelled versions (a displaced rotation's value). Read lazily, only when needed.
@@ -24,18 +28,19 @@ export interface RotationContext {
 }
 
 /**
- * A rotation strategy: how to make a new value and how to make the target system accept it. The step files
- * own idempotency (createSecret checks for an existing pending value, setSecret first probes `accepts`),
- * so a strategy's methods may assume they are needed.
+ * A rotation strategy: which fields a new value changes and how to make the target system accept it. The
+ * step files own idempotency (createSecret checks for an existing pending value, setSecret first probes
+ * `accepts`), so a strategy's methods may assume they are needed. Strategies never build a value's text:
+ * createSecret splices the changed fields into the current text, so everything else stays byte for byte.
  */
 export interface RotationStrategy {
   readonly kind: RotationStrategyKind
   /** False when there is no system to update (random): setSecret and testSecret then only check the value. */
   readonly updatesExternalSystem: boolean
-  /** createSecret: the next value, derived from the current one. */
-  generate(current: SecretValue, ctx: RotationContext): Promise<SecretValue>
-  /** setSecret, before anything else: refuse a pending value that points at another user or system. */
-  checkPending(pending: SecretValue, current: SecretValue, ctx: RotationContext): void
+  /** createSecret: the new values of the fields a rotation changes; checkPending refuses any other change. */
+  generate(current: SecretDocument, ctx: RotationContext): Promise<FieldChanges>
+  /** setSecret and finishSecret, before anything else: refuse a pending value that changes more than it may. */
+  checkPending(pending: SecretDocument, current: SecretDocument, ctx: RotationContext): void
   /** setSecret's idempotency probe: does the target already accept these credentials? */
   accepts(pending: SecretValue, ctx: RotationContext): Promise<boolean>
   /** setSecret: make the target accept `pending`. */

@@ -1,12 +1,10 @@
-import type { Context } from 'aws-lambda'
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { Client } from 'pg'
 import { rotationEnvironment } from '../../../infra/stack'
 import { rotateLikeSecretsManager } from '../../../scripts/lib/local-rotation'
 import { startLocalStack, type LocalStack } from '../../../scripts/lib/local-stack'
 import { MOTO_CREDENTIALS } from '../../../scripts/lib/moto'
-import { createDeps, createRotationHandler } from '../../../src/handlers/rotate-secret'
-import { loadRotationConfig } from '../../../src/rotation'
+import { createRotationDeps, createRotationFunction, loadRotationConfig } from '../../../src/rotation'
 import { signedFetch } from '../../../scripts/lib/signed-fetch'
 
 /**
@@ -69,15 +67,18 @@ it('rotates demo/db in the database, and the broker serves the new version to a 
     BROKER_ROTATION_JSON: String(env['BROKER_ROTATION_JSON']),
     AWS_REGION: stack.region,
   })
-  const deps = createDeps(config, { endpoint: stack.motoEndpoint, credentials: { ...MOTO_CREDENTIALS } })
-  const handler = createRotationHandler(deps)
+  const deps = createRotationDeps(config, {
+    endpoint: stack.motoEndpoint,
+    credentials: { ...MOTO_CREDENTIALS },
+    metrics: null,
+  })
+  const rotate = createRotationFunction(deps)
   try {
     const report = await rotateLikeSecretsManager({
       endpoint: stack.motoEndpoint,
       region: stack.region,
       secretId: stack.secretNames.get('demo/db')!,
-      runStep: (event) =>
-        handler(event, { functionName: 'rotateSecret', awsRequestId: 'test' } as unknown as Context),
+      runStep: rotate,
     })
     expect(report.ok).toBe(true)
   } finally {

@@ -17,7 +17,7 @@ import {
   startRotationEnv,
   valueAt,
   type RotationEnv,
-} from './harness'
+} from '../../../scripts/lib/rotation-env'
 
 jest.setTimeout(30_000)
 

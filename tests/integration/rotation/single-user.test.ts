@@ -15,7 +15,7 @@ import {
   startRotationEnv,
   valueAt,
   type RotationEnv,
-} from './harness'
+} from '../../../scripts/lib/rotation-env'
 
 jest.setTimeout(30_000)
 
@@ -167,9 +167,10 @@ describe('postgres-single-user rotation against moto and a real PostgreSQL', () 
     })
     // Assert
     expect(failed).toMatchObject({ ok: false, failedStep: 'setSecret' })
+    const refused = `setSecret: logging in as ${secret.value.username} on 127.0.0.1:${env.pg.port}/app (do the pending credentials work yet?) failed (Error ECONNREFUSED)`
     expect(failed.attempts.filter((a) => a.step === 'setSecret').map((a) => a.error)).toEqual([
-      'setSecret: failed (Error ECONNREFUSED)',
-      'setSecret: failed (Error ECONNREFUSED)',
+      refused,
+      refused,
     ])
     expect(holderOf(await stagesOf(env, secret.arn), 'AWSCURRENT')).toEqual(
       holderOf(stagesBefore, 'AWSCURRENT'),

@@ -10,10 +10,11 @@ import {
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock'
 import { createMemoryLog, type MemoryLog } from '../../../src/lib/logger'
 import type { Clock } from '../../../src/lib/clock'
-import type { ConnectAs, DbSession, PgCredentials } from '../../../src/rotation/db-session'
 import type { RotationTarget } from '../../../src/rotation/rotation-config'
 import type { RotationDeps, RotationEvent } from '../../../src/rotation/run-rotation-step'
-import { deriveScramKeys, parseScramVerifier } from '../../../src/rotation/scram'
+import type { FakePostgres } from './fake-postgres'
+
+export { FakeAuthError, FakeConnectionRefused, FakePostgres } from './fake-postgres'
 
 /** Builders and fakes for the rotation unit tests: an in-memory Secrets Manager behind aws-sdk-client-mock, a fake PostgreSQL. */
 export const SECRET_NAME = 'secret-broker/test/app/db'
@@ -81,6 +82,10 @@ export class FakeSecretsManager {
   readonly versions = new Map<string, Version>()
   rotationEnabled: boolean | undefined = true
   generated = 0
+  /** The master secret's AWSCURRENT text at MASTER_ARN; undefined: it does not exist. */
+  master: string | undefined = JSON.stringify(
+    aPgSecret({ username: 'admin_user', password: `${CANARY}-master-pw` }),
+  )
 
   constructor() {
     this.install()
@@ -100,12 +105,14 @@ export class FakeSecretsManager {
     this.mock
       .on(GetSecretValueCommand)
       .callsFake((input: { SecretId: string; VersionId?: string; VersionStage?: string }) => {
-        if (input.SecretId === MASTER_ARN)
-          return {
-            SecretString: JSON.stringify(
-              aPgSecret({ username: 'admin_user', password: `${CANARY}-master-pw` }),
-            ),
-          }
+        if (input.SecretId === MASTER_ARN) {
+          if (this.master === undefined || input.VersionStage !== 'AWSCURRENT')
+            throw new ResourceNotFoundException({
+              message: "Secrets Manager can't find the specified secret.",
+              $metadata: { httpStatusCode: 400 },
+            })
+          return { SecretString: this.master }
+        }
         this.checkId(input.SecretId)
         const entry: [string, Version | undefined] | undefined =
           input.VersionId !== undefined
@@ -176,12 +183,19 @@ export class FakeSecretsManager {
     for (const v of this.versions.values()) v.stages = v.stages.filter((s) => s !== label)
   }
 
-  put(id: string, value: Record<string, unknown> | undefined, stages: string[]): void {
-    this.versions.set(id, { value: value === undefined ? undefined : JSON.stringify(value), stages })
+  put(id: string, value: Record<string, unknown> | string | undefined, stages: string[]): void {
+    this.versions.set(id, {
+      value: value === undefined || typeof value === 'string' ? value : JSON.stringify(value),
+      stages,
+    })
+  }
+
+  raw(id: string): string | undefined {
+    return this.versions.get(id)?.value
   }
 
   /** A secret with a current value and this token as RotateSecret's value-less AWSPENDING stub. */
-  static rotating(current: Record<string, unknown> = aPgSecret()): FakeSecretsManager {
+  static rotating(current: Record<string, unknown> | string = aPgSecret()): FakeSecretsManager {
     const sm = new FakeSecretsManager()
     sm.put(CURRENT_ID, current, ['AWSCURRENT'])
     sm.put(TOKEN, undefined, ['AWSPENDING'])
@@ -195,102 +209,6 @@ export class FakeSecretsManager {
   value(id: string): Record<string, unknown> | undefined {
     const raw = this.versions.get(id)?.value
     return raw === undefined ? undefined : (JSON.parse(raw) as Record<string, unknown>)
-  }
-}
-
-export class FakeAuthError extends Error {
-  override readonly name = 'FakeAuthError'
-  readonly code = '28P01'
-}
-export class FakeConnectionRefused extends Error {
-  override readonly name = 'FakeConnectionRefused'
-  readonly code = 'ECONNREFUSED'
-}
-
-/**
- * A fake PostgreSQL server: roles with either a plain password or a SCRAM verifier (checked by deriving the
- * keys, as the server does), memberships, and a log of every statement. `down` refuses connections.
- */
-export class FakePostgres {
-  readonly roles = new Map<
-    string,
-    { password?: string; verifier?: string; createRole?: boolean; memberOf: string[] }
-  >()
-  readonly statements: { user: string; sql: string; params: readonly unknown[] }[] = []
-  readonly logins: { user: string; ok: boolean }[] = []
-  down = false
-  host = 'db.internal'
-  port = 5432
-  /** Called after each statement; throw from it to simulate a connection dropped after the change. */
-  afterStatement: (sql: string) => void = () => undefined
-
-  addRole(name: string, password: string, opts: { createRole?: boolean } = {}): this {
-    this.roles.set(name, { password, memberOf: [], ...opts })
-    return this
-  }
-
-  accepts(name: string, password: string): boolean {
-    const role = this.roles.get(name)
-    if (role === undefined) return false
-    if (role.verifier !== undefined) {
-      const keys = parseScramVerifier(role.verifier)
-      if (keys === undefined) return false
-      return deriveScramKeys(password, keys.salt, keys.iterations).storedKey.equals(keys.storedKey)
-    }
-    return role.password === password
-  }
-
-  readonly connectAs: ConnectAs = (creds: PgCredentials) => {
-    if (this.down || creds.host !== this.host || creds.port !== this.port)
-      return Promise.reject(new FakeConnectionRefused('connect ECONNREFUSED'))
-    const ok = this.accepts(creds.username, creds.password)
-    this.logins.push({ user: creds.username, ok })
-    if (!ok) return Promise.reject(new FakeAuthError('password authentication failed'))
-    const user = creds.username
-    const session: DbSession = {
-      query: <R extends Record<string, unknown>>(
-        sql: string,
-        params: readonly unknown[] = [],
-      ): Promise<R[]> => {
-        this.statements.push({ user, sql, params })
-        const rows = this.execute(user, sql, params) as R[]
-        this.afterStatement(sql)
-        return Promise.resolve(rows)
-      },
-      close: () => Promise.resolve(),
-    }
-    return Promise.resolve(session)
-  }
-
-  private execute(user: string, sql: string, params: readonly unknown[]): Record<string, unknown>[] {
-    let m: RegExpExecArray | null
-    if ((m = /^ALTER ROLE "(\w+)" (?:WITH LOGIN )?PASSWORD '([^']+)'$/.exec(sql)) !== null) {
-      const target = m[1] ?? ''
-      const role = this.roles.get(target)
-      if (role === undefined) throw new Error('role does not exist')
-      if (target !== user && this.roles.get(user)?.createRole !== true) throw new Error('permission denied')
-      this.roles.set(target, {
-        memberOf: role.memberOf,
-        createRole: role.createRole ?? false,
-        verifier: m[2] ?? '',
-      })
-      return []
-    }
-    if ((m = /^CREATE ROLE "(\w+)" WITH LOGIN PASSWORD '([^']+)'$/.exec(sql)) !== null) {
-      if (this.roles.get(user)?.createRole !== true) throw new Error('permission denied')
-      this.roles.set(m[1] ?? '', { verifier: m[2] ?? '', memberOf: [] })
-      return []
-    }
-    if ((m = /^GRANT "(\w+)" TO "(\w+)"$/.exec(sql)) !== null) {
-      const member = this.roles.get(m[2] ?? '')
-      if (member !== undefined && !member.memberOf.includes(m[1] ?? '')) member.memberOf.push(m[1] ?? '')
-      return []
-    }
-    if (sql.startsWith('SELECT 1 AS found FROM pg_catalog.pg_roles'))
-      return this.roles.has(String(params[0])) ? [{ found: 1 }] : []
-    if (sql.startsWith('SELECT current_user')) return [{ user_name: user, checked_at: new Date(0) }]
-    if (sql === 'SELECT 1' || sql === 'BEGIN' || sql === 'COMMIT' || sql === 'ROLLBACK') return []
-    throw new Error(`fake postgres: unexpected statement ${sql.slice(0, 20)}`)
   }
 }
 
@@ -315,10 +233,6 @@ export function someDeps(
       },
     },
     connectAs: db.connectAs,
-    readMasterSecret: (id) =>
-      id === MASTER_ARN
-        ? Promise.resolve(aPgSecret({ username: 'admin_user', password: `${CANARY}-master-pw` }))
-        : Promise.reject(new Error('no such master')),
     randomBytes: (size) => Buffer.alloc(size, 7),
     clock: new FakeClock(),
     log: createMemoryLog(),

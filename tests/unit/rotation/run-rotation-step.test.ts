@@ -187,13 +187,19 @@ describe('runRotationStep log record', () => {
     const err = await runRotationStep(aRotationEvent({ Step: 'setSecret' }), deps).catch((e: unknown) => e)
     // Assert
     expect(err).toBeInstanceOf(RotationStepError)
-    expect((err as Error).message).toBe('setSecret: failed (FakeConnectionRefused ECONNREFUSED)')
+    expect((err as Error).message).toBe(
+      'setSecret: logging in as app_user on db.internal:5432/app (do the pending credentials work yet?) failed (FakeConnectionRefused ECONNREFUSED)',
+    )
     expect((err as Error).cause).toBeUndefined()
     expect(deps.log.lines).toHaveLength(1)
     expect(deps.log.lines[0]).toMatchObject({
       level: 'ERROR',
       message: 'setSecret: failed',
-      fields: { outcome: 'failed', dbCode: 'ECONNREFUSED' },
+      fields: {
+        outcome: 'failed',
+        dbCode: 'ECONNREFUSED',
+        cause: [{ errorClass: 'FakeConnectionRefused', code: 'ECONNREFUSED' }],
+      },
     })
     expect(JSON.stringify(deps.log.lines)).not.toContain('connect ECONNREFUSED')
   })

@@ -1,7 +1,6 @@
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { mockClient } from 'aws-sdk-client-mock'
-import type { Context } from 'aws-lambda'
-import { createRotationHandler } from '../../../src/handlers/rotate-secret'
+import { createRotationFunction } from '../../../src/rotation/compose'
 import { createMemoryLog } from '../../../src/lib/logger'
 import { createMemoryMetrics } from '../../../src/lib/metrics'
 import { CURRENT_ID, FakeClock, SECRET_ARN, TOKEN, aRotationEvent, aTarget } from './builders'
@@ -10,7 +9,7 @@ const sm = mockClient(SecretsManagerClient)
 beforeEach(() => sm.reset())
 
 function handlerWith(metrics = createMemoryMetrics()) {
-  const handler = createRotationHandler({
+  const rotate = createRotationFunction({
     config: { targets: [aTarget({ strategy: 'random' })] },
     sm: new SecretsManagerClient({ region: 'us-east-1' }),
     log: createMemoryLog(),
@@ -20,10 +19,10 @@ function handlerWith(metrics = createMemoryMetrics()) {
     clock: new FakeClock(),
     metrics,
   })
-  return { metrics, run: (step: string) => handler(aRotationEvent({ Step: step }), {} as Context) }
+  return { metrics, run: (step: string) => rotate(aRotationEvent({ Step: step })) }
 }
 
-describe('rotation step metrics', () => {
+describe('createRotationFunction: rotation step metrics', () => {
   it('counts a succeeded step with its duration, under the step dimension', async () => {
     sm.on(DescribeSecretCommand).resolves({
       ARN: SECRET_ARN,

@@ -5,25 +5,25 @@ import {
   GetSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager'
-import type { Context } from 'aws-lambda'
 import { Client } from 'pg'
-import { MOTO_CREDENTIALS, startMoto, type MotoServer } from '../../../scripts/lib/moto'
-import { prepareMotoForRotation } from '../../../scripts/lib/local-rotation'
-import { startPostgresCluster, type PostgresCluster } from '../../../scripts/lib/postgres'
-import { createRotationHandler, type RotationHandler } from '../../../src/handlers/rotate-secret'
-import { createSecretsManagerClient } from '../../../src/lib/aws-clients'
-import { systemClock } from '../../../src/lib/clock'
-import { createMemoryLog, type Log, type MemoryLog } from '../../../src/lib/logger'
+import { MOTO_CREDENTIALS, startMoto, type MotoServer } from './moto'
+import { prepareMotoForRotation } from './local-rotation'
+import { startPostgresCluster, type PostgresCluster, type PostgresClusterOptions } from './postgres'
+import { createSecretsManagerClient } from '../../src/lib/aws-clients'
+import { systemClock } from '../../src/lib/clock'
+import { createMemoryLog, type Log, type MemoryLog } from '../../src/lib/logger'
 import {
   createPgConnector,
+  createRotationFunction,
+  createSecretsManagerPasswordGenerator,
+  md5Verifier,
+  scramSha256Verifier,
   type ConnectAs,
   type DbSession,
   type PgCredentials,
-} from '../../../src/rotation/db-session'
-import type { RotationTarget } from '../../../src/rotation/rotation-config'
-import type { RotationEvent } from '../../../src/rotation/run-rotation-step'
-import { scramSha256Verifier } from '../../../src/rotation/scram'
-import { createSecretsManagerPasswordGenerator } from '../../../src/rotation/secrets-manager'
+  type RotationFunction,
+  type RotationTarget,
+} from '../../src/rotation'
 
 /**
  * One moto and one private PostgreSQL cluster per suite, on free loopback ports, and helpers to create
@@ -42,7 +42,9 @@ export interface RotationEnv {
 
 export const EXCLUDE = ' "\'`\\/@:?#[]%&+=;,<>{}|^~'
 
-export async function startRotationEnv(): Promise<RotationEnv> {
+export async function startRotationEnv(
+  opts: { postgres?: PostgresClusterOptions } = {},
+): Promise<RotationEnv> {
   const started: { stop(): Promise<void> }[] = []
   const stopAll = async (): Promise<void> => {
     for (const s of started.reverse()) await s.stop().catch(() => undefined)
@@ -50,7 +52,7 @@ export async function startRotationEnv(): Promise<RotationEnv> {
   try {
     const [moto, pg] = await Promise.all([
       startMoto().then((m) => (started.push(m), m)),
-      startPostgresCluster().then((p) => (started.push(p), p)),
+      startPostgresCluster(opts.postgres).then((p) => (started.push(p), p)),
     ])
     const sm = createSecretsManagerClient({
       region: 'us-east-1',
@@ -88,13 +90,15 @@ let roleSeq = 0
 /** A database role (password set as a verifier) and a secret in moto holding its credentials. */
 export async function createPgSecret(
   env: RotationEnv,
-  opts: { username?: string; createRole?: boolean; name?: string } = {},
+  opts: { username?: string; createRole?: boolean; name?: string; storage?: 'scram' | 'md5' } = {},
 ): Promise<{ name: string; arn: string; value: PgSecretValue }> {
   roleSeq++
   const username = opts.username ?? `app_${roleSeq}_${randomBytes(3).toString('hex')}`
   const password = `${env.canary}-${randomBytes(9).toString('base64url')}`
+  const verifier =
+    opts.storage === 'md5' ? md5Verifier(password, username) : scramSha256Verifier(password, randomBytes)
   await env.pg.query(
-    `CREATE ROLE "${username}" WITH LOGIN ${opts.createRole === true ? 'CREATEROLE ' : ''}PASSWORD '${scramSha256Verifier(password, randomBytes)}'`,
+    `CREATE ROLE "${username}" WITH LOGIN ${opts.createRole === true ? 'CREATEROLE ' : ''}PASSWORD '${verifier}'`,
   )
   await env.pg.query(`GRANT CONNECT ON DATABASE app TO "${username}"`)
   const value: PgSecretValue = {
@@ -125,12 +129,12 @@ export function pgConnector(): ConnectAs {
   return createPgConnector({ sslMode: 'disable', connectTimeoutMs: 2000, statementTimeoutMs: 2000 })
 }
 
-/** The real handler (middy + @middy/secrets-manager + core) against moto and the cluster. */
+/** The real rotation function (the composition the handler builds) against moto and the cluster. */
 export function makeHandler(
   env: RotationEnv,
   targets: readonly RotationTarget[],
   opts: { connectAs?: ConnectAs; log?: Log } = {},
-): (event: RotationEvent) => ReturnType<RotationHandler> {
+): RotationFunction {
   const sm = createSecretsManagerClient({
     region: 'us-east-1',
     requestTimeoutMs: 5000,
@@ -139,7 +143,7 @@ export function makeHandler(
     credentials: { ...MOTO_CREDENTIALS },
   })
   const real = createSecretsManagerPasswordGenerator(sm)
-  const handler = createRotationHandler({
+  return createRotationFunction({
     config: { targets },
     sm,
     log: opts.log ?? env.log,
@@ -152,7 +156,25 @@ export function makeHandler(
     randomBytes,
     clock: systemClock,
   })
-  return (event) => handler(event, {} as Context)
+}
+
+/** Run `fn` in a session of `creds` (the test's own pg client, not the rotation's connector). */
+export async function withLogin<T>(creds: PgCredentials, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({
+    host: creds.host,
+    port: creds.port,
+    user: creds.username,
+    password: creds.password,
+    database: creds.dbname,
+    connectionTimeoutMillis: 2000,
+  })
+  client.on('error', () => undefined)
+  await client.connect()
+  try {
+    return await fn(client)
+  } finally {
+    await client.end().catch(() => undefined)
+  }
 }
 
 export async function canLogIn(creds: PgCredentials): Promise<boolean> {
