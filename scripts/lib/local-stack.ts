@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { mkdirSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms'
 import {
   CreateSecretCommand,
@@ -14,6 +14,7 @@ import { localConsumerKeysDocument, mintLocalConsumers, type LocalConsumer } fro
 import { enableRotation, prepareMotoForRotation, provisionDemoDatabase } from './local-rotation'
 import { MOTO_CREDENTIALS, startMoto, type MotoServer } from './moto'
 import { startPostgresCluster, type PostgresCluster } from './postgres'
+import { markOwned } from './leftovers'
 import { startProcess, type Started } from './processes'
 import { QUIET_TOOL_ENV } from './tool-env'
 
@@ -78,17 +79,32 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const plan = planStack(
     loadStageDeclarations('local', undefined, { [LOCAL_PARAM_OVERRIDES_VAR]: overrides }),
   )
-  const stateDir = opts.stateDir ?? join(REPO_ROOT, '.tmp', `stack-${randomUUID().slice(0, 8)}`)
+  // This stack's identity (its API proves it answers, not another stack's) and its run directory, marked as
+  // this process's: the esbuild work dir lives in it, and the servers it starts are recorded there, so a later
+  // stack cleans up after this one if it is killed (scripts/lib/leftovers.ts).
+  const stackId = randomUUID()
+  const runDir = join(REPO_ROOT, '.tmp', `stack-${stackId.slice(0, 8)}`)
+  mkdirSync(runDir, { recursive: true })
+  markOwned(runDir)
+  const stateDir = opts.stateDir ?? runDir
   mkdirSync(stateDir, { recursive: true })
-  const cleanups: (() => Promise<void>)[] = []
-  const stop = async (): Promise<void> => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined)
-    cleanups.length = 0
-  }
+  const cleanups: (() => Promise<void>)[] = [
+    () => {
+      if (runDir !== stateDir) rmSync(runDir, { recursive: true, force: true })
+      return Promise.resolve()
+    },
+  ]
+  let stopping: Promise<void> | undefined
+  /** Stops everything this call started; a second call (a second Ctrl-C) waits for the first to finish. */
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      for (const c of cleanups.reverse()) await c().catch(() => undefined)
+      cleanups.length = 0
+    })())
   try {
     let moto: MotoServer | undefined
     if (opts.motoEndpoint === undefined) {
-      moto = await startMoto({ logDir: stateDir })
+      moto = await startMoto({ logDir: stateDir, ownerDir: runDir })
       const started = moto
       cleanups.push(() => started.stop())
     }
@@ -115,7 +131,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
     let pg: PostgresCluster | undefined
     if (opts.postgres === true) {
-      pg = await startPostgresCluster({ port: 5432 })
+      pg = await startPostgresCluster()
       const started = pg
       cleanups.push(() => started.stop())
     }
@@ -183,24 +199,19 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const lambdaPort = await freePort()
     const auditFile = join(stateDir, 'audit.jsonl')
     const offlineLog = join(stateDir, 'offline.log')
-    const workDir = join('.esbuild', `stack-${randomUUID().slice(0, 8)}`)
-    const env: Record<string, string> = {}
-    for (const [k, v] of Object.entries(process.env))
-      if (v !== undefined && !k.startsWith('BROKER_')) env[k] = v
-    Object.assign(env, {
+    const workDir = relative(REPO_ROOT, join(runDir, 'esbuild'))
+    const env = functionEnvironment(process.env, {
       AWS_ENDPOINT_URL: upstreamEndpoint,
       AWS_REGION: region,
       AWS_DEFAULT_REGION: region,
       AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
       BROKER_AUDIT_FILE: auditFile,
+      BROKER_LOCAL_STACK_ID: stackId,
       [LOCAL_PARAM_OVERRIDES_VAR]: overrides,
       SECRET_BROKER_ESBUILD_WORK_DIR: workDir,
       SECRET_BROKER_ESBUILD_WATCH: opts.watch === true ? 'on' : 'off',
-      ...QUIET_TOOL_ENV,
     })
-    delete env['AWS_PROFILE']
-    delete env['AWS_SESSION_TOKEN']
     const offline: Started = startProcess(
       process.execPath,
       [
@@ -215,19 +226,20 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         '--lambdaPort',
         String(lambdaPort),
       ],
-      { cwd: REPO_ROOT, env, logFile: offlineLog },
+      { cwd: REPO_ROOT, env, logFile: offlineLog, ownerDir: runDir, ownerCommand: 'serverless.js' },
     )
     cleanups.push(async () => {
       await offline.stop()
       rmSync(join(REPO_ROOT, workDir), { recursive: true, force: true })
     })
     const apiUrl = `http://127.0.0.1:${httpPort}`
-    await waitFor(async () => (await fetch(`${apiUrl}/health`)).status === 200, {
+    // Serving means this stack's own API answers: /health names the stack (another stack on the port, or a
+    // stranger, does not), and a serverless-offline that died (EADDRINUSE…) is reported with its reason.
+    await waitFor(async () => (await fetch(`${apiUrl}/health`)).headers.get(LOCAL_STACK_HEADER) === stackId, {
       timeoutMs: 120_000,
       what: `serverless-offline on ${apiUrl} (log: ${offlineLog})`,
       intervalMs: 250,
-      abortIf: () =>
-        offline.child.exitCode === null ? undefined : `it exited with code ${offline.child.exitCode}`,
+      abortIf: () => (offline.child.exitCode === null ? undefined : offlineExitReason(offlineLog, httpPort)),
     })
     return {
       apiUrl,
@@ -247,4 +259,44 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     await stop()
     throw err
   }
+}
+
+/** The header the local stage's /health answers with: the id of the stack that started it. */
+export const LOCAL_STACK_HEADER = 'x-broker-local-stack'
+
+/**
+ * The functions' environment: the parent's, without anything that could point the SDK elsewhere (endpoint
+ * variables for any service, profiles, config and credential files, session tokens) or set the broker's
+ * configuration, then the stack's own values. Whatever AWS_* variables the developer's shell carries, the
+ * functions talk only to this stack's emulator.
+ */
+export function functionEnvironment(
+  parent: Readonly<Record<string, string | undefined>>,
+  own: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(parent)) {
+    if (v === undefined || k.startsWith('BROKER_') || k.startsWith('AWS_')) continue
+    env[k] = v
+  }
+  // No shared config or credentials file may add an endpoint_url, a profile or credentials.
+  Object.assign(env, {
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    ...QUIET_TOOL_ENV,
+    ...own,
+  })
+  return env
+}
+
+/** Why serverless-offline exited, from its log: a port in use is named as such. */
+function offlineExitReason(logFile: string, port: number): string {
+  let log = ''
+  try {
+    log = readFileSync(logFile, 'utf8')
+  } catch {
+    // no log yet
+  }
+  if (/EADDRINUSE/.test(log)) return `port ${port} is already in use (EADDRINUSE): choose another with --port`
+  return `it exited (see ${logFile})`
 }

@@ -190,6 +190,7 @@ export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbSe
         ...serverSpawnOptions(root, user, 'mysql'),
         logFile: join(root, 'stdout.log'),
         graceMs: 10_000,
+        ownerDir: root,
       })
       server = proc
       const query = makeQuery(port, adminPassword)

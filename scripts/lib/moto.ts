@@ -25,15 +25,24 @@ export class MotoNotInstalledError extends Error {
   }
 }
 
-export async function startMoto(opts: { logDir?: string; searchPath?: string } = {}): Promise<MotoServer> {
+/**
+ * @param opts.ownerDir a directory marked by scripts/lib/leftovers.ts that records the server, so a later stack
+ *   stops it if this process is killed first (by default the temp log dir, when no logDir is given)
+ */
+export async function startMoto(
+  opts: { logDir?: string; searchPath?: string; ownerDir?: string } = {},
+): Promise<MotoServer> {
   const bin = findOnPath('moto_server', [], opts.searchPath)
   if (bin === undefined) throw new MotoNotInstalledError()
   const logDir = opts.logDir ?? makeTempDir('moto')
   let lastError: unknown
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort()
+    const ownerDir = opts.ownerDir ?? (opts.logDir === undefined ? logDir : undefined)
     const proc = startProcess(bin, ['-H', '127.0.0.1', '-p', String(port)], {
       logFile: join(logDir, `moto-${port}.log`),
+      env: emulatorEnvironment(process.env),
+      ...(ownerDir === undefined ? {} : { ownerDir, ownerCommand: 'moto_server' }),
     })
     const endpoint = `http://127.0.0.1:${port}`
     try {
@@ -50,6 +59,16 @@ export async function startMoto(opts: { logDir?: string; searchPath?: string } =
     }
   }
   throw new Error(`moto_server did not start: ${String(lastError)}`)
+}
+
+/**
+ * moto's environment: the parent's without AWS_* variables. moto answers with boto3 inside, so a shell's
+ * AWS_PROFILE naming a profile this machine lacks (or an endpoint variable) would break every request.
+ */
+export function emulatorEnvironment(parent: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(parent)) if (!k.startsWith('AWS_')) env[k] = v
+  return env
 }
 
 /** Static credentials for the emulator; moto accepts any pair when IAM enforcement is off. */

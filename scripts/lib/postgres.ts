@@ -194,6 +194,7 @@ export async function startPostgresCluster(opts: PostgresClusterOptions = {}): P
         ...serverUserOptions(root),
         logFile,
         graceMs: 5000,
+        ownerDir: root,
       })
       server = proc
       try {

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { accessSync, constants, createWriteStream, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { basename, delimiter, join } from 'node:path'
+import { markOwned, recordChild } from './leftovers'
 
 /**
  * Child processes this run started, and only those: every helper that starts a server records its PID here
@@ -32,8 +33,11 @@ export function findOnPath(
   return undefined
 }
 
+/** A fresh temp dir, marked as this process's (scripts/lib/leftovers.ts cleans it up if this process is killed). */
 export function makeTempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `${prefix}-`))
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`))
+  markOwned(dir)
+  return dir
 }
 
 export interface Started {
@@ -46,10 +50,13 @@ export interface Started {
 export function startProcess(
   command: string,
   args: string[],
-  opts: SpawnOptions & { logFile: string; graceMs?: number },
+  opts: SpawnOptions & { logFile: string; graceMs?: number; ownerDir?: string; ownerCommand?: string },
 ): Started {
+  const { ownerDir, ownerCommand, ...spawnOptions } = opts
   const log = createWriteStream(opts.logFile, { flags: 'a' })
-  const child = spawn(command, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(command, args, { ...spawnOptions, stdio: ['ignore', 'pipe', 'pipe'] })
+  // Recorded in the owner's marker: a later stack stops this server if its owner dies first.
+  if (ownerDir !== undefined) recordChild(ownerDir, child.pid, ownerCommand ?? basename(command))
   child.stdout?.pipe(log)
   child.stderr?.pipe(log)
   started.add(child)

@@ -239,6 +239,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> 
     const proc: Started = startProcess(bin, [confFile], {
       ...serverSpawnOptions(root, user, 'redis'),
       logFile: join(root, 'stdout.log'),
+      ownerDir: root,
     })
     const admin = createClient({
       socket: { host: '127.0.0.1', port, connectTimeout: 2000, reconnectStrategy: false },

@@ -320,6 +320,7 @@ export const STRUCTURAL_ENV = {
   BROKER_ROTATION_JSON: 'the rotation targets (rotation function)',
   BROKER_LOCAL_CONSUMERS_SECRET_ID: 'local stage only: the secret holding the demo consumers’ keys',
   BROKER_AUDIT_FILE: 'local stage only: a file that receives a copy of every audit record',
+  BROKER_LOCAL_STACK_ID: 'local stage only: the id of the `npm start` stack, which /health answers with',
 } as const
 
 /** Every BROKER_* variable any function reads; anything else is a typo, refused at cold start. */

@@ -47,6 +47,8 @@ export interface HttpConfig {
   readonly localConsumersSecretId: string | undefined
   /** Optional JSON-lines file that receives a copy of every audit record (the local stack's audit log). */
   readonly auditFile: string | undefined
+  /** Local stage only: the id of the local stack serving this function, which /health answers with. */
+  readonly localStackId: string | undefined
   readonly logLevel: LogLevel
 }
 
@@ -139,6 +141,13 @@ function checkLocalVerifierAllowed(env: Env, stage: Stage): void {
   }
 }
 
+function readLocalStackId(env: Env, stage: Stage): string | undefined {
+  const id = readOptional(env, 'BROKER_LOCAL_STACK_ID')
+  if (id !== undefined && stage !== 'local')
+    throw new ConfigError('BROKER_LOCAL_STACK_ID is only allowed in the local stage')
+  return id
+}
+
 export function loadHttpConfig(env: Env = process.env): HttpConfig {
   checkNoUnknownKeys(env)
   const stage = readStage(env)
@@ -163,6 +172,7 @@ export function loadHttpConfig(env: Env = process.env): HttpConfig {
     upstreamMaxAttempts: readSetting(env, 'upstreamMaxAttempts'),
     localConsumersSecretId,
     auditFile: readOptional(env, 'BROKER_AUDIT_FILE'),
+    localStackId: readLocalStackId(env, stage),
     logLevel: readSetting(env, 'logLevel'),
   })
 }

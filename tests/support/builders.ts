@@ -35,6 +35,7 @@ export function anHttpConfig(overrides: Partial<HttpConfig> = {}): HttpConfig {
     upstreamMaxAttempts: 1,
     localConsumersSecretId: undefined,
     auditFile: undefined,
+    localStackId: undefined,
     logLevel: 'INFO',
     ...overrides,
   }

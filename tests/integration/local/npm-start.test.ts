@@ -1,0 +1,201 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { REPO_ROOT } from '../../../infra/stage-declarations'
+import { candidateDirs, OWNER_FILE } from '../../../scripts/lib/leftovers'
+import { freePort } from '../../../scripts/lib/ports'
+import { signedFetch } from '../../../scripts/lib/signed-fetch'
+
+/**
+ * `npm start` as a new user meets it, driven as a real process (what `npm start` runs, in its own process
+ * group as a terminal would): one stack per state directory, a double Ctrl-C that still cleans up, leftovers
+ * of a killed stack cleaned by the next one, ports, and a shell whose AWS_* variables point elsewhere.
+ */
+jest.setTimeout(180_000)
+
+interface Run {
+  readonly child: ChildProcess
+  output(): string
+  exited: Promise<number | null>
+}
+
+const runs: Run[] = []
+
+function startLocal(args: string[], env: Record<string, string | undefined> = {}): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start-local.ts', ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    detached: true, // its own process group, like a terminal's foreground job
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const run = { child, output: () => out, exited }
+  runs.push(run)
+  return run
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 150_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+const serving = (run: Run): boolean => run.output().includes('is serving http://')
+
+/** Signal the whole process group, as Ctrl-C in a terminal does. */
+function interrupt(run: Run): void {
+  if (run.child.pid !== undefined) process.kill(-run.child.pid, 'SIGINT')
+}
+
+/** The temp and run directories a process owns (their owner files name it). */
+function dirsOwnedBy(pid: number | undefined): string[] {
+  return candidateDirs(REPO_ROOT).filter((dir) => {
+    try {
+      return (JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as { owner: number }).owner === pid
+    } catch {
+      return false
+    }
+  })
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM'
+  }
+}
+
+let stateDir: string
+beforeAll(() => {
+  stateDir = mkdtempSync(join(tmpdir(), 'broker-start-test-'))
+})
+
+afterAll(async () => {
+  for (const run of runs) {
+    if (run.child.exitCode === null && run.child.signalCode === null && run.child.pid !== undefined) {
+      try {
+        process.kill(-run.child.pid, 'SIGINT')
+      } catch {
+        // already gone
+      }
+      await Promise.race([run.exited, new Promise((r) => setTimeout(r, 30_000))])
+    }
+  }
+  rmSync(stateDir, { recursive: true, force: true })
+})
+
+describe('npm start', () => {
+  it('refuses a second stack for the same state directory, naming the running one, and never lies about serving', async () => {
+    // Act: two at the same moment.
+    const first = startLocal(['--state-dir', stateDir])
+    const second = startLocal(['--state-dir', stateDir])
+    const exits = await Promise.race([
+      second.exited.then((code) => ({ who: 'second', code })),
+      first.exited.then((code) => ({ who: 'first', code })),
+    ])
+    // Assert: one of them refused at once, naming the other's pid; it never claimed to serve.
+    const [loser, winner] = exits.who === 'second' ? [second, first] : [first, second]
+    expect(exits.code).toBe(1)
+    expect(loser.output()).toContain(`A local stack is already running for ${stateDir}`)
+    expect(loser.output()).toContain(`pid ${String(winner.child.pid)}`)
+    expect(loser.output()).not.toContain('is serving')
+    await until(() => serving(winner), 'the first stack to serve')
+    const local = JSON.parse(readFileSync(join(stateDir, 'local.json'), 'utf8')) as { endpoint: string }
+    expect(winner.output()).toContain(`is serving ${local.endpoint}`)
+    // A third, started while the first serves, names its endpoint.
+    const third = startLocal(['--state-dir', stateDir])
+    expect(await third.exited).toBe(1)
+    expect(third.output()).toContain(`serving ${local.endpoint}`)
+  })
+
+  it('cleans up everything it started even when Ctrl-C arrives twice, 100 ms apart', async () => {
+    // Arrange: the stack of the previous test, and what it owns.
+    const run = runs.find((r) => serving(r) && r.child.exitCode === null)
+    if (run === undefined) throw new Error('no serving stack from the previous test')
+    const owned = dirsOwnedBy(run.child.pid)
+    expect(owned.length).toBeGreaterThanOrEqual(2) // its run dir and the PostgreSQL cluster
+    // Act
+    interrupt(run)
+    await new Promise((r) => setTimeout(r, 100))
+    interrupt(run)
+    const code = await run.exited
+    // Assert
+    expect(code).toBe(0)
+    expect(run.output()).toContain('Stopped.')
+    for (const dir of owned) expect([dir, existsSync(dir)]).toEqual([dir, false])
+    expect(existsSync(join(stateDir, 'stack.lock'))).toBe(false)
+  })
+
+  it('cleans up after a stack that was killed, says when port 3000 was busy, and ignores the shell’s AWS_* variables', async () => {
+    // Arrange: a stack killed outright leaves its folders and servers behind.
+    const killed = startLocal(['--state-dir', stateDir])
+    await until(() => serving(killed), 'the stack to be killed to serve')
+    const owned = dirsOwnedBy(killed.child.pid)
+    const children = owned.flatMap((dir) =>
+      (
+        JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as { children: { pid: number }[] }
+      ).children.map((c) => c.pid),
+    )
+    killed.child.kill('SIGKILL')
+    await killed.exited
+    expect(owned.every((dir) => existsSync(dir))).toBe(true)
+    // Port 3000 held by someone else, and a shell that points the SDK at another emulator.
+    let blocker: Server | undefined = createServer()
+    await new Promise<void>((resolve) => {
+      blocker?.once('error', () => {
+        blocker = undefined // taken already: busy anyway
+        resolve()
+      })
+      blocker?.listen(3000, '127.0.0.1', () => resolve())
+    })
+    try {
+      // Act
+      const next = startLocal(['--state-dir', stateDir], {
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:9',
+        AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+        AWS_PROFILE: 'no-such-profile',
+      })
+      await until(() => serving(next), 'the next stack to serve')
+      // Assert: leftovers gone, servers stopped.
+      expect(next.output()).toMatch(
+        /Cleaned up after a local stack that was killed: \d+ folder\(s\), \d+ server\(s\)/,
+      )
+      for (const dir of owned) expect([dir, existsSync(dir)]).toEqual([dir, false])
+      for (const pid of children) expect([pid, pidAlive(pid)]).toEqual([pid, false])
+      expect(next.output()).toContain('port 3000 was busy')
+      // The functions read the stack's own emulator whatever the shell says.
+      const local = JSON.parse(readFileSync(join(stateDir, 'local.json'), 'utf8')) as {
+        endpoint: string
+        consumers: { accessKeyId: string; secretAccessKey: string }[]
+      }
+      const res = await signedFetch(`${local.endpoint}/secrets/demo/db`, { credentials: local.consumers[0]! })
+      expect(res.status).toBe(200)
+      interrupt(next)
+      expect(await next.exited).toBe(0)
+    } finally {
+      blocker?.close()
+    }
+  })
+
+  it('says EADDRINUSE and the port when --port is taken', async () => {
+    const port = await freePort()
+    const holder = createServer()
+    await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', () => resolve()))
+    try {
+      const run = startLocal(['--state-dir', stateDir, '--port', String(port)])
+      expect(await run.exited).toBe(1)
+      expect(run.output()).toContain(`--port ${port}: the port is already in use (EADDRINUSE)`)
+    } finally {
+      holder.close()
+    }
+  })
+})
