@@ -14,7 +14,7 @@ const common = {
   testEnvironment: 'node',
   transform,
   transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
-  setupFilesAfterEnv: ['<rootDir>/tests/support/jest-setup.ts'],
+  setupFilesAfterEnv: ['<rootDir>/tests/support/jest-setup.ts', '<rootDir>/tests/support/suite-output.ts'],
 }
 module.exports = {
   projects: [

@@ -3,7 +3,13 @@ import type { StackPlan } from './plan'
 import { SERVICE_NAME } from './stage-declarations'
 
 /** Every route that can deny a caller (all but health), as the metrics' `route` dimension names them. */
-export const DENIAL_ROUTES = ['/secrets/{name+}', '/secrets:batchGet', '/secrets', '/whoami'] as const
+export const DENIAL_ROUTES = [
+  '/secrets/{name+}',
+  '/batch-get-secrets',
+  '/secrets:batchGet',
+  '/secrets',
+  '/whoami',
+] as const
 
 /**
  * Operators are told when rotation breaks, when denials spike (a misconfigured or probing consumer) and when

@@ -4,13 +4,14 @@ import { parseArgs } from 'node:util'
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail'
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs'
 import { secretAwsName } from '../infra/stack'
-import { REPO_ROOT, SERVICE_NAME } from '../infra/stage-declarations'
+import { SERVICE_NAME } from '../infra/stage-declarations'
 import type { AuditRecord } from '../src/lib/audit'
 import { formatRows, parseSince, queryAudit } from './lib/audit-query'
 import { MOTO_CREDENTIALS } from './lib/moto'
 import { readAuditFile, readAuditLines } from './lib/audit-file'
 import { AUDITED_FUNCTIONS, readCloudWatchStreams } from './lib/audit-sources'
 import { formatChainReport, verifyAuditChains } from './lib/audit-verify'
+import { defaultStateDir } from './lib/local-state'
 import { quietToolEnv } from './lib/tool-env'
 
 /**
@@ -77,7 +78,7 @@ function readLocalState(stateFile: string | undefined): {
   motoEndpoint: string
   region: string
 } {
-  const file = stateFile ?? join(REPO_ROOT, '.broker', 'local.json')
+  const file = stateFile ?? join(defaultStateDir(), 'local.json')
   if (!existsSync(file))
     throw new Error('No local stack found (.broker/local.json is missing): run `npm start` first.')
   return JSON.parse(readFileSync(file, 'utf8')) as { auditFile: string; motoEndpoint: string; region: string }

@@ -55,7 +55,7 @@ export function packageStage(
     return {
       ok: false,
       template,
-      output: `${output}\ncfn-lint was not found on PATH (python3 -m pip install cfn-lint)`,
+      output: `${output}\ncfn-lint was not found on PATH (pipx install cfn-lint, or pip install cfn-lint in a virtual environment on PATH)`,
     }
   const lint = spawnSync(cfnLint, ['--ignore-checks', ...CFN_LINT_IGNORED, '--', template], {
     encoding: 'utf8',

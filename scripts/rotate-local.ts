@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative } from 'node:path'
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager'
 import { planStack, rotationEnvironment, secretAwsName } from '../infra/stack'
-import { loadStageDeclarations, REPO_ROOT } from '../infra/stage-declarations'
+import { loadStageDeclarations } from '../infra/stage-declarations'
 import { createSecretsManagerClient } from '../src/lib/aws-clients'
 import { redact, type Log, type LogFields } from '../src/lib/logger'
 import type { MetricsSink } from '../src/lib/metrics'
@@ -13,6 +13,7 @@ import {
   RotationInProgressError,
   type LocalRotationReport,
 } from './lib/local-rotation'
+import { defaultStateDir } from './lib/local-state'
 import { quietToolEnv } from './lib/tool-env'
 
 /**
@@ -153,7 +154,7 @@ function parseArgs(argv: readonly string[]): {
   return {
     name,
     resumeToken: flags.get('--resume'),
-    stateFile: flags.get('--state') ?? join(REPO_ROOT, '.broker', 'local.json'),
+    stateFile: flags.get('--state') ?? join(defaultStateDir(), 'local.json'),
   }
 }
 

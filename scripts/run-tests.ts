@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { quietToolEnv } from './lib/tool-env'
+import { suiteLogFile } from './lib/test-logs'
 
 /**
  * `npm test`: type-check, lint, then every jest project, ending with the plain line
@@ -34,6 +35,11 @@ const tmp = join(root, '.tmp')
 mkdirSync(tmp, { recursive: true })
 const resultFile = join(tmp, 'jest-results.json')
 rmSync(resultFile, { force: true })
+// Each suite's own output goes to a file (tests/support/suite-output.ts); only failed suites' are shown.
+const logDir = join(tmp, 'test-logs')
+rmSync(logDir, { recursive: true, force: true })
+mkdirSync(logDir, { recursive: true })
+process.env['SECRET_BROKER_TEST_LOG_DIR'] = logDir
 run('jest', bin('jest'), ['--json', `--outputFile=${resultFile}`, ...jestArgs])
 
 let passed = 0
@@ -44,6 +50,12 @@ if (existsSync(resultFile)) {
     numFailedTests: number
     numRuntimeErrorTestSuites: number
     numPendingTests: number
+    testResults: { name: string; status: string }[]
+  }
+  for (const suite of result.testResults.filter((t) => t.status !== 'passed')) {
+    const log = suiteLogFile(logDir, suite.name)
+    if (existsSync(log))
+      process.stdout.write(`\n== output of the failed suite ${suite.name}\n${readFileSync(log, 'utf8')}\n`)
   }
   passed = result.numPassedTests
   // A suite that failed to load has no failed test of its own; count it so it cannot pass unnoticed.

@@ -7,6 +7,7 @@ import { MotoNotInstalledError } from './lib/moto'
 import { findPostgresBinDir, POSTGRES_INSTALL_HINT } from './lib/postgres'
 import { freePort } from './lib/ports'
 import { candidateDirs, cleanLeftovers } from './lib/leftovers'
+import { defaultStateDir } from './lib/local-state'
 import { acquireStackLock, StackRunningError } from './lib/stack-lock'
 import { quietToolEnv } from './lib/tool-env'
 
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${HELP}\n`)
     return
   }
-  const stateDir = resolve(values['state-dir'] ?? join(REPO_ROOT, '.broker'))
+  const stateDir = resolve(values['state-dir'] ?? defaultStateDir())
   mkdirSync(stateDir, { recursive: true })
   // One stack per state directory: a second one would overwrite local.json under the first one's users.
   const lock = acquireStackLock(stateDir)

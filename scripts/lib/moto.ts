@@ -13,9 +13,17 @@ export interface MotoServer {
   stop(): Promise<void>
 }
 
+/**
+ * Debian's and other PEP 668 ("externally managed") system Pythons refuse a plain `pip install`: pipx, or a
+ * virtual environment on PATH, is what works there.
+ */
 export const MOTO_INSTALL_HINT =
   "moto_server was not found on PATH. The local stack and the integration tests need moto's server:\n" +
-  "  python3 -m pip install 'moto[server]'\n" +
+  "  pipx install 'moto[server]'                     # Debian/Ubuntu: apt-get install pipx first\n" +
+  'or, in a virtual environment:\n' +
+  "  python3 -m venv ~/.venvs/moto && ~/.venvs/moto/bin/pip install 'moto[server]'\n" +
+  '  export PATH="$HOME/.venvs/moto/bin:$PATH"\n' +
+  "or, where pip may install into the system Python: python3 -m pip install 'moto[server]'\n" +
   'then check that `moto_server --help` runs.'
 
 export class MotoNotInstalledError extends Error {

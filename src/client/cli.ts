@@ -34,6 +34,10 @@ Exit status: 0 on success, 1 when the broker or the network refused, 2 on a usag
 
 export const LOCAL_STATE_FILE = join('.broker', 'local.json')
 
+function existing(file: string): string | undefined {
+  return existsSync(file) ? file : undefined
+}
+
 export interface CliIo {
   readonly stdout: (text: string) => void
   readonly stderr: (text: string) => void
@@ -87,7 +91,9 @@ export function resolveCliTarget(
     if (region === undefined) throw new UsageError('No region: set AWS_REGION or pass --region.')
     return { endpoint, region, credentials: undefined, source: 'environment' }
   }
-  const file = findUp(cwd, LOCAL_STATE_FILE)
+  // SECRET_BROKER_STATE_DIR: a stack started with another --state-dir (npm start honours it too).
+  const stateDir = nonEmpty(env['SECRET_BROKER_STATE_DIR'])
+  const file = stateDir === undefined ? findUp(cwd, LOCAL_STATE_FILE) : existing(join(stateDir, 'local.json'))
   if (file === undefined) {
     throw new UsageError(
       endpoint === undefined

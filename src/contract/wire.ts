@@ -112,7 +112,9 @@ export const ROUTES = {
   whoami: { method: 'GET', path: '/whoami' },
   listSecrets: { method: 'GET', path: '/secrets' },
   getSecret: { method: 'GET', path: '/secrets/{name+}' },
-  batchGetSecrets: { method: 'POST', path: '/secrets:batchGet' },
+  // `/batch-get-secrets` signs the same in every SigV4 signer; `/secrets:batchGet` (kept working) has a `:`
+  // that curl up to 8.x puts in the canonical path unencoded, where API Gateway expects %3A.
+  batchGetSecrets: { method: 'POST', path: '/batch-get-secrets', aliases: ['/secrets:batchGet'] },
 } as const
 
 /** Headers of the contract. */

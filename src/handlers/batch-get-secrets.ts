@@ -18,7 +18,8 @@ import { withHttpStack } from '../lib/middleware/http-stack'
 import { readAuthorizedSecret, renderSecret } from '../lib/secrets'
 
 /**
- * POST /secrets:batchGet {"names": [...]}: up to 20 names in one response, each authorized on its own
+ * POST /batch-get-secrets (and its first route, POST /secrets:batchGet) {"names": [...]}: up to 20 names in
+ * one response, each authorized on its own
  * (a denied or unknown name is reported exactly like a missing one), read through the same cache. Served
  * values are embedded byte for byte, as by GET /secrets/{name}.
  */

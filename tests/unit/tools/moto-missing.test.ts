@@ -6,5 +6,8 @@ describe('startMoto without moto installed', () => {
     expect(err).toBeInstanceOf(MotoNotInstalledError)
     expect((err as Error).message).toBe(MOTO_INSTALL_HINT)
     expect(MOTO_INSTALL_HINT).toContain("pip install 'moto[server]'")
+    // What works on PEP 668 system Pythons (Debian's), where a plain pip install is refused:
+    expect(MOTO_INSTALL_HINT).toContain("pipx install 'moto[server]'")
+    expect(MOTO_INSTALL_HINT).toContain('python3 -m venv')
   })
 })
