@@ -1,9 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { request } from 'node:http'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { REPO_ROOT } from '../../../infra/stage-declarations'
-import { signedFetch } from '../../../scripts/lib/signed-fetch'
+import { readAuditFile } from '../../../scripts/lib/audit-file'
+import { signedFetch, signRequest } from '../../../scripts/lib/signed-fetch'
 
 /**
  * The README's local-stage commands, run as written against a real `npm start` with this machine's tools
@@ -114,5 +116,55 @@ describe("the README's local commands", () => {
     const body = JSON.stringify({ names: ['demo/db'] })
     expect(curl('/batch-get-secrets', body)).toBe('200')
     if (major < 8 || (major === 8 && minor < 8)) expect(curl('/secrets:batchGet', body)).toBe('401')
+  })
+})
+
+/** A signed request sent with raw header lines (repeated names kept as separate lines). */
+async function rawSigned(
+  url: string,
+  method: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  extraLines: [string, string][] = [],
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+  const { headers } = await signRequest(url, { method, credentials })
+  const lines: string[] = []
+  for (const [k, v] of Object.entries(headers)) lines.push(k, v)
+  for (const [k, v] of extraLines) lines.push(k, v)
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers: lines }, (res) => {
+      res.resume()
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+describe('the local stage answers as the deployed API does', () => {
+  function local(): {
+    endpoint: string
+    auditFile: string
+    consumers: { accessKeyId: string; secretAccessKey: string }[]
+  } {
+    return JSON.parse(readFileSync(join(stateDir, 'local.json'), 'utf8')) as ReturnType<typeof local>
+  }
+
+  it('refuses a signed HEAD on a GET route as API Gateway does, and audits no read', async () => {
+    const { endpoint, auditFile, consumers } = local()
+    const res = await rawSigned(`${endpoint}/secrets/demo/db`, 'HEAD', consumers[0]!)
+    expect(res.status).toBe(403)
+    expect(res.headers['x-amzn-errortype']).toBe('MissingAuthenticationTokenException')
+    expect(readAuditFile(auditFile).filter((r) => r.method === 'HEAD')).toEqual([])
+  })
+
+  it('reads a header sent on two lines as all of its lines, as the deployed function gets them', async () => {
+    const { endpoint, consumers } = local()
+    const first = await signedFetch(`${endpoint}/secrets/demo/db`, { credentials: consumers[0]! })
+    const etag = first.headers['etag'] as string
+    const res = await rawSigned(`${endpoint}/secrets/demo/db`, 'GET', consumers[0]!, [
+      ['If-None-Match', etag],
+      ['If-None-Match', '"some-older-version"'],
+    ])
+    expect(res.status).toBe(304)
   })
 })
