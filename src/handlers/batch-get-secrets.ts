@@ -28,7 +28,7 @@ export { MAX_BATCH_BODY_BYTES, MAX_BATCH_NAMES }
 function parseBody(req: BrokerRequest): string[] {
   if (req.bodyBytes > MAX_BATCH_BODY_BYTES)
     throw new PayloadTooLargeError(`The body must be at most ${MAX_BATCH_BODY_BYTES} bytes.`)
-  const type = req.headers['content-type']
+  const type = req.header('content-type')
   if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type))
     throw new BadRequestError('The body must be application/json.')
   let raw: unknown

@@ -58,7 +58,7 @@ export async function getSecret(r: RouteRequest, d: HttpDeps): Promise<RouteResu
   const caller = requireCaller(r)
   refuseQuery(r.req)
   const name = checkedName(r.req.path, r.req.pathParameters['name'])
-  const forceRevalidate = wantsRevalidation(r.req.headers['cache-control'])
+  const forceRevalidate = wantsRevalidation(r.req.header('cache-control'))
   const read = await readAuthorizedSecret(d, caller.principal.arn, name, { forceRevalidate })
   const audit = {
     versionId: read.secret.versionId,
@@ -74,7 +74,7 @@ export async function getSecret(r: RouteRequest, d: HttpDeps): Promise<RouteResu
   }
   if (read.state === 'stale') headers['Warning'] = '110 - "Response is Stale"'
   else if (read.revalidation === 'failed') headers['Warning'] = '111 - "Revalidation Failed"'
-  if (matchesIfNoneMatch(r.req.headers['if-none-match'], read.secret.versionId)) {
+  if (matchesIfNoneMatch(r.req.header('if-none-match'), read.secret.versionId)) {
     return { status: 304, headers, audit: { outcome: 'not-modified', ...audit } }
   }
   return {

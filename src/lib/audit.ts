@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 import { appendFileSync, writeSync } from 'node:fs'
 import type { CacheState } from '../contract/wire'
 
@@ -72,7 +72,8 @@ export function clip(s: string | undefined, max = 256): string | undefined {
 
 export const GENESIS = '0'.repeat(64)
 
-export const sha256Hex = (line: string): string => createHash('sha256').update(line, 'utf8').digest('hex')
+/** SHA-256 (hex) of a line; `crypto.hash` is the one-shot form, about twice as fast as createHash for a line. */
+export const sha256Hex = (line: string): string => hash('sha256', line, 'hex')
 
 /** A record's place in its container's chain. */
 export interface ChainLink {
@@ -202,7 +203,8 @@ export function createMemoryAuditSink(): MemoryAuditSink {
         throw new Error('audit sink unavailable')
       }
       sink.lines.push(line)
-      sink.records.push((record ?? JSON.parse(line)) as ChainedAuditRecord)
+      // The object (undefined members included) with what only the line carries (its EMF members).
+      sink.records.push({ ...(record ?? {}), ...(JSON.parse(line) as object) } as ChainedAuditRecord)
     },
     write: (record) => sink.writeLine(JSON.stringify(record), record),
   }

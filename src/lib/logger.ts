@@ -79,24 +79,35 @@ function wrapPowertools(base: Logger): Log {
  * A child logger built on first use. Building a Powertools child costs more than the whole cache-hit path,
  * and most requests log nothing, so the request-scoped logger is only made when a line is written.
  */
-export function lazyChild(parent: Log, fields: LogFields): Log {
-  let child: Log | undefined
-  const get = (): Log => (child ??= parent.child(fields))
-  return {
-    debug: (m, f) => {
-      get().debug(m, f)
-    },
-    info: (m, f) => {
-      get().info(m, f)
-    },
-    warn: (m, f) => {
-      get().warn(m, f)
-    },
-    error: (m, f) => {
-      get().error(m, f)
-    },
-    child: (more) => lazyChild(parent, { ...fields, ...more }),
+class LazyChild implements Log {
+  #child: Log | undefined
+  constructor(
+    private readonly parent: Log,
+    private readonly fields: LogFields,
+  ) {}
+  #get(): Log {
+    return (this.#child ??= this.parent.child(this.fields))
   }
+  debug(message: string, fields?: LogFields): void {
+    this.#get().debug(message, fields)
+  }
+  info(message: string, fields?: LogFields): void {
+    this.#get().info(message, fields)
+  }
+  warn(message: string, fields?: LogFields): void {
+    this.#get().warn(message, fields)
+  }
+  error(message: string, fields?: LogFields): void {
+    this.#get().error(message, fields)
+  }
+  child(more: LogFields): Log {
+    return new LazyChild(this.parent, { ...this.fields, ...more })
+  }
+}
+
+/** A child logger built on first use (a class: no closures made per request). */
+export function lazyChild(parent: Log, fields: LogFields): Log {
+  return new LazyChild(parent, fields)
 }
 
 export interface MemoryLog extends Log {

@@ -153,3 +153,52 @@ export function addEmfFields(
 export function emfFields(opts: Parameters<typeof addEmfFields>[1]): Record<string, unknown> {
   return addEmfFields({}, opts)
 }
+
+const definitionsBySignature = new Map<string, string>()
+
+/**
+ * The EMF members of a line as JSON text to append to a record's own JSON (without braces): the `_aws`
+ * metadata, the dimension values and the metric values. The metric definitions depend only on which metrics
+ * a request has, so their JSON is made once per combination; only the timestamp and the values change.
+ */
+export function emfMembersJson(opts: {
+  readonly dimensionsJson: string
+  readonly counts: MetricCounts
+  readonly timings: MetricTimings
+  readonly timestamp: number
+}): string {
+  let signature = ''
+  let values = ''
+  for (const name in opts.counts) {
+    const value = opts.counts[name as MetricName]
+    if (value === undefined || value === 0) continue
+    signature += `${name}:C,`
+    values += `,"${name}":${value}`
+  }
+  for (const name in opts.timings) {
+    const samples = opts.timings[name as TimingName]
+    if (samples === undefined || samples.length === 0) continue
+    signature += `${name}:M,`
+    values += `,"${name}":${samples.length === 1 ? String(samples[0]) : JSON.stringify(samples)}`
+  }
+  let definitions = definitionsBySignature.get(signature)
+  if (definitions === undefined) {
+    const metrics = signature
+      .split(',')
+      .filter((s) => s !== '')
+      .map((s) => {
+        const [name, unit] = s.split(':')
+        return { Name: name, Unit: unit === 'M' ? 'Milliseconds' : 'Count' }
+      })
+    definitions = JSON.stringify([
+      { Namespace: METRICS_NAMESPACE, Dimensions: [['service', 'stage', 'route']], Metrics: metrics },
+    ])
+    definitionsBySignature.set(signature, definitions)
+  }
+  return `"_aws":{"Timestamp":${opts.timestamp},"CloudWatchMetrics":${definitions}},${opts.dimensionsJson}${values}`
+}
+
+/** The dimension values other than the route (which the audit record carries): `"service":…,"stage":…`. */
+export function serviceDimensionsJson(stage: string): string {
+  return `"service":${JSON.stringify(SERVICE_NAME)},"stage":${JSON.stringify(stage)}`
+}

@@ -20,6 +20,8 @@ export interface BrokerRequest {
   readonly query: Readonly<Record<string, string | string[]>>
   /** Lower-cased names; a header sent on several lines is its lines joined with ", ". */
   readonly headers: Readonly<Record<string, string>>
+  /** One header (lower-case name) as `headers` has it, without building `headers`. */
+  header(name: string): string | undefined
   /** Every header line as received (lower-cased name → values in arrival order), for SigV4. */
   readonly rawHeaders: ReadonlyMap<string, readonly string[]>
   /** Every query parameter as received (decoded, in order, authentication parameters included), for SigV4. */
@@ -133,6 +135,30 @@ class EventRequest implements BrokerRequest {
     return (this.#headers ??= joinedHeaders(this.#event))
   }
 
+  header(name: string): string | undefined {
+    if (this.#headers !== undefined) return this.#headers[name]
+    // The common case, a header sent once (or not at all), without normalising every other header.
+    let found: string | undefined
+    let lines = 0
+    const multi = this.#event.multiValueHeaders
+    if (multi !== null && multi !== undefined) {
+      for (const k in multi) {
+        if (k.length !== name.length || k.toLowerCase() !== name) continue
+        const v = multi[k]
+        if (!Array.isArray(v)) continue
+        lines += v.length
+        found = v[0]
+      }
+    }
+    if (lines > 1) return this.headers[name] // several lines: joined as `headers` joins them
+    if (found !== undefined) return found
+    const single = this.#event.headers
+    if (single !== null && single !== undefined)
+      for (const k in single)
+        if (k.length === name.length && k.toLowerCase() === name) return single[k] ?? undefined
+    return undefined
+  }
+
   get rawHeaders(): ReadonlyMap<string, readonly string[]> {
     return (this.#rawHeaders ??= rawHeadersOf(this.#event))
   }
@@ -142,13 +168,15 @@ class EventRequest implements BrokerRequest {
   }
 
   get userAgent(): string | undefined {
-    return this.#userAgent ?? this.headers['user-agent']
+    return this.#userAgent ?? this.header('user-agent')
   }
 }
 
+const NONE: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>)
+
 function stringsOnly(source: Record<string, string | undefined> | null | undefined): Record<string, string> {
+  if (source === null || source === undefined) return NONE
   const out: Record<string, string> = {}
-  if (source === null || source === undefined) return out
   for (const k in source) {
     const v = source[k]
     if (typeof v === 'string') out[k] = v
@@ -157,9 +185,11 @@ function stringsOnly(source: Record<string, string | undefined> | null | undefin
 }
 
 /** The route's query (null-prototype: `__proto__` is just a parameter), without SigV4's own parameters. */
-function queryOf(event: APIGatewayProxyEvent): Record<string, string | string[]> {
-  const query = Object.create(null) as Record<string, string | string[]>
+function queryOf(event: APIGatewayProxyEvent): Readonly<Record<string, string | string[]>> {
   const single = event.queryStringParameters
+  if ((single === null || single === undefined) && (event.multiValueQueryStringParameters ?? null) === null)
+    return NONE
+  const query = Object.create(null) as Record<string, string | string[]>
   if (single !== null && single !== undefined)
     for (const [k, v] of Object.entries(single))
       if (typeof v === 'string' && !SIGV4_QUERY_PARAMETERS.includes(k)) query[k] = v

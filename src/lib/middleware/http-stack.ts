@@ -12,7 +12,7 @@ import { normaliseEvent, type BrokerRequest } from '../http/request'
 import { respond, respondWithProblem } from '../http/respond'
 import type { AuditFacts, RouteLogic, RouteResult } from '../http/route'
 import { lazyChild, type Log } from '../logger'
-import { addEmfFields, emfFields } from '../metrics'
+import { emfFields, emfMembersJson, serviceDimensionsJson } from '../metrics'
 import { requestMetrics } from '../request-metrics'
 import { authenticateCaller, type KeysContext } from './authenticate-caller'
 
@@ -60,6 +60,7 @@ export function withHttpStack<D extends HttpStackDeps>(
   opts: HttpStackOptions = {},
 ): HttpHandler {
   const { config, clock } = deps
+  const dimensionsJson = serviceDimensionsJson(config.stage)
   const authenticate = authenticateCaller({
     mode: config.authMode,
     accountId: config.accountId,
@@ -77,8 +78,10 @@ export function withHttpStack<D extends HttpStackDeps>(
     const now = clock.now()
     const link = deps.auditChain.link()
     const record = buildAuditRecord(req, caller, status, facts, now, link)
-    addEmfFields(record, { stage: config.stage, route: req.route, ...requestMetrics(facts), timestamp: now })
-    const line = JSON.stringify(record)
+    // The record's JSON, then its EMF members (definitions made once per combination of metrics).
+    const recordJson = JSON.stringify(record)
+    const emf = emfMembersJson({ dimensionsJson, ...requestMetrics(facts), timestamp: now })
+    const line = `${recordJson.slice(0, -1)},${emf}}`
     try {
       deps.auditSink.writeLine(line, record)
       deps.auditChain.commit(link, line)
