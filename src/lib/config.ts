@@ -47,6 +47,11 @@ export interface HttpConfig {
   readonly localConsumersSecretId: string | undefined
   /** Optional JSON-lines file that receives a copy of every audit record (the local stack's audit log). */
   readonly auditFile: string | undefined
+  /**
+   * The stage's REST API id: when set, an event that does not name it and this stage is refused (a tripwire
+   * against direct invocation by mistake; see lib/middleware/api-origin.ts). Every packaged stage sets it.
+   */
+  readonly apiId: string | undefined
   readonly logLevel: LogLevel
 }
 
@@ -163,6 +168,7 @@ export function loadHttpConfig(env: Env = process.env): HttpConfig {
     upstreamMaxAttempts: readSetting(env, 'upstreamMaxAttempts'),
     localConsumersSecretId,
     auditFile: readOptional(env, 'BROKER_AUDIT_FILE'),
+    apiId: readOptional(env, 'BROKER_API_ID'),
     logLevel: readSetting(env, 'logLevel'),
   })
 }

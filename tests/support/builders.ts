@@ -35,6 +35,7 @@ export function anHttpConfig(overrides: Partial<HttpConfig> = {}): HttpConfig {
     upstreamMaxAttempts: 1,
     localConsumersSecretId: undefined,
     auditFile: undefined,
+    apiId: undefined,
     logLevel: 'INFO',
     ...overrides,
   }
