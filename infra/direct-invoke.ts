@@ -172,7 +172,9 @@ export function directInvokeDetectionResources(plan: StackPlan): Cfn {
   if (!params.directInvokeDetection) return {}
   const prefix = `${SERVICE_NAME}-${stage}`
   const trailName = `${prefix}-direct-invocations`
-  const trailArn = sub(`arn:\${AWS::Partition}:cloudtrail:\${AWS::Region}:\${AWS::AccountId}:trail/${trailName}`)
+  const trailArn = sub(
+    `arn:\${AWS::Partition}:cloudtrail:\${AWS::Region}:\${AWS::AccountId}:trail/${trailName}`,
+  )
   const bucketArn = getAtt('DirectInvocationTrailBucket', 'Arn')
   return {
     DirectInvocationTrailBucket: {

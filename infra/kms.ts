@@ -134,7 +134,9 @@ export function keyPolicy(plan: StackPlan): Cfn {
       Principal: '*',
       Action: CRYPTOGRAPHY,
       Resource: '*',
-      Condition: { StringNotEquals: { 'kms:ViaService': sub('secretsmanager.${AWS::Region}.amazonaws.com') } },
+      Condition: {
+        StringNotEquals: { 'kms:ViaService': sub('secretsmanager.${AWS::Region}.amazonaws.com') },
+      },
     },
     {
       Sid: 'NoGrants',

@@ -147,7 +147,11 @@ const IAM_PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+
 const StructuredParams = z.strictObject({
   ...scalarShape,
   vpcEndpointIds: z
-    .array(z.string().regex(VPC_ENDPOINT_ID_PATTERN, 'an interface VPC endpoint id (vpce- and 8 or 17 hex digits)'))
+    .array(
+      z
+        .string()
+        .regex(VPC_ENDPOINT_ID_PATTERN, 'an interface VPC endpoint id (vpce- and 8 or 17 hex digits)'),
+    )
     .min(1)
     .optional(),
   directInvokePrincipals: z.array(z.string().regex(IAM_PRINCIPAL_ARN, 'an IAM role or user ARN')).optional(),

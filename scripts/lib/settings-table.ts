@@ -14,7 +14,7 @@ function showDefault(name: string, s: Setting): string {
   if (s.default === undefined) return s.kind === 'string' && s.required === true ? '— (required)' : '—'
   if (name === 'passwordExcludeCharacters') return 'see meaning'
   const perStage = Object.entries((s.kind === 'enum' ? s.stageDefaults : undefined) ?? {})
-    .map(([stage, value]) => `${stage}: \`${String(value)}\``)
+    .map(([stage, value]) => `${stage}: \`${value}\``)
     .join(', ')
   return `\`${String(s.default)}\`${perStage === '' ? '' : ` (${perStage})`}`
 }
