@@ -115,11 +115,11 @@ export function createResolver(template: Template, d: Deployment): (value: unkno
       if (k === 'Fn::GetAtt') return getAtt(...(v as [string, string]))
       if (k === 'Fn::Sub') {
         if (typeof v === 'string') return sub(v, {})
-        const [text, vars] = v as [string, Record<string, unknown>]
+        const [body, vars] = v as [string, Record<string, unknown>]
         const resolvedVars = Object.fromEntries(
           Object.entries(vars).map(([n, x]) => [n, text(resolve(x), n)]),
         )
-        return sub(text, resolvedVars)
+        return sub(body, resolvedVars)
       }
       if (k === 'Fn::Join') {
         const [sep, parts] = v as [string, unknown[]]
