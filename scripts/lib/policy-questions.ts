@@ -138,6 +138,23 @@ function secretQuestions(stack: StackPolicies): Question[] {
       text: `UpdateSecret \`${s.name}\` with a new value (and GenerateDataKey through Secrets Manager)`,
       ask: async (p) => (await sm(s, 'UpdateSecret')(p)) && kms(s, 'GenerateDataKey')(p),
     },
+    // The secret's own layer: what its resource policy lets through whatever the key says (the key is a
+    // second layer, so a weakened resource policy would hide behind it in the questions above).
+    {
+      id: `GetSecretValue past ${s.name}'s policy`,
+      text: `get past \`${s.name}\`'s resource policy with GetSecretValue (that layer alone)`,
+      ask: sm(s, 'GetSecretValue'),
+    },
+    {
+      id: `PutSecretValue past ${s.name}'s policy`,
+      text: `get past \`${s.name}\`'s resource policy with PutSecretValue (that layer alone)`,
+      ask: sm(s, 'PutSecretValue'),
+    },
+    {
+      id: `UpdateSecret past ${s.name}'s policy`,
+      text: `get past \`${s.name}\`'s resource policy with UpdateSecret (that layer alone)`,
+      ask: sm(s, 'UpdateSecret'),
+    },
     {
       id: `move stages of ${s.name}`,
       text: `move \`${s.name}\`'s version stages (UpdateSecretVersionStage)`,
@@ -174,16 +191,22 @@ function keyQuestions(stack: StackPolicies, layer: 'policy' | 'allows alone'): Q
       : { ...stack.keyPolicy, Statement: stack.keyPolicy.Statement.filter((s) => s.Effect === 'Allow') }
   const firstSecret = stack.secrets[0]?.arn ?? ''
   const otherStage = `arn:aws:secretsmanager:${region}:${account}:secret:secret-broker/not-${stage}/x-AbCdEf`
+  // The layer alone: the key policy's Allows decide, whatever the principal's own IAM policies restrict.
+  const asked = (p: Principal): Principal =>
+    layer === 'policy' ? p : { ...p, policies: [{ name: 'AdministratorAccess', policy: ALLOW_ALL }] }
   const ask = (action: string, context: Record<string, string>) => (p: Principal) =>
     isAllowed({
-      principal: p,
+      principal: asked(p),
       action: `kms:${action}`,
       resource: stack.keyArn,
       resourceAccount: account,
       resourcePolicy: keyPolicy,
       context,
     })
-  const suffix = layer === 'policy' ? '' : " — the key policy's Allows alone, without its Denies"
+  const suffix =
+    layer === 'policy'
+      ? ''
+      : " — the key policy's Allows alone: without its Denies, whatever the principal's IAM allows"
   const via = { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com`, 'kms:CallerAccount': account }
   return [
     {
@@ -325,6 +348,23 @@ function functionQuestions(stack: StackPolicies, perimeter: Perimeter): Question
       text: 'invoke the HTTP functions directly, the generated boundary on every non-exempt principal',
       ask: ask('lambda:InvokeFunction', 'boundary'),
       alsoAsk: [API_GATEWAY],
+    },
+    {
+      id: 'shed the boundary',
+      text: 'remove or replace the boundary on its own role, the boundary on every non-exempt principal',
+      ask: async (p) => {
+        if (!p.arn.includes(':role/') || perimeter.boundary === undefined) return false
+        const role = p.arn
+        const shed = (action: string) =>
+          isAllowed({
+            principal: p,
+            action,
+            resource: role,
+            resourceAccount: d.account,
+            boundary: perimeter.boundary,
+          })
+        return (await shed('iam:DeleteRolePermissionsBoundary')) || shed('iam:PutRolePermissionsBoundary')
+      },
     },
     {
       id: 'open the HTTP functions under the SCP',
