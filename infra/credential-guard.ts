@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util'
  *
  * So a deployed secret's generation inputs — username, fields, password length and excluded characters — are
  * fixed, and a deploy that would change them is refused before CloudFormation is asked to do anything
- * (infra/credential-guard-plugin.ts; `npm run package -- --deployed-template <file>` checks the same offline).
+ * (infra/credential-guard-hook.ts, a Serverless plugin; `npm run package -- --deployed-template <file>` checks the same offline).
  * Only the first deploy of a secret generates a password. What to do instead is in {@link describeRefusal}.
  */
 type Resource = { Type?: string; Properties?: Record<string, unknown> }
