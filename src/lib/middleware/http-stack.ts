@@ -53,7 +53,7 @@ const MISSING_AUTHENTICATION_TOKEN: APIGatewayProxyResult = {
 /** A refused foreign event is worth a warning with what it claimed (ids, never a value). */
 function logForeignEvent(log: Log, event: APIGatewayProxyEvent, expected: ApiOrigin): void {
   const { apiId, stage } = eventOrigin(event)
-  log.warn('event refused: not from this stage\'s API (direct invocation?)', {
+  log.warn("event refused: not from this stage's API (direct invocation?)", {
     expectedApiId: expected.apiId,
     expectedStage: expected.stage,
     apiId: typeof apiId === 'string' ? apiId.slice(0, 64) : typeof apiId,

@@ -161,7 +161,8 @@ describe('planStack', () => {
     expect(without.stages).not.toContain('break-glass')
     const withIt = policyOf({ breakGlassRoleArn: breakGlass })
     expect(withIt.stages).toContain(breakGlass)
-    for (const other of [withIt.values, withIt.readers, withIt.policy]) expect(other).not.toContain('break-glass')
+    for (const other of [withIt.values, withIt.readers, withIt.policy])
+      expect(other).not.toContain('break-glass')
     expect(() => policyOf({ breakGlassRoleArn: 'arn:aws:iam::123456789012:user/alice' })).toThrow(
       /IAM role ARN/,
     )
