@@ -1,89 +1,29 @@
+import { HTTP_FUNCTIONS, httpFunctionName } from '../../infra/http-functions'
 import type { StageParams } from '../../infra/stage-declarations'
 import {
   ALLOW_ALL,
   apiArn,
   isAllowed,
-  POWER_USER_ACCESS,
   ENCRYPTION_CONTEXT_SURROGATE,
   type Principal,
   type Request,
   type StackPolicies,
 } from './policy-evaluation'
+import { ANONYMOUS, API_GATEWAY } from './policy-principals'
+
+export { ANONYMOUS, API_GATEWAY, evaluationPrincipals } from './policy-principals'
 
 /**
  * The questions of issue 17 §3, asked of a packaged stack's policies: who can read, write, decrypt and
  * re-policy each secret, who can invoke the API and the functions. Each answer is the set of principals (of
- * the list below) AWS would allow. The questions and principals are the same for every stage; docs/SECURITY.md
+ * policy-principals.ts) AWS would allow. The questions and principals are the same for every stage; docs/SECURITY.md
  * carries prod's answers as `npm run docs:policy` renders them (a test keeps the two equal).
  */
-const OTHER_ACCOUNT = '999999999999'
-
 export interface Perimeter {
   /** The generated direct-invocation SCP and boundary (packaging's perimeter/ folder). */
   readonly scp: Request['scp']
   readonly boundary: Request['boundary']
 }
-
-/** Who is asked about: the stack's roles, the operators' roles, a consumer, a principal of another account. */
-export function evaluationPrincipals(stack: StackPolicies, params: StageParams): Principal[] {
-  const { account, region, apiId } = stack.deployment
-  const role = (id: string): Principal => {
-    const r = stack.roles[id]
-    if (r === undefined) throw new Error(`the template has no role ${id}`)
-    return r
-  }
-  const policy = (name: string, p: object) => [{ name, policy: p }]
-  return [
-    { ...role('HttpFunctionRole'), id: 'broker role' },
-    { ...role('RotationFunctionRole'), id: 'rotation role' },
-    {
-      id: 'deployment role',
-      arn: params.deploymentRoleArn,
-      policies: policy('AdministratorAccess', ALLOW_ALL),
-    },
-    ...(params.breakGlassRoleArn === undefined
-      ? []
-      : [
-          {
-            id: 'break-glass role',
-            arn: params.breakGlassRoleArn,
-            policies: policy('PowerUserAccess', POWER_USER_ACCESS),
-          },
-        ]),
-    {
-      id: 'PowerUserAccess principal',
-      arn: `arn:aws:iam::${account}:role/power-user`,
-      policies: policy('PowerUserAccess', POWER_USER_ACCESS),
-    },
-    {
-      id: 'AdministratorAccess principal',
-      arn: `arn:aws:iam::${account}:role/administrator`,
-      policies: policy('AdministratorAccess', ALLOW_ALL),
-    },
-    {
-      id: 'consumer with execute-api:Invoke',
-      arn: `arn:aws:iam::${account}:role/orders-service`,
-      policies: policy('invoke-the-broker', {
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Action: 'execute-api:Invoke',
-            Resource: `arn:aws:execute-api:${region}:${account}:${apiId}/*`,
-          },
-        ],
-      }),
-    },
-    {
-      id: 'AdministratorAccess of another account',
-      arn: `arn:aws:iam::${OTHER_ACCOUNT}:role/administrator`,
-      policies: policy('AdministratorAccess', ALLOW_ALL),
-    },
-  ]
-}
-
-export const API_GATEWAY: Principal = { id: 'API Gateway', arn: 'apigateway.amazonaws.com', policies: [] }
-export const ANONYMOUS: Principal = { id: 'anyone (unsigned)', arn: 'anonymous', policies: [] }
 
 export interface Question {
   readonly id: string
@@ -308,7 +248,10 @@ function apiQuestions(stack: StackPolicies, params: StageParams): Question[] {
 
 function functionQuestions(stack: StackPolicies, perimeter: Perimeter): Question[] {
   const d = stack.deployment
-  const http = stack.functions.filter((f) => !f.name.endsWith('-rotateSecret'))
+  // The HTTP functions as the SCP names them (a function of another kind is not behind the API).
+  const names = new Set(HTTP_FUNCTIONS.map((k) => httpFunctionName(stack.stage, k)))
+  const http = stack.functions.filter((f) => names.has(f.name))
+  if (http.length !== names.size) throw new Error(`the template lacks some of ${[...names].join(', ')}`)
   const ask =
     (action: string, guard: 'none' | 'scp' | 'boundary') =>
     async (p: Principal): Promise<boolean> => {
