@@ -37,7 +37,12 @@ export function alarm(description: string, metric: Cfn, threshold: number): Cfn 
 }
 
 export function alarmResources(plan: StackPlan): Cfn {
-  return { ...topicResources(plan), ...rotationFailedRule(plan), ...metricAlarms(plan) }
+  return {
+    ...topicResources(plan),
+    ...rotationFailedRule(plan),
+    ...metricAlarms(plan),
+    ...directInvocationAlarm(plan),
+  }
 }
 
 function topicResources(plan: StackPlan): Cfn {
@@ -164,6 +169,26 @@ function metricAlarms(plan: StackPlan): Cfn {
         Dimensions: [{ Name: 'ApiName', Value: `${stage}-${SERVICE_NAME}` }],
       },
       5,
+    ),
+  }
+}
+
+/**
+ * With `directInvokeDetection`, the rule of infra/direct-invoke.ts notifies the topic of each invocation API
+ * Gateway did not make; this alarm keeps the state visible (ALARM until a quiet 5 minutes) next to the others.
+ */
+function directInvocationAlarm(plan: StackPlan): Cfn {
+  const { stage, params } = plan.decl
+  if (!params.directInvokeDetection) return {}
+  return {
+    DirectInvocationAlarm: alarm(
+      `${SERVICE_NAME}-${stage}: an HTTP function was invoked directly, not by API Gateway`,
+      {
+        Namespace: 'AWS/Events',
+        MetricName: 'TriggeredRules',
+        Dimensions: [{ Name: 'RuleName', Value: { Ref: 'DirectInvocationRule' } }],
+      },
+      1,
     ),
   }
 }

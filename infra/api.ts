@@ -1,33 +1,75 @@
-import { accountRoot, type Cfn } from './cfn'
+import { accountRoot, ref, type Cfn, type Statement } from './cfn'
+import { executeApiResource, SIGNED_ROUTES } from './http-functions'
 import type { StackPlan } from './plan'
 import { SERVICE_NAME } from './stage-declarations'
 
 /**
- * Only principals of this account may invoke the API at all (health is open to anyone who can reach it);
- * the broker's catalog then decides which of them may read what. Merged into the REST API Serverless creates.
+ * Where the API can be reached from and who may invoke it, merged into the REST API Serverless creates.
+ *
+ * `PRIVATE`: API Gateway serves the API only through the stage's interface VPC endpoints (associated here, so
+ * their `<api-id>-<vpce-id>` DNS names resolve), and the resource policy denies any request that did not
+ * come through one of them (`aws:SourceVpce`). `REGIONAL` and `EDGE` (by explicit choice only) are reachable
+ * from the internet, where AWS_IAM is the only gate.
+ *
+ * The resource policy is a guardrail, not the authorization (the catalog is): whatever an identity policy
+ * grants, a principal of another account is denied on the signed routes, and a PRIVATE API is denied to
+ * every request from outside its endpoints. Principals of this account still need their own IAM permission
+ * (`execute-api:Invoke`) — the account statement delegates to IAM, as IAM reads an account principal.
  */
-export function apiResources(): Cfn {
+export const HEALTH_RESOURCE = 'execute-api:/*/GET/health'
+
+export function apiPolicyStatements(plan: StackPlan): Statement[] {
+  const { params } = plan.decl
+  const statements: Statement[] = [
+    {
+      Sid: 'AnyoneMayAskForHealth',
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 'execute-api:Invoke',
+      Resource: HEALTH_RESOURCE,
+    },
+    {
+      Sid: 'PrincipalsOfThisAccountAsTheirIamAllows',
+      Effect: 'Allow',
+      Principal: { AWS: accountRoot },
+      Action: 'execute-api:Invoke',
+      Resource: 'execute-api:/*',
+    },
+    {
+      // aws:PrincipalAccount is absent from an unsigned request, so the negated operator denies those too.
+      Sid: 'NoPrincipalOfAnotherAccountOnTheSignedRoutes',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 'execute-api:Invoke',
+      Resource: SIGNED_ROUTES.map(executeApiResource),
+      Condition: { StringNotEquals: { 'aws:PrincipalAccount': ref('AWS::AccountId') } },
+    },
+  ]
+  if (params.endpointType === 'PRIVATE') {
+    statements.push({
+      Sid: 'OnlyThroughTheStageVpcEndpoints',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 'execute-api:Invoke',
+      Resource: 'execute-api:/*',
+      Condition: { StringNotEquals: { 'aws:SourceVpce': params.vpcEndpointIds ?? [] } },
+    })
+  }
+  return statements
+}
+
+export function apiResources(plan: StackPlan): Cfn {
+  const { params } = plan.decl
   return {
     ApiGatewayRestApi: {
       Type: 'AWS::ApiGateway::RestApi',
       Properties: {
-        Policy: {
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: '*',
-              Action: 'execute-api:Invoke',
-              Resource: 'execute-api:/*/GET/health',
-            },
-            {
-              Effect: 'Allow',
-              Principal: { AWS: accountRoot },
-              Action: 'execute-api:Invoke',
-              Resource: 'execute-api:/*',
-            },
-          ],
-        },
+        // provider.endpointType (serverless-bridge) sets the type; the endpoints are associated here, since
+        // Serverless refuses vpcEndpointIds for any other type and its schema takes no empty value.
+        ...(params.endpointType === 'PRIVATE'
+          ? { EndpointConfiguration: { Types: ['PRIVATE'], VpcEndpointIds: params.vpcEndpointIds ?? [] } }
+          : {}),
+        Policy: { Version: '2012-10-17', Statement: apiPolicyStatements(plan) },
       },
     },
   }

@@ -87,11 +87,18 @@ function settingsEnvironment(plan: StackPlan, fn: FunctionKind): Record<string, 
   return env
 }
 
+/**
+ * The API id serverless-offline puts in every event (`requestContext.apiId`); deployed stages get the REST
+ * API's real id. Either way the functions refuse an event naming another (src/lib/middleware/api-origin.ts).
+ */
+export const OFFLINE_API_ID = 'offlineContext_apiId'
+
 export function httpEnvironment(plan: StackPlan): Record<string, unknown> {
   const { stage } = plan.decl
   const local = stage === 'local'
   return {
     BROKER_STAGE: stage,
+    BROKER_API_ID: local ? OFFLINE_API_ID : { Ref: 'ApiGatewayRestApi' },
     ...settingsEnvironment(plan, 'http'),
     BROKER_CATALOG_JSON: local
       ? JSON.stringify(runtimeCatalogDocument(plan, (m) => m.awsName))
@@ -136,6 +143,7 @@ export function resolvedEnvironments(plan: StackPlan): Record<'http' | 'rotation
     if (cfn['Fn::Sub'] !== undefined)
       return cfn['Fn::Sub'].replace(/\$\{(\w+)\}/g, (_, id: string) => worstArn(id))
     if (cfn.Ref === 'AWS::AccountId') return params.accountId
+    if (cfn.Ref === 'ApiGatewayRestApi') return 'a1b2c3d4e5' // REST API ids are 10 characters
     return JSON.stringify(v)
   }
   const resolved = (env: Record<string, unknown>): Record<string, string> =>

@@ -9,6 +9,7 @@ import {
   type Cfn,
   type Statement,
 } from './cfn'
+import { HTTP_FUNCTIONS, httpFunctionName } from './http-functions'
 import { externalBrokeredArns, isBrokered, masterSecretRefs, rotatedSecrets, type StackPlan } from './plan'
 import { SERVICE_NAME } from './stage-declarations'
 
@@ -19,14 +20,20 @@ import { SERVICE_NAME } from './stage-declarations'
  */
 const keyArn = getAtt('BrokerKey', 'Arn')
 
-function logStatements(stage: string): Statement[] {
+/**
+ * Each role writes only its own functions' log groups: the HTTP functions' groups hold the audit records,
+ * which nothing else may append to.
+ */
+function logStatements(functionNames: readonly string[]): Statement[] {
   return [
     allow(
       ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      [partitionArn('logs', `log-group:/aws/lambda/${SERVICE_NAME}-${stage}-*:*`)],
+      functionNames.map((name) => partitionArn('logs', `log-group:/aws/lambda/${name}:*`)),
     ),
   ]
 }
+
+export const ROTATION_FUNCTION = 'rotateSecret'
 
 function tracingStatements(enabled: boolean): Statement[] {
   return enabled ? [allow(['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], '*')] : []
@@ -55,7 +62,7 @@ function httpRole(plan: StackPlan): Cfn {
     ...externalBrokeredArns(plan),
   ]
   return lambdaRole(httpRoleName(stage), [
-    ...logStatements(stage),
+    ...logStatements(HTTP_FUNCTIONS.map((k) => httpFunctionName(stage, k))),
     ...(brokered.length === 0
       ? []
       : [allow(['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], brokered)]),
@@ -69,7 +76,7 @@ function rotationRole(plan: StackPlan): Cfn {
   const rotated = rotatedSecrets(plan)
   const masters = masterSecretRefs(plan)
   return lambdaRole(rotationRoleName(stage), [
-    ...logStatements(stage),
+    ...logStatements([`${SERVICE_NAME}-${stage}-${ROTATION_FUNCTION}`]),
     ...(rotated.length === 0
       ? []
       : [

@@ -13,8 +13,14 @@ export interface ManagedSecret {
   /** The secret's name in Secrets Manager. */
   readonly awsName: string
   readonly username: string
+  /** What rotations generate: `rotation.passwordLength`/`excludeCharacters`, else the first value's. */
   readonly passwordLength: number
   readonly excludeCharacters: string
+  /**
+   * What made the first value (CloudFormation's GenerateSecretString). Fixed once deployed: a change would make
+   * CloudFormation generate a new password on the next deploy (infra/credential-guard.ts refuses it).
+   */
+  readonly generation: { readonly passwordLength: number; readonly excludeCharacters: string }
   readonly fields: Readonly<Record<string, string | number>>
   readonly rotation: SecretDeclaration['rotation']
 }
@@ -112,6 +118,33 @@ function alternatingUsersProblems(
   return problems
 }
 
+/** Where the API is reached from, and who the stage's deployment and exempt principals are. */
+function perimeterProblems(decl: StageDeclarations): string[] {
+  const { params, stage } = decl
+  const problems: string[] = []
+  const ids = params.vpcEndpointIds ?? []
+  if (params.endpointType === 'PRIVATE' && ids.length === 0) {
+    problems.push(
+      `params.${stage}.vpcEndpointIds: endpointType PRIVATE needs the interface VPC endpoint ids (vpce-…) ` +
+        `consumers reach the API through (endpoints for com.amazonaws.${params.region}.execute-api)`,
+    )
+  }
+  if (params.endpointType !== 'PRIVATE' && ids.length > 0) {
+    problems.push(
+      `params.${stage}.vpcEndpointIds: only a PRIVATE endpoint is reached through VPC endpoints ` +
+        `(endpointType is ${params.endpointType}); remove them or set endpointType: PRIVATE`,
+    )
+  }
+  const inAccount = (field: string, arn: string | undefined): void => {
+    if (arn !== undefined && arn.split(':')[4] !== params.accountId)
+      problems.push(`params.${stage}.${field}: ${arn} is not in the stage's account ${params.accountId}`)
+  }
+  inAccount('deploymentRoleArn', params.deploymentRoleArn)
+  inAccount('breakGlassRoleArn', params.breakGlassRoleArn)
+  for (const arn of params.directInvokePrincipals ?? []) inAccount('directInvokePrincipals', arn)
+  return problems
+}
+
 function localConsumerProblems(decl: StageDeclarations): string[] {
   const { params, stage } = decl
   if (stage === 'local') {
@@ -140,13 +173,18 @@ export function planStack(decl: StageDeclarations): StackPlan {
     if (clash !== undefined)
       problems.push(`secrets "${name}" and "${clash}" map to the same resource id ${logicalId}; rename one`)
     ids.set(logicalId, name)
+    const generation = {
+      passwordLength: s.passwordLength ?? params.passwordLength,
+      excludeCharacters: s.excludeCharacters ?? params.passwordExcludeCharacters,
+    }
     managed.push({
       logicalName: name,
       logicalId,
       awsName: secretAwsName(stage, name),
       username: s.username,
-      passwordLength: s.passwordLength ?? params.passwordLength,
-      excludeCharacters: s.excludeCharacters ?? params.passwordExcludeCharacters,
+      passwordLength: s.rotation?.passwordLength ?? generation.passwordLength,
+      excludeCharacters: s.rotation?.excludeCharacters ?? generation.excludeCharacters,
+      generation,
       fields: s.fields ?? {},
       rotation: s.rotation,
     })
@@ -159,6 +197,7 @@ export function planStack(decl: StageDeclarations): StackPlan {
     ),
   )
   problems.push(...localConsumerProblems(decl))
+  problems.push(...perimeterProblems(decl))
   const plan: StackPlan = {
     decl,
     managed,

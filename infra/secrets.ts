@@ -3,10 +3,37 @@ import { isBrokered, ownedMasterNames, type ManagedSecret, type StackPlan } from
 import { SERVICE_NAME } from './stage-declarations'
 
 /**
- * The secrets the stack owns: each with a generated password under the stage's key, a resource policy that
- * lets only the broker and rotation roles read it (and, for rotated secrets, only rotation write it), and a
- * rotation schedule when it rotates. Retained on stack deletion.
+ * The secrets the stack owns: each with a generated first password under the stage's key, a resource policy
+ * that is the secret's own guardrail whatever the account's IAM policies grant, and a rotation schedule when
+ * it rotates. Retained on stack deletion.
+ *
+ * What the resource policy leaves to whom (each is a Deny for everyone else, so an identity policy as broad
+ * as PowerUserAccess or AdministratorAccess gains nothing past it):
+ * - reading the value: the broker role (if the secret is brokered) and the rotation role (if it rotates the
+ *   secret or uses it as a master);
+ * - the resource policy itself, rotation settings, deletion, restore, tags and replication: the deployment
+ *   role (CloudFormation) only — a principal that could delete the policy could then read past it;
+ * - for a rotated secret, its value (`PutSecretValue`, and `UpdateSecret`, which can carry a value): the
+ *   rotation role only; its version stages: the rotation role and the break-glass role (stages only);
+ * - an unrotated secret's value and stages stay with operators whose IAM allows them (it has no rotation to
+ *   protect, and someone must set a master credential).
  */
+export const POLICY_AND_LIFECYCLE_ACTIONS = [
+  'secretsmanager:PutResourcePolicy',
+  'secretsmanager:DeleteResourcePolicy',
+  'secretsmanager:RotateSecret',
+  'secretsmanager:CancelRotateSecret',
+  'secretsmanager:DeleteSecret',
+  'secretsmanager:RestoreSecret',
+  'secretsmanager:TagResource',
+  'secretsmanager:UntagResource',
+  'secretsmanager:ReplicateSecretToRegions',
+  'secretsmanager:RemoveRegionsFromReplication',
+  'secretsmanager:StopReplicationToReplica',
+] as const
+
+export const VALUE_WRITE_ACTIONS = ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecret'] as const
+
 function secretResource(plan: StackPlan, m: ManagedSecret): Cfn {
   const { stage } = plan.decl
   return {
@@ -17,12 +44,8 @@ function secretResource(plan: StackPlan, m: ManagedSecret): Cfn {
       Name: m.awsName,
       Description: `${SERVICE_NAME} ${stage}: ${m.logicalName}`,
       KmsKeyId: ref('BrokerKey'),
-      GenerateSecretString: {
-        SecretStringTemplate: JSON.stringify({ username: m.username, ...m.fields }),
-        GenerateStringKey: 'password',
-        PasswordLength: m.passwordLength,
-        ExcludeCharacters: m.excludeCharacters,
-      },
+      // Fixed once deployed: any change here makes CloudFormation generate a new password (credential-guard.ts).
+      GenerateSecretString: generateSecretString(m),
       Tags: [
         { Key: 'secret-broker:stage', Value: stage },
         { Key: 'secret-broker:name', Value: m.logicalName },
@@ -31,19 +54,36 @@ function secretResource(plan: StackPlan, m: ManagedSecret): Cfn {
   }
 }
 
+/** The first value's recipe: `{"username", ...fields, "password"}` with a generated password. */
+export function generateSecretString(m: ManagedSecret): Cfn {
+  return {
+    SecretStringTemplate: JSON.stringify({ username: m.username, ...m.fields }),
+    GenerateStringKey: 'password',
+    PasswordLength: m.generation.passwordLength,
+    ExcludeCharacters: m.generation.excludeCharacters,
+  }
+}
+
+/** Deny `actions` to every principal but `exempt` (to everyone when nobody is exempt). */
+function denyAllBut(sid: string, actions: readonly string[], exempt: unknown[]): Cfn {
+  return {
+    Sid: sid,
+    Effect: 'Deny',
+    Principal: '*',
+    Action: [...actions],
+    Resource: '*',
+    ...(exempt.length === 0 ? {} : { Condition: { ArnNotEquals: { 'aws:PrincipalArn': exempt } } }),
+  }
+}
+
 function resourcePolicy(plan: StackPlan, m: ManagedSecret, mastersOwned: ReadonlySet<string>): Cfn {
   const { params } = plan.decl
-  const writers =
-    m.rotation === undefined
-      ? []
-      : [
-          roleArn('RotationFunctionRole'),
-          ...(params.breakGlassRoleArn === undefined ? [] : [params.breakGlassRoleArn]),
-        ]
+  const rotation = roleArn('RotationFunctionRole')
   const readers = [
     ...(isBrokered(plan, m) ? [roleArn('HttpFunctionRole')] : []),
-    ...(m.rotation !== undefined || mastersOwned.has(m.logicalName) ? [roleArn('RotationFunctionRole')] : []),
+    ...(m.rotation !== undefined || mastersOwned.has(m.logicalName) ? [rotation] : []),
   ]
+  const breakGlass = params.breakGlassRoleArn === undefined ? [] : [params.breakGlassRoleArn]
   return {
     Type: 'AWS::SecretsManager::ResourcePolicy',
     Properties: {
@@ -52,31 +92,20 @@ function resourcePolicy(plan: StackPlan, m: ManagedSecret, mastersOwned: Readonl
       ResourcePolicy: {
         Version: '2012-10-17',
         Statement: [
-          {
-            Sid: 'OnlyTheBrokerAndRotationRead',
-            Effect: 'Deny',
-            Principal: '*',
-            Action: 'secretsmanager:GetSecretValue',
-            Resource: '*',
-            Condition: {
-              StringNotEquals: {
-                'aws:PrincipalArn': readers.length > 0 ? readers : [roleArn('RotationFunctionRole')],
-              },
-            },
-          },
-          // A rotated secret changes only through its rotation function (and the stage's break-glass role, if
-          // declared, to abandon a stuck rotation); an unrotated one stays writable by operators.
-          ...(writers.length === 0
+          // A secret nobody reads through the broker or rotation is read by nobody.
+          denyAllBut('OnlyTheBrokerAndRotationRead', ['secretsmanager:GetSecretValue'], readers),
+          denyAllBut('OnlyTheDeploymentRoleChangesPolicyAndLifecycle', POLICY_AND_LIFECYCLE_ACTIONS, [
+            params.deploymentRoleArn,
+          ]),
+          ...(m.rotation === undefined
             ? []
             : [
-                {
-                  Sid: 'OnlyRotationWrites',
-                  Effect: 'Deny',
-                  Principal: '*',
-                  Action: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
-                  Resource: '*',
-                  Condition: { StringNotEquals: { 'aws:PrincipalArn': writers } },
-                },
+                denyAllBut('OnlyRotationWritesValues', VALUE_WRITE_ACTIONS, [rotation]),
+                denyAllBut(
+                  'OnlyRotationAndBreakGlassMoveStages',
+                  ['secretsmanager:UpdateSecretVersionStage'],
+                  [rotation, ...breakGlass],
+                ),
               ]),
         ],
       },

@@ -22,6 +22,10 @@ module.exports = {
   region: async (ctx) => (await planFor(ctx)).decl.params.region,
   logRetentionDays: async (ctx) => (await planFor(ctx)).decl.params.logRetentionDays,
   tracing: async (ctx) => (await planFor(ctx)).decl.params.tracing,
+  // Where API Gateway serves the API (params.endpointType; its VPC endpoints are associated in infra/api.ts).
+  endpointType: async (ctx) => (await planFor(ctx)).decl.params.endpointType,
+  // CloudFormation deploys with the stage's deployment role, the one principal the policies exempt.
+  providerIam: async (ctx) => ({ deploymentRole: (await planFor(ctx)).decl.params.deploymentRoleArn }),
   // The rotation function's VPC settings (params.rotationVpc), or null when it needs none.
   rotationVpc: async (ctx) => (await planFor(ctx)).decl.params.rotationVpc ?? null,
 }

@@ -1,6 +1,7 @@
 import { alarmResources } from './alarms'
 import { apiResources } from './api'
 import { getAtt, type Cfn } from './cfn'
+import { directInvokeDetectionResources } from './direct-invoke'
 import { iamResources } from './iam'
 import { kmsResources } from './kms'
 import type { StackPlan } from './plan'
@@ -24,14 +25,21 @@ export {
 } from './environments'
 export { ACCESS_LOG_FORMAT, apiStageResources } from './api'
 export { DENIAL_ROUTES } from './alarms'
+export {
+  directInvokeBoundary,
+  directInvokeEventPattern,
+  directInvokeScp,
+  boundaryPolicyName,
+} from './direct-invoke'
 
 export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn } {
   const resources: Cfn = {
     ...kmsResources(plan),
     ...iamResources(plan),
     ...secretResources(plan),
-    ...apiResources(),
+    ...apiResources(plan),
     ...alarmResources(plan),
+    ...directInvokeDetectionResources(plan),
   }
   const outputs: Cfn = {
     BrokerKeyArn: { Value: getAtt('BrokerKey', 'Arn') },

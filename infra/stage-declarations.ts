@@ -39,6 +39,13 @@ const RotationDecl = z.strictObject({
     .optional(),
   /** postgres-alternating-users: the logical name of the secret holding the master (superuser) credentials. */
   masterSecret: z.string().optional(),
+  /**
+   * Password settings for rotations only. The secret's own `passwordLength`/`excludeCharacters` made its first
+   * value and stay as deployed (CloudFormation would generate a new password if they changed); set these to
+   * rotate with other settings.
+   */
+  passwordLength: z.number().int().min(16).max(4096).optional(),
+  excludeCharacters: z.string().optional(),
 })
 
 const SecretDecl = z
@@ -133,8 +140,21 @@ const scalarShape = Object.fromEntries(
   ]),
 )
 
+/** An interface VPC endpoint id, as EC2 prints it. */
+export const VPC_ENDPOINT_ID_PATTERN = /^vpce-[0-9a-f]{8,17}$/
+const IAM_PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/
+
 const StructuredParams = z.strictObject({
   ...scalarShape,
+  vpcEndpointIds: z
+    .array(
+      z
+        .string()
+        .regex(VPC_ENDPOINT_ID_PATTERN, 'an interface VPC endpoint id (vpce- and 8 or 17 hex digits)'),
+    )
+    .min(1)
+    .optional(),
+  directInvokePrincipals: z.array(z.string().regex(IAM_PRINCIPAL_ARN, 'an IAM role or user ARN')).optional(),
   rotationVpc: z
     .strictObject({ subnetIds: z.array(z.string()).min(1), securityGroupIds: z.array(z.string()).min(1) })
     .optional(),
@@ -144,6 +164,8 @@ const StructuredParams = z.strictObject({
 
 /** A stage's params: every scalar setting of contract/settings.ts (defaults applied) and the structured ones. */
 export type StageParams = SettingValues & {
+  readonly vpcEndpointIds?: string[] | undefined
+  readonly directInvokePrincipals?: string[] | undefined
   readonly rotationVpc?: { readonly subnetIds: string[]; readonly securityGroupIds: string[] } | undefined
   readonly localConsumers?: z.infer<typeof LocalConsumer>[] | undefined
   readonly secrets: Record<string, SecretDeclaration>
@@ -205,7 +227,16 @@ export function loadStageDeclarations(
     overridesJson === undefined || overridesJson === ''
       ? {}
       : (JSON.parse(overridesJson) as Record<string, unknown>)
-  const merged = { ...(doc.params?.['default'] ?? {}), ...(doc.params?.[stage] ?? {}), ...overrides }
+  const merged: Record<string, unknown> = {
+    ...(doc.params?.['default'] ?? {}),
+    ...(doc.params?.[stage] ?? {}),
+    ...overrides,
+  }
+  // A setting whose default differs for this stage (prod's endpoint type) gets it before the schema's default.
+  for (const [name, s] of Object.entries(SETTINGS) as [string, Setting][]) {
+    const stageDefault = s.kind === 'enum' ? s.stageDefaults?.[stage] : undefined
+    if (merged[name] === undefined && stageDefault !== undefined) merged[name] = stageDefault
+  }
   const unresolved = JSON.stringify(merged).match(/\$\{[^}]*\}/)
   if (unresolved !== null) {
     throw new ConfigError(

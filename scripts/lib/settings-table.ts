@@ -13,7 +13,10 @@ export const TABLE_END = '<!-- end of settings table -->'
 function showDefault(name: string, s: Setting): string {
   if (s.default === undefined) return s.kind === 'string' && s.required === true ? '— (required)' : '—'
   if (name === 'passwordExcludeCharacters') return 'see meaning'
-  return `\`${String(s.default)}\``
+  const perStage = Object.entries((s.kind === 'enum' ? s.stageDefaults : undefined) ?? {})
+    .map(([stage, value]) => `${stage}: \`${value}\``)
+    .join(', ')
+  return `\`${String(s.default)}\`${perStage === '' ? '' : ` (${perStage})`}`
 }
 
 function showRange(s: Setting): string {

@@ -20,6 +20,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number]
 export const PG_SSL_MODES = ['disable', 'require', 'verify-full'] as const
 export type PgSslMode = (typeof PG_SSL_MODES)[number]
 
+/** Where API Gateway serves the API from: only through the stage's interface VPC endpoints, a region, or CloudFront. */
+export const ENDPOINT_TYPES = ['PRIVATE', 'REGIONAL', 'EDGE'] as const
+export type EndpointType = (typeof ENDPOINT_TYPES)[number]
+
 /** CloudWatch Logs accepts only these retention periods. */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -50,6 +54,8 @@ export interface EnumSetting<T extends string = string> extends Common {
   readonly kind: 'enum'
   readonly values: readonly T[]
   readonly default: T
+  /** A stage whose default differs (prod's endpoint is PRIVATE unless its params say otherwise). */
+  readonly stageDefaults?: Partial<Record<Stage, T>>
 }
 
 export interface BoolSetting extends Common {
@@ -89,6 +95,7 @@ const bool = <const S extends Omit<BoolSetting, 'kind'>>(s: S): S & { readonly k
 export const DEFAULT_EXCLUDE_CHARACTERS = ' "\'`\\/@:?#[]%&+=;,<>{}|^~'
 
 export const ACCOUNT_ID_PATTERN = /^\d{12}$/
+export const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/
 export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/
 
 /**
@@ -278,10 +285,30 @@ export const SETTINGS = {
   }),
   breakGlassRoleArn: str({
     default: undefined,
-    pattern: /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/,
+    pattern: ROLE_ARN_PATTERN,
     describe: 'an IAM role ARN',
     meaning:
-      'optional: the one role besides the rotation function that may move version stages on rotated secrets (to abandon a stuck rotation); never a reader',
+      'optional: the one role besides the rotation function that may move version stages (`UpdateSecretVersionStage`) on rotated secrets, to abandon a stuck rotation; it cannot write values, read them, or change policies',
+  }),
+  deploymentRoleArn: str({
+    default: undefined,
+    required: true,
+    pattern: ROLE_ARN_PATTERN,
+    describe: 'an IAM role ARN',
+    meaning:
+      "the role CloudFormation deploys the stage with (`provider.iam.deploymentRole`): the key's administrator, the only principal that may change the secrets' resource policies, rotation settings or existence, and exempt from the direct-invocation deny",
+  }),
+  endpointType: oneOf({
+    values: ENDPOINT_TYPES,
+    default: 'REGIONAL',
+    stageDefaults: { prod: 'PRIVATE' },
+    meaning:
+      "where the API can be reached from: `PRIVATE` (only through the stage's `vpcEndpointIds`), `REGIONAL`, or `EDGE` (only when chosen explicitly)",
+  }),
+  directInvokeDetection: bool({
+    default: false,
+    meaning:
+      'CloudTrail Lambda data events for the HTTP functions, an EventBridge rule for invocations not made by API Gateway, and an alarm on the stage topic (costs: docs/SECURITY.md)',
   }),
 } as const satisfies Record<string, Setting>
 
@@ -305,6 +332,10 @@ export type SettingValues = { readonly [K in SettingName]: SettingValue<(typeof 
 
 /** Params that are not scalar settings; declared (and validated) in infra/stage-declarations.ts. */
 export const STRUCTURED_PARAMS = {
+  vpcEndpointIds:
+    'interface VPC endpoint ids (`vpce-…`) for `com.amazonaws.<region>.execute-api` through which a `PRIVATE` API is reached; required with `PRIVATE`, refused otherwise',
+  directInvokePrincipals:
+    'IAM principal ARNs besides `deploymentRoleArn` exempt from the generated policies that deny invoking the HTTP functions directly (`lambda:InvokeFunction`)',
   rotationVpc: '`{subnetIds, securityGroupIds}` for a rotation function that must reach a private database',
   localConsumers: 'local only: demo consumers that get SigV4 keys from `npm start`',
   secrets: 'the catalog, below',
@@ -321,6 +352,8 @@ export const STRUCTURAL_ENV = {
   BROKER_LOCAL_CONSUMERS_SECRET_ID: 'local stage only: the secret holding the demo consumers’ keys',
   BROKER_AUDIT_FILE: 'local stage only: a file that receives a copy of every audit record',
   BROKER_LOCAL_STACK_ID: 'local stage only: the id of the `npm start` stack, which /health answers with',
+  BROKER_API_ID:
+    "the id of the stage's REST API: an event that does not name it (and the stage) is refused, a tripwire against direct invocation by mistake",
 } as const
 
 /** Every BROKER_* variable any function reads; anything else is a typo, refused at cold start. */

@@ -49,6 +49,11 @@ export interface HttpConfig {
   readonly auditFile: string | undefined
   /** Local stage only: the id of the local stack serving this function, which /health answers with. */
   readonly localStackId: string | undefined
+  /**
+   * The stage's REST API id: when set, an event that does not name it and this stage is refused (a tripwire
+   * against direct invocation by mistake; see lib/middleware/api-origin.ts). Every packaged stage sets it.
+   */
+  readonly apiId: string | undefined
   readonly logLevel: LogLevel
 }
 
@@ -173,6 +178,7 @@ export function loadHttpConfig(env: Env = process.env): HttpConfig {
     localConsumersSecretId,
     auditFile: readOptional(env, 'BROKER_AUDIT_FILE'),
     localStackId: readLocalStackId(env, stage),
+    apiId: readOptional(env, 'BROKER_API_ID'),
     logLevel: readSetting(env, 'logLevel'),
   })
 }

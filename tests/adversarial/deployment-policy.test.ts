@@ -5,11 +5,10 @@ import { packageStage } from '../../scripts/package'
 import { recordFigures, REPO_ROOT } from './support/adversarial'
 
 /**
- * Deployment policy (T2, T6, T10, T13, T14) on the packaged dev and prod templates, beyond what
- * tests/integration/packaging.test.ts checks: every secret's resource policy denies everyone but the broker
- * and rotation roles; the REST API has a resource policy; the stage is declared in the template with no
- * data-trace logging, no cache, and access logs that hold no headers or bodies; no CORS preflight routes;
- * no secret in any function's environment.
+ * Deployment settings (T6, T10) on the packaged dev and prod templates, beyond what
+ * tests/integration/packaging.test.ts checks: the stage is declared in the template with no data-trace
+ * logging, no cache, and access logs that hold no headers or bodies; no CORS preflight routes; no secret in
+ * any function's environment. The policies are evaluated in policy-evaluation.test.ts.
  *
  * The stage settings must be in the template itself: settings Serverless applies by API calls after the
  * deploy (provider.logs.restApi) are invisible to review and to drift detection, and a console change
@@ -17,18 +16,9 @@ import { recordFigures, REPO_ROOT } from './support/adversarial'
  */
 type Resource = { Type: string; Properties?: Record<string, unknown> }
 type Template = { Resources: Record<string, Resource> }
-type Statement = {
-  Sid?: string
-  Effect: string
-  Principal?: unknown
-  Action: string | string[]
-  Resource?: unknown
-  Condition?: Record<string, Record<string, unknown>>
-}
 
 const asArray = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x])
 const byType = (t: Template, type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type)
-const refOf = (x: unknown): string | undefined => (x as { Ref?: string } | undefined)?.Ref
 /** The logical id in `{ Fn::GetAtt: [id, 'Arn'] }`. */
 const getAttRole = (x: unknown): string | undefined => {
   const att = (x as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']
@@ -51,80 +41,8 @@ describe.each(['dev', 'prod'])('deployment policy of the packaged %s template', 
 
   const t = () => templates[stage] as Template
 
-  it('gives every secret a resource policy that denies reading to everyone but the broker and rotation roles', () => {
-    checks.push(`${stage}: secret resource policies`)
-    const secrets = byType(t(), 'AWS::SecretsManager::Secret')
-    expect(secrets.length).toBeGreaterThan(0)
-    const policies = byType(t(), 'AWS::SecretsManager::ResourcePolicy')
-    for (const [id] of secrets) {
-      const attached = policies.filter(([, p]) => refOf(p.Properties?.['SecretId']) === id)
-      expect([id, attached.length]).toEqual([id, 1])
-      const [, policy] = attached[0] as [string, Resource]
-      expect(policy.Properties?.['BlockPublicPolicy']).toBe(true)
-      const statements = (policy.Properties?.['ResourcePolicy'] as { Statement: Statement[] }).Statement
-      // No Allow at all: access comes from the roles' own policies, the resource policy only takes away.
-      expect(statements.filter((s) => s.Effect === 'Allow')).toEqual([])
-      const denyRead = statements.find(
-        (s) =>
-          s.Effect === 'Deny' &&
-          s.Principal === '*' &&
-          asArray(s.Action).some((a) => a === 'secretsmanager:GetSecretValue' || a === 'secretsmanager:*'),
-      )
-      expect(denyRead).toBeDefined()
-      expect(asArray(denyRead?.Resource as string | string[])).toEqual(['*'])
-      const exempt = Object.entries(denyRead?.Condition ?? {}).flatMap(([op, kv]) =>
-        /^(StringNotEquals|ArnNotEquals|StringNotLike|ArnNotLike)$/.test(op)
-          ? asArray(kv['aws:PrincipalArn'] as unknown[])
-          : [],
-      )
-      expect(exempt.length).toBeGreaterThan(0)
-      // Exempt are the stack's two function roles, by reference, and nothing else (no wildcard, no account root).
-      const exemptRoles = exempt.map(getAttRole)
-      expect(exemptRoles.every((r) => r === 'HttpFunctionRole' || r === 'RotationFunctionRole')).toBe(true)
-      expect(
-        Object.keys(denyRead?.Condition ?? {}).every((op) => /^(StringNotEquals|ArnNotEquals)$/.test(op)),
-      ).toBe(true)
-    }
-  })
-
-  it('lets only the rotation role change a rotated secret', () => {
-    checks.push(`${stage}: rotation-only writes`)
-    const rotated = new Set(
-      byType(t(), 'AWS::SecretsManager::RotationSchedule').map(([, r]) => refOf(r.Properties?.['SecretId'])),
-    )
-    expect(rotated.size).toBeGreaterThan(0)
-    for (const [, p] of byType(t(), 'AWS::SecretsManager::ResourcePolicy')) {
-      if (!rotated.has(refOf(p.Properties?.['SecretId']))) continue
-      const statements = (p.Properties?.['ResourcePolicy'] as { Statement: Statement[] }).Statement
-      const denyWrite = statements.find(
-        (s) =>
-          s.Effect === 'Deny' &&
-          asArray(s.Action).includes('secretsmanager:PutSecretValue') &&
-          asArray(s.Action).includes('secretsmanager:UpdateSecretVersionStage'),
-      )
-      expect(denyWrite).toBeDefined()
-      const exempt = Object.values(denyWrite?.Condition ?? {}).flatMap((kv) =>
-        asArray(kv['aws:PrincipalArn'] as unknown[]),
-      )
-      expect(exempt.map(getAttRole)).toEqual(['RotationFunctionRole'])
-    }
-  })
-
-  it('has an API resource policy that opens nothing but health to principals outside the account', () => {
-    checks.push(`${stage}: API resource policy`)
-    const [[, api]] = byType(t(), 'AWS::ApiGateway::RestApi') as [[string, Resource]]
-    const policy = api.Properties?.['Policy'] as { Statement: Statement[] } | undefined
-    expect(policy?.Statement.length).toBeGreaterThan(0)
-    for (const s of policy?.Statement ?? []) {
-      if (s.Effect !== 'Allow') continue
-      const open =
-        s.Principal === '*' ||
-        asArray((s.Principal as { AWS?: unknown } | undefined)?.AWS as unknown[]).includes('*')
-      if (open && s.Condition === undefined)
-        expect(asArray(s.Resource as string | string[])).toEqual(['execute-api:/*/GET/health'])
-      else expect(JSON.stringify(s.Principal)).toMatch(/AWS::AccountId|aws:SourceVpce|aws:PrincipalOrgID/)
-    }
-  })
+  // What the secret, key, API and function policies ALLOW is evaluated, not read for its structure:
+  // tests/adversarial/policy-evaluation.test.ts (and perimeter.test.ts for the endpoint types and the side door).
 
   it('serves no CORS preflight and requires no API key as authentication', () => {
     checks.push(`${stage}: no CORS, no API keys`)

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { packageStage } from '../../scripts/package'
 import { REFRESH_BUDGET_MS } from '../../src/lib/config'
 import { DENIAL_ROUTES } from '../../infra/stack'
+import { loadStageDeclarations } from '../../infra/stage-declarations'
 
 /**
  * `npm run package` for every stage with no credentials and no network, cfn-lint on each template, and
@@ -105,22 +106,27 @@ describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage)
     ])
   })
 
-  it('has a retained, rotating customer-managed key usable only through Secrets Manager', () => {
+  it('has a retained, rotating customer-managed key (what its policy allows: tests/adversarial/policy-evaluation)', () => {
     const [[, key]] = byType(templates[stage]!, 'AWS::KMS::Key') as [[string, Template['Resources'][string]]]
     expect(key.DeletionPolicy).toBe('Retain')
     expect(key.UpdateReplacePolicy).toBe('Retain')
     expect(key.Properties?.['EnableKeyRotation']).toBe(true)
     const statements = (key.Properties?.['KeyPolicy'] as { Statement: Statement[] }).Statement
-    for (const s of statements) {
-      const crypto = asArray(s.Action).filter((a) => /Decrypt|Encrypt|GenerateDataKey|ReEncrypt/.test(a))
-      if (crypto.length > 0) expect(JSON.stringify(s.Condition)).toContain('kms:ViaService')
-      // aws:CalledVia is not set on Secrets Manager's calls to KMS; a condition on it would match nothing.
-      expect(JSON.stringify(s.Condition ?? {})).not.toContain('aws:CalledVia')
+    // aws:CalledVia is not set on Secrets Manager's calls to KMS; a condition on it would match nothing.
+    for (const s of statements) expect(JSON.stringify(s.Condition ?? {})).not.toContain('aws:CalledVia')
+  })
+
+  it("tells every HTTP function its stage's API id, for the API-origin tripwire", () => {
+    const expected = stage === 'local' ? 'offlineContext_apiId' : { Ref: 'ApiGatewayRestApi' }
+    const http = byType(templates[stage]!, 'AWS::Lambda::Function').filter(([, fn]) =>
+      JSON.stringify(fn.Properties?.['Role']).includes('HttpFunctionRole'),
+    )
+    expect(http).toHaveLength(5)
+    for (const [, fn] of http) {
+      const env = (fn.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables
+      expect(env['BROKER_API_ID']).toEqual(expected)
+      expect(env['BROKER_STAGE']).toBe(stage)
     }
-    // The deployer's use of the key is limited to this stage's secrets, through the encryption context.
-    const deploy = statements.find((s) => s.Sid === 'StackDeploymentThroughSecretsManager')
-    expect(JSON.stringify(deploy?.Condition)).toContain(`secret:secret-broker/${stage}/*`)
-    expect(JSON.stringify(deploy?.Condition)).toContain('kms:EncryptionContext:SecretARN')
   })
 
   it('has an alarm topic that EventBridge and CloudWatch can publish to (no AWS-managed SNS key)', () => {
@@ -172,10 +178,12 @@ describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage)
     expect(JSON.stringify(rule.Properties?.['Targets'])).toContain('AlarmTopic')
     const metricNames = (a: Template['Resources'][string]): string =>
       JSON.stringify(a.Properties?.['MetricName'] ?? a.Properties?.['Metrics']).match(
-        /5XXError|Errors|RequestsDenied/,
+        /5XXError|Errors|RequestsDenied|TriggeredRules/,
       )?.[0] ?? 'none'
     const alarms = byType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => metricNames(a))
-    expect(alarms.sort()).toEqual(['5XXError', 'Errors', 'RequestsDenied'])
+    // prod also watches for direct invocations (directInvokeDetection; tests/adversarial/perimeter.test.ts).
+    const detection = loadStageDeclarations(stage).params.directInvokeDetection ? ['TriggeredRules'] : []
+    expect(alarms.sort()).toEqual(['5XXError', 'Errors', 'RequestsDenied', ...detection].sort())
     // Denials are summed over every route that can deny, the batch endpoint included.
     const denial = JSON.stringify(t.Resources['DenialSpikeAlarm']!.Properties?.['Metrics'])
     for (const route of DENIAL_ROUTES) expect(denial).toContain(`"Value":"${route}"`)

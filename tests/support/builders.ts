@@ -36,6 +36,7 @@ export function anHttpConfig(overrides: Partial<HttpConfig> = {}): HttpConfig {
     localConsumersSecretId: undefined,
     auditFile: undefined,
     localStackId: undefined,
+    apiId: undefined,
     logLevel: 'INFO',
     ...overrides,
   }

@@ -14,6 +14,7 @@ import type { AuditFacts, RouteLogic, RouteResult } from '../http/route'
 import { lazyChild, type Log } from '../logger'
 import { emfFields, emfMembersJson, serviceDimensionsJson } from '../metrics'
 import { requestMetrics } from '../request-metrics'
+import { checkApiOrigin, eventOrigin, type ApiOrigin } from './api-origin'
 import { authenticateCaller, type KeysContext } from './authenticate-caller'
 
 /**
@@ -49,6 +50,17 @@ const MISSING_AUTHENTICATION_TOKEN: APIGatewayProxyResult = {
   body: JSON.stringify({ message: 'Missing Authentication Token' }),
 }
 
+/** A refused foreign event is worth a warning with what it claimed (ids, never a value). */
+function logForeignEvent(log: Log, event: APIGatewayProxyEvent, expected: ApiOrigin): void {
+  const { apiId, stage } = eventOrigin(event)
+  log.warn("event refused: not from this stage's API (direct invocation?)", {
+    expectedApiId: expected.apiId,
+    expectedStage: expected.stage,
+    apiId: typeof apiId === 'string' ? apiId.slice(0, 64) : typeof apiId,
+    stage: typeof stage === 'string' ? stage.slice(0, 64) : typeof stage,
+  })
+}
+
 function logFailure(log: Log, err: unknown): void {
   if (!isBrokerError(err)) log.error('unexpected error', describeError(err))
   else if (err.httpStatus >= 500) log.warn('request failed', describeError(err))
@@ -61,6 +73,18 @@ export function withHttpStack<D extends HttpStackDeps>(
 ): HttpHandler {
   const { config, clock } = deps
   const dimensionsJson = serviceDimensionsJson(config.stage)
+  const origin: ApiOrigin | undefined =
+    config.apiId === undefined ? undefined : { apiId: config.apiId, stage: config.stage }
+  /** The tripwire (lib/middleware/api-origin.ts), before anything reads the event's identity. */
+  const checkOrigin = (event: APIGatewayProxyEvent, log: Log): void => {
+    if (origin === undefined) return
+    try {
+      checkApiOrigin(event, origin)
+    } catch (err) {
+      logForeignEvent(log, event, origin)
+      throw err
+    }
+  }
   const authenticate = authenticateCaller({
     mode: config.authMode,
     accountId: config.accountId,
@@ -110,6 +134,7 @@ export function withHttpStack<D extends HttpStackDeps>(
     const log = lazyChild(deps.log, { requestId: req.requestId, route: req.route })
     if (opts.public === true) {
       try {
+        checkOrigin(event, log)
         return respond(req.requestId, await logic({ req, caller: undefined, log }, deps))
       } catch (err) {
         logFailure(log, err)
@@ -119,6 +144,7 @@ export function withHttpStack<D extends HttpStackDeps>(
     let caller: CallerIdentity | undefined
     let result: RouteResult
     try {
+      checkOrigin(event, log)
       caller = await authenticate(req, event.requestContext?.identity?.userArn, context)
       result = await logic({ req, caller, log }, deps)
     } catch (err) {

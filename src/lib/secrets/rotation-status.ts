@@ -29,7 +29,7 @@ export function assessRotation(entry: CatalogEntry, info: RotationInfo): Rotatio
     advice: stuck
       ? `A rotation did not finish: version ${pending} still carries AWSPENDING, so Secrets Manager will refuse every new rotation of this secret. ` +
         'The current credentials keep working. Find the failing step in the rotation function’s logs (one record per step), fix its cause ' +
-        '(often the function cannot reach the database or Secrets Manager), then rotate again — the rotation resumes with the same version — ' +
+        '(often the function cannot reach the database or Secrets Manager), then rotate again as the stage’s deployment role (params.deploymentRoleArn, the only principal the resource policy lets call RotateSecret) — the rotation resumes with the same version — ' +
         `or, to abandon it, remove AWSPENDING from version ${pending} (update-secret-version-stage --version-stage AWSPENDING --remove-from-version-id ${pending}) ` +
         `as the stage's break-glass role (params.breakGlassRoleArn): the secret's resource policy refuses it to anyone else.`
       : info.rotationEnabled

@@ -31,9 +31,12 @@ describe('the settings contract', () => {
     const doc = parse(readFileSync(join(REPO_ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as {
       params: Record<string, Record<string, unknown>>
     }
+    const defaultFor = (stage: string, s: Setting): unknown =>
+      (s.kind === 'enum' ? (s.stageDefaults as Record<string, unknown> | undefined)?.[stage] : undefined) ??
+      s.default
     const restated = Object.entries(doc.params).flatMap(([stage, params]) =>
       settings
-        .filter(([name, s]) => params[name] !== undefined && params[name] === s.default)
+        .filter(([name, s]) => params[name] !== undefined && params[name] === defaultFor(stage, s))
         .map(([name]) => `params.${stage}.${name}`),
     )
     expect(restated).toEqual([])

@@ -130,10 +130,10 @@ describe('planStack', () => {
     expect(Buffer.byteLength(JSON.stringify(env))).toBeGreaterThan(3500)
   })
 
-  it('lets the declared break-glass role move version stages on rotated secrets, and never read them', () => {
+  it('lets the declared break-glass role move version stages on rotated secrets, and nothing else', () => {
     const breakGlass = 'arn:aws:iam::123456789012:role/secret-broker-break-glass'
     type Policy = {
-      Statement: { Sid: string; Condition: { StringNotEquals: { 'aws:PrincipalArn': unknown } } }[]
+      Statement: { Sid: string; Condition?: { ArnNotEquals: { 'aws:PrincipalArn': unknown } } }[]
     }
     const policyOf = (overrides: object) => {
       const { Resources } = buildResources(
@@ -148,17 +148,57 @@ describe('planStack', () => {
       }
       const statements = resource.Properties.ResourcePolicy.Statement
       const exempt = (sid: string) =>
-        JSON.stringify(statements.find((st) => st.Sid === sid)?.Condition.StringNotEquals['aws:PrincipalArn'])
-      return { writers: exempt('OnlyRotationWrites'), readers: exempt('OnlyTheBrokerAndRotationRead') }
+        JSON.stringify(statements.find((st) => st.Sid === sid)?.Condition?.ArnNotEquals['aws:PrincipalArn'])
+      return {
+        stages: exempt('OnlyRotationAndBreakGlassMoveStages'),
+        values: exempt('OnlyRotationWritesValues'),
+        readers: exempt('OnlyTheBrokerAndRotationRead'),
+        policy: exempt('OnlyTheDeploymentRoleChangesPolicyAndLifecycle'),
+      }
     }
     const without = policyOf({})
-    expect(without.writers).toContain('RotationFunctionRole')
-    expect(without.writers).not.toContain('break-glass')
+    expect(without.stages).toContain('RotationFunctionRole')
+    expect(without.stages).not.toContain('break-glass')
     const withIt = policyOf({ breakGlassRoleArn: breakGlass })
-    expect(withIt.writers).toContain(breakGlass)
-    expect(withIt.readers).not.toContain('break-glass')
+    expect(withIt.stages).toContain(breakGlass)
+    for (const other of [withIt.values, withIt.readers, withIt.policy])
+      expect(other).not.toContain('break-glass')
     expect(() => policyOf({ breakGlassRoleArn: 'arn:aws:iam::123456789012:user/alice' })).toThrow(
       /IAM role ARN/,
+    )
+  })
+
+  it('refuses a PRIVATE endpoint without VPC endpoint ids, naming the field, and endpoint ids on any other type', () => {
+    const plan = (overrides: object) => () =>
+      planStack(
+        loadStageDeclarations('local', undefined, { SECRET_BROKER_LOCAL_PARAMS: JSON.stringify(overrides) }),
+      )
+    expect(plan({ endpointType: 'PRIVATE' })).toThrow(
+      /params\.local\.vpcEndpointIds: endpointType PRIVATE needs the interface VPC endpoint ids/,
+    )
+    expect(plan({ endpointType: 'PRIVATE', vpcEndpointIds: ['vpce-0a1b2c3d4e5f60718'] })).not.toThrow()
+    expect(plan({ vpcEndpointIds: ['vpce-0a1b2c3d4e5f60718'] })).toThrow(
+      /params\.local\.vpcEndpointIds: only a PRIVATE endpoint/,
+    )
+    expect(plan({ endpointType: 'PRIVATE', vpcEndpointIds: ['vpc-0a1b2c3d'] })).toThrow(/vpcEndpointIds\.0/)
+  })
+
+  it('makes prod PRIVATE unless its params choose otherwise, and every other stage REGIONAL', () => {
+    expect(loadStageDeclarations('prod').params.endpointType).toBe('PRIVATE')
+    expect(loadStageDeclarations('dev').params.endpointType).toBe('REGIONAL')
+    expect(loadStageDeclarations('local').params.endpointType).toBe('REGIONAL')
+  })
+
+  it('refuses a deployment role, break-glass role or exempt principal of another account', () => {
+    const plan = (overrides: object) => () =>
+      planStack(
+        loadStageDeclarations('local', undefined, { SECRET_BROKER_LOCAL_PARAMS: JSON.stringify(overrides) }),
+      )
+    expect(plan({ deploymentRoleArn: 'arn:aws:iam::999999999999:role/deploy' })).toThrow(
+      /params\.local\.deploymentRoleArn: arn:aws:iam::999999999999:role\/deploy is not in the stage's account/,
+    )
+    expect(plan({ directInvokePrincipals: ['arn:aws:iam::999999999999:role/ops'] })).toThrow(
+      /params\.local\.directInvokePrincipals/,
     )
   })
 
