@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import type { CacheState } from '../../contract/wire'
 import type { Clock } from '../clock'
+import type { HeldSecret, RegisterCall, RegisterWatch, SyncReport } from './register-watch'
 import type { FetchedSecret, SecretSource } from './secret-reader'
 import {
   upstreamFailure,
@@ -32,6 +33,13 @@ import {
  *   a retry-after); the others evict the entry. Failures are never cached as values.
  * - Each result (and each failure) lists the upstream calls made on behalf of that request, for its metrics;
  *   a request that joined another's refresh made none.
+ * - With the invalidation register (`register`), every request first lets the watch sync when one is due
+ *   (register-watch.ts): a held secret whose AWSCURRENT moved is expired at once, and its refresh reads the
+ *   value directly when the register names the new version (no DescribeSecret first). While the register
+ *   cannot be read, values are revalidated on the shorter `fallbackTtlMs`, as before the register existed.
+ * - Never backwards: a request that shows a version this container does not hold (`clientVersions`, from
+ *   If-None-Match) and has never superseded is a sign the container is behind; it revalidates first, under
+ *   the same rate limit as `forceRevalidate`.
  */
 export interface CacheResult {
   readonly secret: FetchedSecret
@@ -45,10 +53,28 @@ export interface CacheResult {
   /** The request was served from the cache during a failure back-off, without asking upstream. */
   readonly backedOff: boolean
   readonly upstream: readonly UpstreamCall[]
+  /** This request refreshed the secret because the register said its AWSCURRENT had moved. */
+  readonly invalidated: boolean
+  /** The request named a version this container did not hold (If-None-Match), so it revalidated first. */
+  readonly behind: boolean
+  /** The register calls this request made (it ran the container's sync), and how the sync ended. */
+  readonly register: RegisterActivity | undefined
+}
+
+export interface RegisterActivity {
+  readonly state: SyncReport['state']
+  readonly calls: readonly RegisterCall[]
+}
+
+export interface CacheGetOptions {
+  /** Cache-Control: no-cache: revalidate now (rate-limited). */
+  readonly forceRevalidate?: boolean
+  /** Versions the caller already has (If-None-Match); one this container never held makes it revalidate. */
+  readonly clientVersions?: readonly string[]
 }
 
 export interface SecretCache {
-  get(secretId: string, opts?: { forceRevalidate?: boolean }): Promise<CacheResult>
+  get(secretId: string, opts?: CacheGetOptions): Promise<CacheResult>
   clear(): void
   readonly size: number
 }
@@ -73,16 +99,31 @@ export interface SecretCacheOptions {
   readonly random?: () => number
   /** A monotonic clock for call durations. */
   readonly now?: () => number
+  /** The invalidation register's watch; without one, the TTL alone decides. */
+  readonly register?: RegisterWatch
+  /** The TTL while the register cannot be read (never longer than `ttlMs`). */
+  readonly fallbackTtlMs?: number
 }
 
 export const DEFAULT_FAILURE_BACKOFF_MS = 5000
+/** Versions a container remembers having served before the current one, per secret (never-backwards). */
+const SUPERSEDED_KEPT = 4
 
 interface Entry {
   secret: FetchedSecret
   /** When the value was last read with GetSecretValue. */
   fetchedAt: number
-  expiresAt: number
+  /** When upstream last confirmed the version (GetSecretValue or DescribeSecret). */
+  validatedAt: number
   lastForcedAt: number
+  /** Versions served before this one, oldest first. */
+  superseded: readonly string[]
+  /** The register revision of this secret's item already acted on. */
+  checkedRev: number | undefined
+  /** When the register said AWSCURRENT moved away from this version: expired from then on. */
+  invalidatedAt: number | undefined
+  /** The version the register named, if any. */
+  hint: string | undefined
 }
 
 interface Failure {
@@ -94,14 +135,66 @@ type Refreshed =
   | { readonly ok: true; readonly secret: FetchedSecret; readonly state: 'miss' | 'revalidated' }
   | { readonly ok: false; readonly error: UpstreamFailure }
 
+/** The part of a result that says what the request did besides reading the value. */
+type Extra = Pick<
+  CacheResult,
+  'forceLimited' | 'revalidation' | 'backedOff' | 'upstream' | 'invalidated' | 'behind' | 'register'
+>
+
+/** Whether the caller shows a version this container neither holds nor ever superseded. */
+function isBehind(entry: Entry, clientVersions: readonly string[] | undefined): boolean {
+  if (clientVersions === undefined) return false
+  return clientVersions.some((v) => v !== entry.secret.versionId && !entry.superseded.includes(v))
+}
+
 export function createSecretCache(opts: SecretCacheOptions): SecretCache {
-  const { source, clock, ttlMs, maxStaleMs, forceRefreshMinIntervalMs, maxValueAgeMs } = opts
+  const { source, clock, ttlMs, maxStaleMs, forceRefreshMinIntervalMs, maxValueAgeMs, register } = opts
+  const fallbackTtlMs = Math.min(ttlMs, opts.fallbackTtlMs ?? ttlMs)
   const backoffMs = opts.failureBackoffMs ?? DEFAULT_FAILURE_BACKOFF_MS
   const random = opts.random ?? Math.random
   const now = opts.now ?? (() => performance.now())
   const entries = new LRUCache<string, Entry>({ max: opts.maxEntries })
   const failures = new LRUCache<string, Failure>({ max: opts.maxEntries })
   const inFlight = new Map<string, Promise<Refreshed>>()
+
+  /** When an entry stops being served as fresh: its TTL (the shorter one while the register fails), or an invalidation. */
+  function expiresAt(entry: Entry): number {
+    const ttl = register === undefined || register.healthy() ? ttlMs : fallbackTtlMs
+    return Math.min(entry.validatedAt + ttl, entry.invalidatedAt ?? Number.POSITIVE_INFINITY)
+  }
+
+  function held(): HeldSecret[] {
+    const out: HeldSecret[] = []
+    for (const [secretId, e] of entries.entries())
+      out.push({ secretId, versionId: e.secret.versionId, checkedRev: e.checkedRev })
+    return out
+  }
+
+  /** Counts the syncs that learned of a move: a refresh that straddles one may have read a value older than it. */
+  let movesApplied = 0
+
+  /** Applied once per sync, before any waiting request decides. */
+  function applySync(report: SyncReport): void {
+    if (report.state === 'moved') movesApplied++
+    const at = clock.now()
+    for (const inv of report.invalidations) {
+      const e = entries.peek(inv.secretId)
+      if (e === undefined) continue
+      e.checkedRev = inv.rev
+      // A refresh may have replaced the entry with the moved-to version while the register was read.
+      if (inv.revalidate && e.secret.versionId !== inv.hint) {
+        e.invalidatedAt = Math.min(at, e.invalidatedAt ?? at)
+        e.hint = inv.hint
+      }
+    }
+  }
+
+  async function syncRegister(): Promise<RegisterActivity | undefined> {
+    const sync = register?.syncIfDue(clock.now(), held, applySync)
+    if (sync === undefined) return undefined
+    const report = await sync.promise
+    return sync.owner ? { state: report.state, calls: report.calls } : undefined
+  }
 
   /** Runs one upstream call, recording it in `calls`; failures arrive classified from the source. */
   async function timed<T>(
@@ -127,18 +220,27 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
     calls: UpstreamCall[],
   ): Promise<Refreshed> {
     const signal = opts.refreshBudgetMs === undefined ? undefined : AbortSignal.timeout(opts.refreshBudgetMs)
+    const movesBefore = movesApplied
     try {
-      if (previous !== undefined && clock.now() - previous.fetchedAt < maxValueAgeMs) {
+      // The register named a version other than the one held: it moved, so DescribeSecret would only say so.
+      const knownMoved =
+        previous?.hint !== undefined &&
+        previous.invalidatedAt !== undefined &&
+        previous.hint !== previous.secret.versionId
+      if (previous !== undefined && !knownMoved && clock.now() - previous.fetchedAt < maxValueAgeMs) {
         const versionId = await timed(calls, 'DescribeSecret', () =>
           source.currentVersionId(secretId, signal),
         )
         if (versionId === previous.secret.versionId) {
-          store(secretId, previous.secret, previous.lastForcedAt, previous.fetchedAt)
+          store(secretId, previous.secret, previous, previous.fetchedAt)
           return { ok: true, secret: previous.secret, state: 'revalidated' }
         }
       }
       const secret = await timed(calls, 'GetSecretValue', () => source.getCurrent(secretId, signal))
-      store(secretId, secret, previous?.lastForcedAt ?? Number.NEGATIVE_INFINITY, clock.now())
+      store(secretId, secret, previous, clock.now())
+      // The register moved while this value was being read, and this secret was not held then: the sync could
+      // not compare it. Have the next sync read every held item again.
+      if (movesApplied !== movesBefore) register?.recheck()
       const unchanged = previous !== undefined && previous.secret.versionId === secret.versionId
       return { ok: true, secret, state: unchanged ? 'revalidated' : 'miss' }
     } catch (err) {
@@ -159,19 +261,29 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
     return { work, calls }
   }
 
-  function store(secretId: string, secret: FetchedSecret, lastForcedAt: number, fetchedAt: number): void {
-    entries.set(secretId, { secret, fetchedAt, expiresAt: clock.now() + ttlMs, lastForcedAt })
+  /** A confirmed version: a new entry, which remembers what the previous one knew (forced refreshes, versions served). */
+  function store(secretId: string, secret: FetchedSecret, previous: Entry | undefined, fetchedAt: number): void {
+    const replaced = previous !== undefined && previous.secret.versionId !== secret.versionId
+    entries.set(secretId, {
+      secret,
+      fetchedAt,
+      validatedAt: clock.now(),
+      lastForcedAt: previous?.lastForcedAt ?? Number.NEGATIVE_INFINITY,
+      superseded: replaced
+        ? [...previous.superseded, previous.secret.versionId].slice(-SUPERSEDED_KEPT)
+        : (previous?.superseded ?? []),
+      checkedRev: previous?.checkedRev,
+      invalidatedAt: undefined,
+      hint: undefined,
+    })
   }
 
   /** A held value answered without a fresh read: a hit within its TTL, else stale (up to maxStaleMs). */
-  function fromHeld(
-    entry: Entry,
-    at: number,
-    extra: Pick<CacheResult, 'forceLimited' | 'revalidation' | 'backedOff' | 'upstream'>,
-  ): CacheResult | undefined {
-    if (at < entry.expiresAt) return { secret: entry.secret, state: 'hit', staleForMs: 0, ...extra }
-    if (at <= entry.expiresAt + maxStaleMs)
-      return { secret: entry.secret, state: 'stale', staleForMs: at - entry.expiresAt, ...extra }
+  function fromHeld(entry: Entry, at: number, extra: Extra): CacheResult | undefined {
+    const expiry = expiresAt(entry)
+    if (at < expiry) return { secret: entry.secret, state: 'hit', staleForMs: 0, ...extra }
+    if (at <= expiry + maxStaleMs)
+      return { secret: entry.secret, state: 'stale', staleForMs: at - expiry, ...extra }
     return undefined
   }
 
@@ -185,12 +297,15 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
       inFlight.clear()
     },
     async get(secretId, getOpts) {
+      const registerActivity = register === undefined ? undefined : await syncRegister()
       const at = clock.now()
       const entry = entries.get(secretId)
-      const asked = getOpts?.forceRevalidate === true
+      const behind = entry !== undefined && isBehind(entry, getOpts?.clientVersions)
+      const asked = getOpts?.forceRevalidate === true || behind
       const wantsForce = asked && entry !== undefined
       const forceLimited = wantsForce && at - entry.lastForcedAt < forceRefreshMinIntervalMs
-      if (entry !== undefined && at < entry.expiresAt && (!wantsForce || forceLimited)) {
+      const base = { behind, register: registerActivity, invalidated: false }
+      if (entry !== undefined && at < expiresAt(entry) && (!wantsForce || forceLimited)) {
         const revalidation = forceLimited ? 'rate-limited' : undefined
         return {
           secret: entry.secret,
@@ -200,11 +315,12 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
           staleForMs: 0,
           backedOff: false,
           upstream: [],
+          ...base,
         }
       }
       const failed = failures.get(secretId)
       if (failed !== undefined && at < failed.retryNotBefore) {
-        const held =
+        const heldValue =
           entry === undefined
             ? undefined
             : fromHeld(entry, at, {
@@ -212,13 +328,19 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
                 revalidation: asked ? 'failed' : undefined,
                 backedOff: true,
                 upstream: [],
+                ...base,
               })
-        if (held !== undefined) return held
-        throw new UpstreamTransientError(failed.kind, { retryAfterMs: failed.retryNotBefore - at })
+        if (heldValue !== undefined) return heldValue
+        const error = new UpstreamTransientError(failed.kind, { retryAfterMs: failed.retryNotBefore - at })
+        error.register = registerActivity?.calls ?? []
+        throw error
       }
       if (wantsForce) entry.lastForcedAt = at
+      const invalidated = entry?.invalidatedAt !== undefined
       const { work, calls } = refresh(secretId, entry)
       const result = await work
+      // Only the request that made the calls counts the invalidation (joiners made none).
+      const extra = { ...base, invalidated: invalidated && calls.length > 0 }
       if (result.ok) {
         failures.delete(secretId)
         return {
@@ -229,6 +351,7 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
           staleForMs: 0,
           backedOff: false,
           upstream: calls,
+          ...extra,
         }
       }
       const { rule, kind } = result.error
@@ -238,15 +361,16 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
         failures.set(secretId, { kind, retryNotBefore: failedAt + backoffMs * (0.5 + random() / 2) })
       }
       if (rule.keepsValue) {
-        const held = entries.get(secretId) ?? entry
+        const heldValue = entries.get(secretId) ?? entry
         const served =
-          held === undefined
+          heldValue === undefined
             ? undefined
-            : fromHeld(held, failedAt, {
+            : fromHeld(heldValue, failedAt, {
                 forceLimited,
                 revalidation: asked ? 'failed' : undefined,
                 backedOff: false,
                 upstream: calls,
+                ...extra,
               })
         if (served !== undefined) return served
       } else {
@@ -255,6 +379,7 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
       // Each request gets its own error: the shared refresh's error would carry another request's calls.
       const error = upstreamFailure(kind, result.error.cause ?? result.error)
       error.upstream = calls
+      error.register = registerActivity?.calls ?? []
       if (rule.backsOff) error.retryAfterMs = backoffMs
       throw error
     },
