@@ -16,14 +16,14 @@ function importRules() {
   return [
     {
       files: ['src/**/*.ts'],
-      ignores: ['src/lib/secrets/**', 'src/rotation/**'],
+      ignores: ['src/lib/secrets/**', 'src/rotation/**', 'src/invalidation/**'],
       rules: {
         'no-console': 'error',
         'no-restricted-imports': ['error', { patterns: [NO_TESTS, NO_HANDLERS, SECRETS_DOOR, edge] }],
       },
     },
     {
-      files: ['src/lib/secrets/**/*.ts', 'src/rotation/**/*.ts'],
+      files: ['src/lib/secrets/**/*.ts', 'src/rotation/**/*.ts', 'src/invalidation/**/*.ts'],
       rules: {
         'no-console': 'error',
         'no-restricted-imports': [

@@ -2,6 +2,7 @@ import {
   allow,
   getAtt,
   httpRoleName,
+  invalidationRoleName,
   partitionArn,
   policyDocument,
   rotationRoleName,
@@ -9,6 +10,7 @@ import {
   type Cfn,
   type Statement,
 } from './cfn'
+import { registerReadStatement, registerWriteStatement } from './invalidation'
 import { externalBrokeredArns, isBrokered, masterSecretRefs, rotatedSecrets, type StackPlan } from './plan'
 import { SERVICE_NAME } from './stage-declarations'
 
@@ -61,6 +63,8 @@ function httpRole(plan: StackPlan): Cfn {
       : [allow(['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], brokered)]),
     allow(['kms:Decrypt'], keyArn, viaSecretsManager),
     ...tracingStatements(params.tracing),
+    // Cache invalidation (infra/invalidation.ts): the HTTP functions only read the register.
+    registerReadStatement(),
   ])
 }
 
@@ -108,6 +112,20 @@ function rotationRole(plan: StackPlan): Cfn {
   ])
 }
 
+/** Cache invalidation (infra/invalidation.ts): the invalidation function may only write the register. */
+function invalidationRole(plan: StackPlan): Cfn {
+  const { stage, params } = plan.decl
+  return lambdaRole(invalidationRoleName(stage), [
+    ...logStatements(stage),
+    registerWriteStatement(),
+    ...tracingStatements(params.tracing),
+  ])
+}
+
 export function iamResources(plan: StackPlan): Cfn {
-  return { HttpFunctionRole: httpRole(plan), RotationFunctionRole: rotationRole(plan) }
+  return {
+    HttpFunctionRole: httpRole(plan),
+    RotationFunctionRole: rotationRole(plan),
+    InvalidationFunctionRole: invalidationRole(plan),
+  }
 }

@@ -2,6 +2,7 @@ import { alarmResources } from './alarms'
 import { apiResources } from './api'
 import { getAtt, type Cfn } from './cfn'
 import { iamResources } from './iam'
+import { invalidationResources } from './invalidation'
 import { kmsResources } from './kms'
 import type { StackPlan } from './plan'
 import { secretResources } from './secrets'
@@ -9,13 +10,16 @@ import { secretResources } from './secrets'
 /**
  * Everything serverless.yml computes from a stage's declarations, by resource family: the plan (plan.ts),
  * the functions' environments (environments.ts), the key (kms.ts), the roles (iam.ts), the secrets and their
- * policies (secrets.ts), the API (api.ts) and the alarms (alarms.ts). Pure: same declarations in, same
+ * policies (secrets.ts), the API (api.ts), the alarms (alarms.ts) and cache invalidation (invalidation.ts). Pure: same declarations in, same
  * template out. This file composes them and is the one import for tools and tests.
  */
 export { planStack, secretAwsName, type ManagedSecret, type StackPlan } from './plan'
 export {
   httpEnvironment,
+  invalidationDocument,
+  invalidationEnvironment,
   LAMBDA_AMAZON_CA_BUNDLE,
+  registerTable,
   LAMBDA_ENVIRONMENT_LIMIT_BYTES,
   resolvedEnvironments,
   rotationDocument,
@@ -24,6 +28,13 @@ export {
 } from './environments'
 export { ACCESS_LOG_FORMAT, apiStageResources } from './api'
 export { DENIAL_ROUTES } from './alarms'
+export {
+  INVALIDATION_RULES,
+  labelUpdatedPattern,
+  registerReadStatement,
+  registerWriteStatement,
+  rotationSucceededPattern,
+} from './invalidation'
 
 export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn } {
   const resources: Cfn = {
@@ -32,6 +43,7 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
     ...secretResources(plan),
     ...apiResources(),
     ...alarmResources(plan),
+    ...invalidationResources(plan),
   }
   const outputs: Cfn = {
     BrokerKeyArn: { Value: getAtt('BrokerKey', 'Arn') },

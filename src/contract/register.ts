@@ -18,8 +18,14 @@ export const REGISTER_TTL_ATTRIBUTE = 'expiresAt'
 /** Longer than any rotation schedule (at most 365 days between rotations): a live secret's item never lapses. */
 export const REGISTER_ITEM_TTL_DAYS = 400
 
+/** The events' vocabulary, shared by the rules' patterns (infra) and the function that checks them. */
+export const SECRETS_MANAGER_SOURCE = 'aws.secretsmanager'
+export const LABEL_UPDATED = 'Secret Label Updated'
+export const CLOUDTRAIL_SERVICE_EVENT = 'AWS Service Event via CloudTrail'
+export const ROTATION_SUCCEEDED = 'RotationSucceeded'
+
 /** The two kinds of event the register records. */
-export const REGISTER_EVENTS = ['Secret Label Updated', 'RotationSucceeded'] as const
+export const REGISTER_EVENTS = [LABEL_UPDATED, ROTATION_SUCCEEDED] as const
 export type RegisterEvent = (typeof REGISTER_EVENTS)[number]
 
 /** A secret's item as the HTTP functions read it. */

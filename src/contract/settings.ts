@@ -343,7 +343,8 @@ export const STRUCTURAL_ENV = {
   BROKER_ROTATION_JSON: 'the rotation targets (rotation function)',
   BROKER_LOCAL_CONSUMERS_SECRET_ID: 'local stage only: the secret holding the demo consumers’ keys',
   BROKER_AUDIT_FILE: 'local stage only: a file that receives a copy of every audit record',
-  BROKER_REGISTER_TABLE: 'the invalidation register (DynamoDB table) the HTTP functions read and the invalidation function writes',
+  BROKER_REGISTER_TABLE:
+    'the invalidation register (DynamoDB table) the HTTP functions read and the invalidation function writes',
   BROKER_INVALIDATION_JSON: 'the brokered secrets whose AWSCURRENT moves the invalidation function records',
 } as const
 

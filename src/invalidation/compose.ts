@@ -39,7 +39,11 @@ export function createInvalidationDeps(
     writer: createRegisterWriter(db, config.registerTable),
     log:
       overrides.log ??
-      createLogger({ level: config.logLevel, serviceName: 'secret-broker-invalidation', persistent: { stage: config.stage } }),
+      createLogger({
+        level: config.logLevel,
+        serviceName: 'secret-broker-invalidation',
+        persistent: { stage: config.stage },
+      }),
     metrics: createMetrics({ stage: config.stage, service: 'secret-broker-invalidation' }),
     destroy: () => db.destroy(),
   }

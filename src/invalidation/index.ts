@@ -13,11 +13,7 @@ export {
   type IgnoreReason,
   type InvalidationScope,
 } from './invalidation-event'
-export {
-  recordInvalidation,
-  type InvalidationDeps,
-  type InvalidationOutcome,
-} from './record-invalidation'
+export { recordInvalidation, type InvalidationDeps, type InvalidationOutcome } from './record-invalidation'
 export {
   loadInvalidationConfig,
   parseInvalidationDocument,

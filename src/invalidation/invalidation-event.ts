@@ -1,6 +1,13 @@
 // zod/mini: the same validation, tree-shaken to a few KB in the function's bundle.
 import * as z from 'zod/mini'
-import { parseSecretArn, type RegisterChange } from '../contract/register'
+import {
+  CLOUDTRAIL_SERVICE_EVENT,
+  LABEL_UPDATED,
+  parseSecretArn,
+  ROTATION_SUCCEEDED,
+  SECRETS_MANAGER_SOURCE,
+  type RegisterChange,
+} from '../contract/register'
 import { AWSCURRENT } from '../contract/version-stages'
 
 /**
@@ -16,10 +23,7 @@ import { AWSCURRENT } from '../contract/version-stages'
  * Everything else is ignored with a reason (the rule's pattern should not let it through; this is the
  * second line, and what the function counts). Shapes: tests/fixtures/events/README.md.
  */
-export const SECRETS_MANAGER_SOURCE = 'aws.secretsmanager'
-export const LABEL_UPDATED = 'Secret Label Updated'
-export const CLOUDTRAIL_SERVICE_EVENT = 'AWS Service Event via CloudTrail'
-export const ROTATION_SUCCEEDED = 'RotationSucceeded'
+export { CLOUDTRAIL_SERVICE_EVENT, LABEL_UPDATED, ROTATION_SUCCEEDED, SECRETS_MANAGER_SOURCE }
 
 export const IGNORE_REASONS = [
   'malformed',

@@ -41,7 +41,10 @@ function describeEnvelope(event: unknown): { eventId?: string; detailType?: stri
   }
 }
 
-export async function recordInvalidation(event: unknown, deps: InvalidationDeps): Promise<InvalidationOutcome> {
+export async function recordInvalidation(
+  event: unknown,
+  deps: InvalidationDeps,
+): Promise<InvalidationOutcome> {
   const classified = classifyEvent(event, deps.scope)
   let out: InvalidationOutcome
   if (!classified.accepted) {
@@ -51,7 +54,11 @@ export async function recordInvalidation(event: unknown, deps: InvalidationDeps)
     const { change } = classified
     const outcome = await deps.writer.record(change)
     out = { outcome, secretName: change.secretName, event: change.event, versionId: change.versionId }
-    deps.log.info(`invalidation: ${outcome}`, { ...out, eventId: change.eventId, at: new Date(change.at).toISOString() })
+    deps.log.info(`invalidation: ${outcome}`, {
+      ...out,
+      eventId: change.eventId,
+      at: new Date(change.at).toISOString(),
+    })
   }
   deps.metrics?.count(METRIC[out.outcome])
   deps.metrics?.flush()

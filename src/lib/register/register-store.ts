@@ -42,7 +42,9 @@ export class RegisterFailure extends Error {
 export function classifyRegisterError(err: unknown): RegisterFailure {
   if (err instanceof RegisterFailure) return err
   const throttled =
-    typeof err === 'object' && err !== null && isThrottlingError(err as Parameters<typeof isThrottlingError>[0])
+    typeof err === 'object' &&
+    err !== null &&
+    isThrottlingError(err as Parameters<typeof isThrottlingError>[0])
   return new RegisterFailure(throttled ? 'throttled' : 'unavailable', { cause: err })
 }
 
@@ -204,7 +206,10 @@ export function createRegisterWriter(
         return 'recorded'
       } catch (err) {
         const e = err as { name?: string; CancellationReasons?: { Code?: string }[] }
-        if (e.name === 'TransactionCanceledException' && e.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed')
+        if (
+          e.name === 'TransactionCanceledException' &&
+          e.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed'
+        )
           return 'superseded'
         throw classifyRegisterError(err)
       }

@@ -32,7 +32,13 @@ export { createRotationStatusReader } from './rotation-status'
 export type { RotationStatusReader } from './rotation-status'
 export { authorizeRead, readAuthorizedSecret, translateUpstreamError } from './read-secret'
 export type { ReadResult, ReadDeps } from './read-secret'
-export { renderSecret, servedSecretJson, matchesIfNoneMatch, ifNoneMatchVersions, etagFor } from './secret-value'
+export {
+  renderSecret,
+  servedSecretJson,
+  matchesIfNoneMatch,
+  ifNoneMatchVersions,
+  etagFor,
+} from './secret-value'
 export type { RenderedSecret } from './secret-value'
 export {
   UPSTREAM_FAILURES,

@@ -117,7 +117,11 @@ export function createRegisterWatch(opts: RegisterWatchOptions): RegisterWatch {
   let healthy = true
   let inFlight: Promise<SyncReport> | undefined
 
-  async function timed<T>(calls: RegisterCall[], operation: RegisterCall['operation'], send: () => Promise<T>): Promise<T> {
+  async function timed<T>(
+    calls: RegisterCall[],
+    operation: RegisterCall['operation'],
+    send: () => Promise<T>,
+  ): Promise<T> {
     const started = now()
     try {
       const out = await send()

@@ -262,7 +262,12 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
   }
 
   /** A confirmed version: a new entry, which remembers what the previous one knew (forced refreshes, versions served). */
-  function store(secretId: string, secret: FetchedSecret, previous: Entry | undefined, fetchedAt: number): void {
+  function store(
+    secretId: string,
+    secret: FetchedSecret,
+    previous: Entry | undefined,
+    fetchedAt: number,
+  ): void {
     const replaced = previous !== undefined && previous.secret.versionId !== secret.versionId
     entries.set(secretId, {
       secret,
