@@ -1,6 +1,6 @@
 import { createDynamoDbClient } from '../lib/aws-clients'
 import { createLogger, type Log } from '../lib/logger'
-import { createMetrics } from '../lib/metrics'
+import { createMetrics, type MetricsSink } from '../lib/metrics'
 import { createRegisterWriter } from '../lib/register'
 import type { InvalidationConfig } from './invalidation-config'
 import { recordInvalidation, type InvalidationDeps, type InvalidationOutcome } from './record-invalidation'
@@ -13,6 +13,7 @@ export interface InvalidationOverrides {
   readonly endpoint?: string
   readonly credentials?: { accessKeyId: string; secretAccessKey: string }
   readonly log?: Log
+  readonly metrics?: MetricsSink
 }
 
 /** DynamoDB calls of the invalidation function: a short timeout, the SDK's retries for throttling and 5xx. */
@@ -44,7 +45,7 @@ export function createInvalidationDeps(
         serviceName: 'secret-broker-invalidation',
         persistent: { stage: config.stage },
       }),
-    metrics: createMetrics({ stage: config.stage, service: 'secret-broker-invalidation' }),
+    metrics: overrides.metrics ?? createMetrics({ stage: config.stage, service: 'secret-broker-invalidation' }),
     destroy: () => db.destroy(),
   }
 }
