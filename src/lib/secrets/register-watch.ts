@@ -43,6 +43,8 @@ export interface SyncReport {
   readonly state: 'unchanged' | 'moved' | RegisterFailureKind
   readonly invalidations: readonly Invalidation[]
   readonly calls: readonly RegisterCall[]
+  /** The secrets whose items were compared (those held when the generation was read). */
+  readonly compared: readonly string[]
 }
 
 export interface RegisterWatch {
@@ -140,7 +142,7 @@ export function createRegisterWatch(opts: RegisterWatchOptions): RegisterWatch {
       const generation = await timed(calls, 'GetItem', () => opts.source.readGeneration(signal))
       if (generation === lastGeneration) {
         healthy = true
-        return { state: 'unchanged', invalidations: [], calls }
+        return { state: 'unchanged', invalidations: [], calls, compared: [] }
       }
       const holding = held()
       let invalidations: Invalidation[] = []
@@ -151,12 +153,12 @@ export function createRegisterWatch(opts: RegisterWatchOptions): RegisterWatch {
       }
       lastGeneration = generation
       healthy = true
-      return { state: 'moved', invalidations, calls }
+      return { state: 'moved', invalidations, calls, compared: holding.map((h) => h.secretId) }
     } catch (err) {
       healthy = false
       // Jittered, so that the containers of a fleet do not all come back at the same moment.
       nextAttemptAt = at + backoffMs * (0.5 + random() / 2)
-      return { state: failureKind(err), invalidations: [], calls }
+      return { state: failureKind(err), invalidations: [], calls, compared: [] }
     }
   }
 

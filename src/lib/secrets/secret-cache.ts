@@ -175,7 +175,17 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
 
   /** Applied once per sync, before any waiting request decides. */
   function applySync(report: SyncReport): void {
-    if (report.state === 'moved') movesApplied++
+    if (report.state === 'moved') {
+      movesApplied++
+      // A value stored while the register was being read was not compared: have the next sync compare it.
+      const compared = new Set(report.compared)
+      for (const secretId of entries.keys()) {
+        if (!compared.has(secretId)) {
+          register?.recheck()
+          break
+        }
+      }
+    }
     const at = clock.now()
     for (const inv of report.invalidations) {
       const e = entries.peek(inv.secretId)
@@ -238,8 +248,8 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
       }
       const secret = await timed(calls, 'GetSecretValue', () => source.getCurrent(secretId, signal))
       store(secretId, secret, previous, clock.now())
-      // The register moved while this value was being read, and this secret was not held then: the sync could
-      // not compare it. Have the next sync read every held item again.
+      // A move was applied while this value was being read, so the sync could not compare it (it was not
+      // held yet) and the value may predate the move: have the next sync read every held item again.
       if (movesApplied !== movesBefore) register?.recheck()
       const unchanged = previous !== undefined && previous.secret.versionId === secret.versionId
       return { ok: true, secret, state: unchanged ? 'revalidated' : 'miss' }
