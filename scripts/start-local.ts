@@ -98,6 +98,8 @@ async function main(): Promise<void> {
       `  consumers: ${stack.consumers.map((c) => `${c.name} (${c.principalArn})`).join(', ')}`,
       `  keys, endpoint and region: ${localJson}`,
       `  audit log: ${stack.auditFile}    API log: ${stack.offlineLog}`,
+      `  invalidation: register ${stack.registerTable} in the emulator; Secrets Manager's label events are delivered`,
+      `    to the invalidation function by a local watcher (log: ${stack.eventsLog})`,
       stack.postgres === undefined
         ? '  demo PostgreSQL: not started'
         : `  demo PostgreSQL: ${stack.postgres.host}:${stack.postgres.port} (database demo; its roles' passwords are the demo secrets')`,
@@ -105,9 +107,10 @@ async function main(): Promise<void> {
       `Try it (signed as ${demo?.name ?? 'a demo consumer'} with curl's built-in SigV4):`,
       `  curl --aws-sigv4 "aws:amz:${stack.region}:execute-api" --user "$(node -p "const c=require('./.broker/local.json').consumers[0];c.accessKeyId+':'+c.secretAccessKey")" ${stack.apiUrl}/secrets/${readable[0] ?? 'demo/db'}`,
       '',
-      'Rotate a secret the way Secrets Manager does, then read the new version at once:',
+      'Rotate a secret the way Secrets Manager does; a plain GET serves the new version within seconds',
+      '(the invalidation register), and Cache-Control: no-cache at once:',
       '  npm run rotate -- demo/db',
-      `  curl -H 'Cache-Control: no-cache' --aws-sigv4 … ${stack.apiUrl}/secrets/demo/db`,
+      `  curl --aws-sigv4 … ${stack.apiUrl}/secrets/demo/db`,
       'Who read what:  npm run audit -- --secret demo/db',
       '',
       'Ctrl-C stops everything this command started.',

@@ -104,7 +104,8 @@ export interface LocalStack {
 async function createRegister(endpoint: string, region: string, table: string): Promise<void> {
   const db = new DynamoDBClient({ region, endpoint, credentials: MOTO_CREDENTIALS, maxAttempts: 2 })
   try {
-    await db.send(
+    // An emulator given with --endpoint may already have it from an earlier `npm start`.
+    const created = db.send(
       new CreateTableCommand({
         TableName: table,
         BillingMode: 'PAY_PER_REQUEST',
@@ -112,6 +113,9 @@ async function createRegister(endpoint: string, region: string, table: string): 
         KeySchema: [{ AttributeName: REGISTER_KEY_ATTRIBUTE, KeyType: 'HASH' }],
       }),
     )
+    await created.catch((err: unknown) => {
+      if (!(err instanceof Error && err.name === 'ResourceInUseException')) throw err
+    })
     await db.send(
       new UpdateTimeToLiveCommand({
         TableName: table,
