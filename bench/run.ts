@@ -72,7 +72,11 @@ async function createBenchSecret(moto: MotoServer): Promise<Upstream> {
     credentials: MOTO_CREDENTIALS,
   })
   // The invalidation register the broker reads (empty: nothing moves in the latency and cold-start parts).
-  const db = new DynamoDBClient({ region: BENCH_REGION, endpoint: moto.endpoint, credentials: MOTO_CREDENTIALS })
+  const db = new DynamoDBClient({
+    region: BENCH_REGION,
+    endpoint: moto.endpoint,
+    credentials: MOTO_CREDENTIALS,
+  })
   try {
     await db.send(
       new CreateTableCommand({

@@ -45,7 +45,8 @@ export function createInvalidationDeps(
         serviceName: 'secret-broker-invalidation',
         persistent: { stage: config.stage },
       }),
-    metrics: overrides.metrics ?? createMetrics({ stage: config.stage, service: 'secret-broker-invalidation' }),
+    metrics:
+      overrides.metrics ?? createMetrics({ stage: config.stage, service: 'secret-broker-invalidation' }),
     destroy: () => db.destroy(),
   }
 }
