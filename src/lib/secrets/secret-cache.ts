@@ -106,8 +106,11 @@ export interface SecretCacheOptions {
 }
 
 export const DEFAULT_FAILURE_BACKOFF_MS = 5000
-/** Versions a container remembers having served before the current one, per secret (never-backwards). */
-const SUPERSEDED_KEPT = 4
+/**
+ * Versions a container knows are not current, per secret (never-backwards): those it served before, and those
+ * callers showed it that a revalidation proved older, so each costs at most one revalidation.
+ */
+const SUPERSEDED_KEPT = 8
 
 interface Entry {
   secret: FetchedSecret
@@ -293,6 +296,14 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
     })
   }
 
+  /** Versions a caller showed that upstream just proved not current (a client behind, or made up). */
+  function rememberNotCurrent(secretId: string, versions: readonly string[]): void {
+    const e = entries.peek(secretId)
+    if (e === undefined) return
+    const older = versions.filter((v) => v !== e.secret.versionId && !e.superseded.includes(v))
+    if (older.length > 0) e.superseded = [...e.superseded, ...older].slice(-SUPERSEDED_KEPT)
+  }
+
   /** A held value answered without a fresh read: a hit within its TTL, else stale (up to maxStaleMs). */
   function fromHeld(entry: Entry, at: number, extra: Extra): CacheResult | undefined {
     const expiry = expiresAt(entry)
@@ -358,6 +369,7 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
       const extra = { ...base, invalidated: invalidated && calls.length > 0 }
       if (result.ok) {
         failures.delete(secretId)
+        if (behind) rememberNotCurrent(secretId, getOpts?.clientVersions ?? [])
         return {
           secret: result.secret,
           state: result.state,

@@ -319,3 +319,16 @@ describe('never backwards (If-None-Match names a version the container does not 
     expect((await cache.get(ID, { clientVersions: ['x2'] })).revalidation).toBe('done')
   })
 })
+
+describe('never backwards, for a caller that is behind rather than ahead', () => {
+  it('costs one revalidation for a version older than the container ever held, then none', async () => {
+    const { clock, source, cache } = setup()
+    source.version = 'v2'
+    await cache.get(ID)
+    // A client still holding v1 (from before this container started) revalidates with If-None-Match: "v1".
+    expect((await cache.get(ID, { clientVersions: ['v1'] })).revalidation).toBe('done')
+    clock.advance(20_000)
+    expect((await cache.get(ID, { clientVersions: ['v1'] })).behind).toBe(false)
+    expect(source.calls).toEqual({ describe: 1, get: 1 })
+  })
+})
