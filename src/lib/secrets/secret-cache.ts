@@ -323,7 +323,14 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
       inFlight.clear()
     },
     async get(secretId, getOpts) {
-      const registerActivity = register === undefined ? undefined : await syncRegister()
+      // A secret this container does not hold is read in full anyway: its read does not wait for the register
+      // (a cold start makes one round trip, not two); a held one waits, since the register may expire it.
+      const cold = entries.peek(secretId) === undefined
+      const syncing = register === undefined ? undefined : syncRegister()
+      let registerActivity = cold ? undefined : await syncing
+      const syncDone = async (): Promise<void> => {
+        if (cold) registerActivity = await syncing
+      }
       const at = clock.now()
       const entry = entries.get(secretId)
       const behind = entry !== undefined && isBehind(entry, getOpts?.clientVersions)
@@ -357,6 +364,7 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
                 ...base,
               })
         if (heldValue !== undefined) return heldValue
+        await syncDone()
         const error = new UpstreamTransientError(failed.kind, { retryAfterMs: failed.retryNotBefore - at })
         error.register = registerActivity?.calls ?? []
         throw error
@@ -365,8 +373,9 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
       const invalidated = entry?.invalidatedAt !== undefined
       const { work, calls } = refresh(secretId, entry)
       const result = await work
+      await syncDone()
       // Only the request that made the calls counts the invalidation (joiners made none).
-      const extra = { ...base, invalidated: invalidated && calls.length > 0 }
+      const extra = { ...base, register: registerActivity, invalidated: invalidated && calls.length > 0 }
       if (result.ok) {
         failures.delete(secretId)
         if (behind) rememberNotCurrent(secretId, getOpts?.clientVersions ?? [])

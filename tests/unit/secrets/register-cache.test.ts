@@ -131,6 +131,24 @@ describe('decideInvalidations', () => {
 })
 
 describe('createSecretCache with the invalidation register', () => {
+  it('does not make a cold read wait for the register (one round trip), and compares it at the next sync', async () => {
+    const { clock, source, register, cache } = setup()
+    let open!: () => void
+    source.gate = new Promise((r) => (open = r))
+    const cold = cache.get(ID)
+    // Secrets Manager has been asked before the register answered.
+    while (source.calls.get < 1) await Promise.resolve()
+    expect(register.calls.generation).toBe(1)
+    // AWSCURRENT moves while that read is under way, after Secrets Manager answered v1.
+    source.version = 'v2'
+    register.record(NAME, 'Secret Label Updated', 'v2')
+    open()
+    expect((await cold).secret.versionId).toBe('v1')
+    source.gate = undefined
+    clock.advance(2000)
+    expect(await cache.get(ID)).toMatchObject({ invalidated: true, secret: { versionId: 'v2' } })
+  })
+
   it('reads only the generation while nothing moves, at most once per poll interval', async () => {
     const { clock, register, cache } = setup()
     await cache.get(ID)
@@ -138,8 +156,9 @@ describe('createSecretCache with the invalidation register', () => {
       clock.advance(500)
       expect((await cache.get(ID)).state).toBe('hit')
     }
-    // 5 s of requests every 500 ms: a read at 0, 2, 4 s.
-    expect(register.calls).toEqual({ generation: 3, items: 0 })
+    // 5 s of requests every 500 ms: a read at 0, 2, 4 s. The first read of the value ran beside the first
+    // register read, so the next sync compares its item once (a value read while the register was read).
+    expect(register.calls).toEqual({ generation: 3, items: 1 })
   })
 
   it('serves the moved-to version at the first request after the poll interval, reading it without DescribeSecret', async () => {
@@ -200,8 +219,10 @@ describe('createSecretCache with the invalidation register', () => {
   it('falls back to the shorter TTL while the register fails, says so, and backs off before asking it again', async () => {
     const { clock, source, register, cache } = setup({ fallbackTtlMs: 300_000 })
     await cache.get(ID)
+    clock.advance(2000)
+    await cache.get(ID)
     register.failure = new RegisterFailure('throttled')
-    clock.advance(299_000)
+    clock.advance(297_000)
     const failed = await cache.get(ID)
     expect(failed).toMatchObject({
       state: 'hit',
@@ -211,7 +232,8 @@ describe('createSecretCache with the invalidation register', () => {
     clock.advance(1000)
     const expired = await cache.get(ID)
     expect(expired).toMatchObject({ state: 'revalidated', register: undefined })
-    expect(register.calls.generation).toBe(2)
+    // Reads at 0 s, 2 s (both answered) and 299 s (throttled); none during the back-off.
+    expect(register.calls.generation).toBe(3)
     expect(source.calls).toEqual({ describe: 1, get: 1 })
     // The register answers again: the long TTL is back (no revalidation at the next 300 s).
     register.failure = undefined
