@@ -12,6 +12,7 @@ import {
   type ColdBurstResult,
   type FreshnessResult,
   type OwnershipResult,
+  type TtlSweepResult,
 } from './upstream-calls'
 
 /** latest.json's shape, the goals the figures are held against, and latest.md. */
@@ -42,6 +43,7 @@ export interface BenchReport {
         coldBurst: ColdBurstResult[]
         freshness?: FreshnessResult[]
         ownership?: OwnershipResult[]
+        ttlSweep?: TtlSweepResult[]
         eventDelayMs?: number
       }
     | undefined
@@ -207,6 +209,34 @@ function renderFreshness(r: BenchReport): string[] {
   ]
 }
 
+function renderTtlSweep(r: BenchReport): string[] {
+  const rows = r.calls?.ttlSweep ?? []
+  if (rows.length === 0) return []
+  return [
+    'The broker with the register at other value TTLs (the bound for an event that never arrives), same hour, same fleet:',
+    '',
+    table(
+      [
+        'value TTL',
+        'GetSecretValue',
+        'DescribeSecret',
+        'Secrets Manager $ / month',
+        'register $ / month',
+        'total $ / month',
+      ],
+      rows.map((t) => [
+        `${t.ttlS} s`,
+        t.getSecretValue,
+        t.describeSecret,
+        usd(t.secretsManagerUsd),
+        usd(t.registerUsd),
+        usd(t.totalUsd),
+      ]),
+    ),
+    '',
+  ]
+}
+
 function renderOwnership(r: BenchReport): string[] {
   const cols = r.calls?.ownership ?? []
   const first = cols[0]
@@ -326,6 +356,7 @@ export function renderMarkdown(r: BenchReport): string {
       '',
       ...renderRegister(r),
       ...renderFreshness(r),
+      ...renderTtlSweep(r),
       ...renderOwnership(r),
       '100 concurrent requests to a cold container (each upstream call takes 5 ms):',
       '',

@@ -58,6 +58,17 @@ export interface FreshnessResult {
   readonly firstNewVersionAfterS: number | undefined
 }
 
+/** The broker with the register at another value TTL: what docs/ARCHITECTURE.md's TTL choice rests on. */
+export interface TtlSweepResult {
+  readonly ttlS: number
+  readonly getSecretValue: number
+  readonly describeSecret: number
+  readonly secretsManagerUsd: number
+  readonly registerUsd: number
+  readonly totalUsd: number
+}
+export const TTL_SWEEP_S = [300, 600, 900, 1800, 3600] as const
+
 export interface OwnershipResult {
   readonly clientTtlS: number
   readonly api: 'rest' | 'http'
@@ -142,6 +153,7 @@ export async function measureUpstreamCalls(
   coldBurst: ColdBurstResult[]
   freshness: FreshnessResult[]
   ownership: OwnershipResult[]
+  ttlSweep: TtlSweepResult[]
   eventDelayMs: number
 }> {
   const run = (target: CallsTarget, mode: CallsMode, env: Record<string, string>): Promise<CallsMessage> =>
@@ -192,6 +204,23 @@ export async function measureUpstreamCalls(
       `  freshness, a warm container at ${rate < 1 ? `1 request / ${Math.round(1 / rate)} s` : `${rate} req/s`}: old version until ${m.servedOldVersionForS ?? 0} s after the move, new version first served at ${m.firstNewVersionAfterS ?? '—'} s`,
     )
   }
+  const ttlSweep: TtlSweepResult[] = []
+  for (const ttlS of TTL_SWEEP_S) {
+    const m = await run('broker', 'hour', { ...broker.env, BROKER_CACHE_TTL_SECONDS: String(ttlS) })
+    const sm = secretsManagerUsd(monthlyFleetCalls(m.getSecretValue + m.describeSecret))
+    const reg = registerMonth(m).usd
+    ttlSweep.push({
+      ttlS,
+      getSecretValue: m.getSecretValue,
+      describeSecret: m.describeSecret,
+      secretsManagerUsd: sm,
+      registerUsd: reg,
+      totalUsd: sm + reg,
+    })
+    log(
+      `  value TTL ${ttlS} s with the register: ${m.getSecretValue} GetSecretValue + ${m.describeSecret} DescribeSecret, $${(sm + reg).toFixed(2)}/month`,
+    )
+  }
   const byId = (id: string): CallsResult => hour.find((h) => h.id === id) as CallsResult
   const direct = byId('powertools-300').hour
   const ours = byId('broker')
@@ -223,5 +252,5 @@ export async function measureUpstreamCalls(
       `  100 concurrent cold requests, ${s.label.padEnd(30)} → ${message.getSecretValue + message.describeSecret} upstream call(s)`,
     )
   }
-  return { hour, coldBurst, freshness, ownership: costs, eventDelayMs: EVENT_DELAY_MS }
+  return { hour, coldBurst, freshness, ownership: costs, ttlSweep, eventDelayMs: EVENT_DELAY_MS }
 }
