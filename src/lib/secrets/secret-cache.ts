@@ -1,8 +1,13 @@
 import { LRUCache } from 'lru-cache'
-import type { CacheState } from '../../contract/wire'
-import type { Clock } from '../clock'
-import type { HeldSecret, RegisterCall, RegisterWatch, SyncReport } from './register-watch'
-import type { FetchedSecret, SecretSource } from './secret-reader'
+import type { HeldSecret, SyncReport } from './register-watch'
+import type {
+  CacheGetOptions,
+  CacheResult,
+  RegisterActivity,
+  SecretCache,
+  SecretCacheOptions,
+} from './secret-cache-types'
+import type { FetchedSecret } from './secret-reader'
 import {
   upstreamFailure,
   UpstreamFailure,
@@ -34,76 +39,16 @@ import {
  * - Each result (and each failure) lists the upstream calls made on behalf of that request, for its metrics;
  *   a request that joined another's refresh made none.
  * - With the invalidation register (`register`), every request first lets the watch sync when one is due
- *   (register-watch.ts): a held secret whose AWSCURRENT moved is expired at once, and its refresh reads the
- *   value directly when the register names the new version (no DescribeSecret first). While the register
- *   cannot be read, values are revalidated on the shorter `fallbackTtlMs`, as before the register existed.
+ *   (register-watch.ts; a secret not held yet is read meanwhile, not after): a held secret whose AWSCURRENT
+ *   moved is expired at once, and its refresh reads the value directly when the register names the new
+ *   version (no DescribeSecret first). A value read while a sync learnt of a move is compared again at the
+ *   next sync. While the register cannot be read, values are revalidated on the shorter `fallbackTtlMs`, as
+ *   before the register existed.
  * - Never backwards: a request that shows a version this container does not hold (`clientVersions`, from
  *   If-None-Match) and has never superseded is a sign the container is behind; it revalidates first, under
  *   the same rate limit as `forceRevalidate`.
  */
-export interface CacheResult {
-  readonly secret: FetchedSecret
-  readonly state: CacheState
-  /** A forced revalidation was asked for and refused by the rate limit. */
-  readonly forceLimited: boolean
-  /** What became of a forced revalidation asked for with this request (undefined when none was asked). */
-  readonly revalidation: 'done' | 'failed' | 'rate-limited' | undefined
-  /** Milliseconds past expiry, when `state` is `stale`. */
-  readonly staleForMs: number
-  /** The request was served from the cache during a failure back-off, without asking upstream. */
-  readonly backedOff: boolean
-  readonly upstream: readonly UpstreamCall[]
-  /** This request refreshed the secret because the register said its AWSCURRENT had moved. */
-  readonly invalidated: boolean
-  /** The request named a version this container did not hold (If-None-Match), so it revalidated first. */
-  readonly behind: boolean
-  /** The register calls this request made (it ran the container's sync), and how the sync ended. */
-  readonly register: RegisterActivity | undefined
-}
-
-export interface RegisterActivity {
-  readonly state: SyncReport['state']
-  readonly calls: readonly RegisterCall[]
-}
-
-export interface CacheGetOptions {
-  /** Cache-Control: no-cache: revalidate now (rate-limited). */
-  readonly forceRevalidate?: boolean
-  /** Versions the caller already has (If-None-Match); one this container never held makes it revalidate. */
-  readonly clientVersions?: readonly string[]
-}
-
-export interface SecretCache {
-  get(secretId: string, opts?: CacheGetOptions): Promise<CacheResult>
-  clear(): void
-  readonly size: number
-}
-
-export interface SecretCacheOptions {
-  readonly source: SecretSource
-  readonly clock: Clock
-  readonly ttlMs: number
-  readonly maxEntries: number
-  readonly maxStaleMs: number
-  readonly forceRefreshMinIntervalMs: number
-  /** How long a value may be kept by DescribeSecret revalidations before it is read again in full. */
-  readonly maxValueAgeMs: number
-  /**
-   * The most one refresh (DescribeSecret and then GetSecretValue, each with the SDK's own retries) may take
-   * before it is abandoned as a transient timeout, so a request ends, audited, inside the function's timeout.
-   */
-  readonly refreshBudgetMs?: number
-  /** How long (at most; jittered down to half) upstream is not asked again about a secret after a failure. */
-  readonly failureBackoffMs?: number
-  /** Jitter source, [0, 1). */
-  readonly random?: () => number
-  /** A monotonic clock for call durations. */
-  readonly now?: () => number
-  /** The invalidation register's watch; without one, the TTL alone decides. */
-  readonly register?: RegisterWatch
-  /** The TTL while the register cannot be read (never longer than `ttlMs`). */
-  readonly fallbackTtlMs?: number
-}
+export type { CacheGetOptions, CacheResult, RegisterActivity, SecretCache, SecretCacheOptions }
 
 export const DEFAULT_FAILURE_BACKOFF_MS = 5000
 /**
@@ -202,6 +147,18 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
     }
   }
 
+  /**
+   * A move was applied while this value was being read: the answer may predate it, and the sync either could
+   * not compare it (not held yet) or expired the entry this read has just replaced. Forget which revision was
+   * acted on and have the next sync read every held item again.
+   */
+  function recheckIfMoved(secretId: string, movesBefore: number): void {
+    if (movesApplied === movesBefore) return
+    const e = entries.peek(secretId)
+    if (e !== undefined) e.checkedRev = undefined
+    register?.recheck()
+  }
+
   async function syncRegister(): Promise<RegisterActivity | undefined> {
     const sync = register?.syncIfDue(clock.now(), held, applySync)
     if (sync === undefined) return undefined
@@ -246,14 +203,13 @@ export function createSecretCache(opts: SecretCacheOptions): SecretCache {
         )
         if (versionId === previous.secret.versionId) {
           store(secretId, previous.secret, previous, previous.fetchedAt)
+          recheckIfMoved(secretId, movesBefore)
           return { ok: true, secret: previous.secret, state: 'revalidated' }
         }
       }
       const secret = await timed(calls, 'GetSecretValue', () => source.getCurrent(secretId, signal))
       store(secretId, secret, previous, clock.now())
-      // A move was applied while this value was being read, so the sync could not compare it (it was not
-      // held yet) and the value may predate the move: have the next sync read every held item again.
-      if (movesApplied !== movesBefore) register?.recheck()
+      recheckIfMoved(secretId, movesBefore)
       const unchanged = previous !== undefined && previous.secret.versionId === secret.versionId
       return { ok: true, secret, state: unchanged ? 'revalidated' : 'miss' }
     } catch (err) {

@@ -25,8 +25,9 @@ class ScriptedSource implements SecretSource {
   gate: Promise<void> | undefined
   async currentVersionId(): Promise<string> {
     this.calls.describe += 1
+    const version = this.version
     await this.gate
-    return this.version
+    return version
   }
   async getCurrent(): Promise<FetchedSecret> {
     this.calls.get += 1
@@ -352,5 +353,36 @@ describe('never backwards, for a caller that is behind rather than ahead', () =>
     clock.advance(20_000)
     expect((await cache.get(ID, { clientVersions: ['v1'] })).behind).toBe(false)
     expect(source.calls).toEqual({ describe: 1, get: 1 })
+  })
+})
+
+describe('a revalidation under way when the register says the secret moved', () => {
+  it('does not lose the move when DescribeSecret answered before it', async () => {
+    const { clock, source, register, cache } = setup({ ttlMs: 10_000 })
+    await cache.get(ID)
+    clock.advance(2000)
+    await cache.get(ID) // the cold read's item compare
+    // The entry expires; its DescribeSecret is asked, and answers v1, just before AWSCURRENT moves.
+    clock.advance(10_000)
+    let open!: () => void
+    source.gate = new Promise((r) => (open = r))
+    const revalidating = cache.get(ID)
+    while (source.calls.describe < 1) await Promise.resolve()
+    source.version = 'v2'
+    register.record(NAME, 'Secret Label Updated', 'v2')
+    // Another request's sync learns of the move and expires the entry being revalidated, before that
+    // revalidation's answer (v1) arrives.
+    const itemsRead = register.calls.items
+    clock.advance(2000)
+    const other = cache.get('arn:aws:secretsmanager:us-east-1:123456789012:secret:billing/key-GhIjKl')
+    for (let i = 0; i < 1000 && register.calls.items === itemsRead; i++) await Promise.resolve()
+    expect(register.calls.items).toBe(itemsRead + 1)
+    for (let i = 0; i < 10; i++) await Promise.resolve()
+    open()
+    expect((await revalidating).state).toBe('revalidated')
+    await other
+    source.gate = undefined
+    clock.advance(2000)
+    expect(await cache.get(ID)).toMatchObject({ invalidated: true, secret: { versionId: 'v2' } })
   })
 })
