@@ -3,33 +3,60 @@ import tseslint from 'typescript-eslint'
 import jest from 'eslint-plugin-jest'
 
 /** Nothing outside tests imports tests/: what tools, the benchmark and tests share lives in scripts/lib. */
-const NO_TESTS = { group: ['**/tests/**', '../tests/*', '../../tests/*'], message: 'Nothing imports tests/: move what is shared to scripts/lib.' }
-const NO_HANDLERS = { group: ['**/handlers/*'], message: 'Nothing imports a handler: handlers are entry points.' }
+const NO_TESTS = {
+  group: ['**/tests/**', '../tests/*', '../../tests/*'],
+  message: 'Nothing imports tests/: move what is shared to scripts/lib.',
+}
+const NO_HANDLERS = {
+  group: ['**/handlers/*'],
+  message: 'Nothing imports a handler: handlers are entry points.',
+}
 /** lib/secrets is entered through its index only. */
 const SECRETS_DOOR = {
-  group: ['**/lib/secrets/*', '../secrets/*', './secrets/*', '!**/lib/secrets/index', '!../secrets/index', '!./secrets/index'],
+  group: [
+    '**/lib/secrets/*',
+    '../secrets/*',
+    './secrets/*',
+    '!**/lib/secrets/index',
+    '!../secrets/index',
+    '!./secrets/index',
+  ],
   message: 'Import the secrets core through its index (src/lib/secrets), not its files.',
 }
 
 /** src/rotation is entered through its index only. */
 const ROTATION_DOOR = {
-  group: ['**/src/rotation/*', '**/src/rotation/**', '../rotation/*', '../rotation/**', '!**/src/rotation/index', '!../rotation/index'],
+  group: [
+    '**/src/rotation/*',
+    '**/src/rotation/**',
+    '../rotation/*',
+    '../rotation/**',
+    '!**/src/rotation/index',
+    '!../rotation/index',
+  ],
   message: 'Import the rotation core through its index (src/rotation), not its files.',
 }
 
 function importRules() {
-  const edge = { allowTypeImports: true, group: ['aws-lambda'], message: 'Import event types with `import type` from aws-lambda only at the HTTP edge.' }
+  const edge = {
+    allowTypeImports: true,
+    group: ['aws-lambda'],
+    message: 'Import event types with `import type` from aws-lambda only at the HTTP edge.',
+  }
   return [
     {
       files: ['src/**/*.ts'],
-      ignores: ['src/lib/secrets/**', 'src/rotation/**'],
+      ignores: ['src/lib/secrets/**', 'src/rotation/**', 'src/invalidation/**'],
       rules: {
         'no-console': 'error',
-        'no-restricted-imports': ['error', { patterns: [NO_TESTS, NO_HANDLERS, SECRETS_DOOR, ROTATION_DOOR, edge] }],
+        'no-restricted-imports': [
+          'error',
+          { patterns: [NO_TESTS, NO_HANDLERS, SECRETS_DOOR, ROTATION_DOOR, edge] },
+        ],
       },
     },
     {
-      files: ['src/lib/secrets/**/*.ts', 'src/rotation/**/*.ts'],
+      files: ['src/lib/secrets/**/*.ts', 'src/rotation/**/*.ts', 'src/invalidation/**/*.ts'],
       rules: {
         'no-console': 'error',
         'no-restricted-imports': [
@@ -43,7 +70,13 @@ function importRules() {
               },
               { group: ['aws-lambda'], message: 'The core knows nothing of Lambda events.' },
               {
-                group: ['../lib/secrets', '../lib/secrets/*', '../../lib/secrets', '../../lib/secrets/*', '**/rotation/*'],
+                group: [
+                  '../lib/secrets',
+                  '../lib/secrets/*',
+                  '../../lib/secrets',
+                  '../../lib/secrets/*',
+                  '**/rotation/*',
+                ],
                 message: 'Rotation and the read path share only the contract (src/contract) and lib basics.',
               },
             ],
@@ -53,7 +86,12 @@ function importRules() {
     },
     {
       files: ['scripts/**/*.ts', 'bench/**/*.ts', 'infra/**/*.ts'],
-      rules: { 'no-restricted-imports': ['error', { patterns: [NO_TESTS, NO_HANDLERS, SECRETS_DOOR, ROTATION_DOOR] }] },
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          { patterns: [NO_TESTS, NO_HANDLERS, SECRETS_DOOR, ROTATION_DOOR] },
+        ],
+      },
     },
   ]
 }

@@ -2,11 +2,12 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, freemem, platform, release, totalmem } from 'node:os'
 import { join, relative } from 'node:path'
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { MOTO_CREDENTIALS, startMoto, type MotoServer } from '../scripts/lib/moto'
 import { buildAll, BENCH_DIR, BUILD_DIR, REPO_ROOT } from './lib/build'
 import { measureColdStart } from './lib/cold-start'
-import { BENCH_REGION, BENCH_SECRET_NAME } from './lib/events'
+import { BENCH_REGION, BENCH_REGISTER_TABLE, BENCH_SECRET_NAME } from './lib/events'
 import { measureHttpLoad } from './lib/http-load'
 import { measureLatency } from './lib/latency'
 import { evaluateGoals, renderMarkdown, type BenchReport } from './lib/report'
@@ -70,7 +71,21 @@ async function createBenchSecret(moto: MotoServer): Promise<Upstream> {
     endpoint: moto.endpoint,
     credentials: MOTO_CREDENTIALS,
   })
+  // The invalidation register the broker reads (empty: nothing moves in the latency and cold-start parts).
+  const db = new DynamoDBClient({
+    region: BENCH_REGION,
+    endpoint: moto.endpoint,
+    credentials: MOTO_CREDENTIALS,
+  })
   try {
+    await db.send(
+      new CreateTableCommand({
+        TableName: BENCH_REGISTER_TABLE,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      }),
+    )
     const value = {
       engine: 'postgres',
       host: 'orders-db.prod.internal',
@@ -86,6 +101,7 @@ async function createBenchSecret(moto: MotoServer): Promise<Upstream> {
     return { endpoint: moto.endpoint, secretArn: out.ARN }
   } finally {
     sm.destroy()
+    db.destroy()
   }
 }
 

@@ -128,6 +128,16 @@ function metricAlarms(plan: StackPlan): Cfn {
       },
       1,
     ),
+    // The register is then not updated for that event: containers learn of the move only at their TTL.
+    InvalidationFunctionErrorsAlarm: alarm(
+      `${prefix}: the cache invalidation function failed (an AWSCURRENT move may not reach the containers before their TTL)`,
+      {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'InvalidateCacheLambdaFunction' } }],
+      },
+      1,
+    ),
     // Denials on every authenticated route (a probe through the batch endpoint tries 20 names a request), summed
     // with metric math: the EMF metrics carry a bounded route dimension, never a principal or a name.
     DenialSpikeAlarm: alarm(

@@ -21,6 +21,7 @@ export const roleArn = (logicalId: string): Cfn => getAtt(logicalId, 'Arn')
 /** The stage's two function roles, by name (the key policy names them before they exist). */
 export const httpRoleName = (stage: string): string => `${SERVICE_NAME}-${stage}-http`
 export const rotationRoleName = (stage: string): string => `${SERVICE_NAME}-${stage}-rotation`
+export const invalidationRoleName = (stage: string): string => `${SERVICE_NAME}-${stage}-invalidation`
 
 /** kms:ViaService = Secrets Manager in this region: the key is usable only through Secrets Manager. */
 export const viaSecretsManager: Cfn = {

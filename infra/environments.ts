@@ -1,7 +1,10 @@
+import { parseSecretArn, registerTableName } from '../src/contract/register'
 import { settingsFor, type FunctionKind } from '../src/contract/settings'
+import type { InvalidationDocument } from '../src/invalidation/invalidation-config'
 import type { RuntimeCatalogDocument } from '../src/lib/secrets'
 import type { RotationDocument } from '../src/rotation'
 import type { ManagedSecret, StackPlan } from './plan'
+import { SERVICE_NAME } from './stage-declarations'
 
 /**
  * What the functions get from a plan: the runtime catalog and rotation documents, and each function's
@@ -64,6 +67,18 @@ export function rotationDocument(
   }
 }
 
+/** The stage's invalidation register (a DynamoDB table with a fixed name, so no intrinsic is needed). */
+export const registerTable = (plan: StackPlan): string => registerTableName(SERVICE_NAME, plan.decl.stage)
+
+/** What the invalidation function records: the names (in Secrets Manager) of the stage's brokered secrets. */
+export function invalidationDocument(plan: StackPlan): InvalidationDocument {
+  return {
+    secretNames: runtimeCatalogDocument(plan, (m) => m.awsName).secrets.map(
+      (s) => parseSecretArn(s.secretId)?.name ?? s.secretId,
+    ),
+  }
+}
+
 const deployed = (m: ManagedSecret): string => `\${${m.logicalId}}`
 
 /** A JSON document with `${LogicalId}` placeholders as a CloudFormation string (Ref of a secret is its ARN). */
@@ -103,9 +118,19 @@ export function httpEnvironment(plan: StackPlan): Record<string, unknown> {
     BROKER_CATALOG_JSON: local
       ? JSON.stringify(runtimeCatalogDocument(plan, (m) => m.awsName))
       : subJson(runtimeCatalogDocument(plan, deployed)),
+    BROKER_REGISTER_TABLE: registerTable(plan),
     ...(plan.localConsumersSecretName === undefined
       ? {}
       : { BROKER_LOCAL_CONSUMERS_SECRET_ID: plan.localConsumersSecretName }),
+  }
+}
+
+export function invalidationEnvironment(plan: StackPlan): Record<string, unknown> {
+  return {
+    BROKER_STAGE: plan.decl.stage,
+    ...settingsEnvironment(plan, 'invalidation'),
+    BROKER_REGISTER_TABLE: registerTable(plan),
+    BROKER_INVALIDATION_JSON: JSON.stringify(invalidationDocument(plan)),
   }
 }
 
@@ -132,7 +157,9 @@ export function rotationEnvironment(plan: StackPlan): Record<string, unknown> {
  * The HTTP and rotation functions' environments as CloudFormation will resolve them, each secret's ARN at
  * its longest: `${SecretX}` in a Sub becomes the ARN, the account id Ref the stage's account.
  */
-export function resolvedEnvironments(plan: StackPlan): Record<'http' | 'rotation', Record<string, string>> {
+export function resolvedEnvironments(
+  plan: StackPlan,
+): Record<'http' | 'rotation' | 'invalidation', Record<string, string>> {
   const { params } = plan.decl
   const awsNames = new Map(plan.managed.map((m) => [m.logicalId, m.awsName]))
   const worstArn = (logicalId: string): string =>
@@ -148,7 +175,11 @@ export function resolvedEnvironments(plan: StackPlan): Record<'http' | 'rotation
   }
   const resolved = (env: Record<string, unknown>): Record<string, string> =>
     Object.fromEntries(Object.entries(env).map(([k, v]) => [k, resolve(v)]))
-  return { http: resolved(httpEnvironment(plan)), rotation: resolved(rotationEnvironment(plan)) }
+  return {
+    http: resolved(httpEnvironment(plan)),
+    rotation: resolved(rotationEnvironment(plan)),
+    invalidation: resolved(invalidationEnvironment(plan)),
+  }
 }
 
 /**

@@ -10,8 +10,16 @@ export type HttpFunctionKey = keyof typeof ROUTES
 
 export const HTTP_FUNCTIONS = Object.keys(ROUTES) as HttpFunctionKey[]
 
-/** Routes that API Gateway authenticates with SigV4 (AWS_IAM): every route but health. */
-export const SIGNED_ROUTES = HTTP_FUNCTIONS.filter((k) => k !== 'health').map((k) => ROUTES[k])
+/**
+ * The method and path of every signed route that API Gateway serves (AWS_IAM): every route but health, each
+ * under its path and under every alias it keeps working, so a policy naming them misses none.
+ */
+export const SIGNED_ROUTES: { method: string; path: string }[] = HTTP_FUNCTIONS.filter(
+  (k) => k !== 'health',
+).flatMap((k) => {
+  const route: { method: string; path: string; aliases?: readonly string[] } = ROUTES[k]
+  return [route.path, ...(route.aliases ?? [])].map((path) => ({ method: route.method, path }))
+})
 
 /** The function's name in Lambda: Serverless's `<service>-<stage>-<function>`. */
 export const httpFunctionName = (stage: string, key: HttpFunctionKey): string =>

@@ -2,6 +2,7 @@ import {
   allow,
   getAtt,
   httpRoleName,
+  invalidationRoleName,
   partitionArn,
   policyDocument,
   rotationRoleName,
@@ -10,6 +11,7 @@ import {
   type Statement,
 } from './cfn'
 import { HTTP_FUNCTIONS, httpFunctionName } from './http-functions'
+import { registerReadStatement, registerWriteStatement } from './invalidation'
 import { externalBrokeredArns, isBrokered, masterSecretRefs, rotatedSecrets, type StackPlan } from './plan'
 import { SERVICE_NAME } from './stage-declarations'
 
@@ -34,6 +36,7 @@ function logStatements(functionNames: readonly string[]): Statement[] {
 }
 
 export const ROTATION_FUNCTION = 'rotateSecret'
+export const INVALIDATION_FUNCTION = 'invalidateCache'
 
 function tracingStatements(enabled: boolean): Statement[] {
   return enabled ? [allow(['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], '*')] : []
@@ -68,6 +71,8 @@ function httpRole(plan: StackPlan): Cfn {
       : [allow(['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], brokered)]),
     allow(['kms:Decrypt'], keyArn, viaSecretsManager),
     ...tracingStatements(params.tracing),
+    // Cache invalidation (infra/invalidation.ts): the HTTP functions only read the register.
+    registerReadStatement(),
   ])
 }
 
@@ -115,6 +120,20 @@ function rotationRole(plan: StackPlan): Cfn {
   ])
 }
 
+/** Cache invalidation (infra/invalidation.ts): the invalidation function may only write the register. */
+function invalidationRole(plan: StackPlan): Cfn {
+  const { stage, params } = plan.decl
+  return lambdaRole(invalidationRoleName(stage), [
+    ...logStatements([`${SERVICE_NAME}-${stage}-${INVALIDATION_FUNCTION}`]),
+    registerWriteStatement(),
+    ...tracingStatements(params.tracing),
+  ])
+}
+
 export function iamResources(plan: StackPlan): Cfn {
-  return { HttpFunctionRole: httpRole(plan), RotationFunctionRole: rotationRole(plan) }
+  return {
+    HttpFunctionRole: httpRole(plan),
+    RotationFunctionRole: rotationRole(plan),
+    InvalidationFunctionRole: invalidationRole(plan),
+  }
 }

@@ -18,6 +18,7 @@ module.exports = {
   resources: async (ctx) => stack.buildResources(await planFor(ctx)),
   httpEnvironment: async (ctx) => stack.httpEnvironment(await planFor(ctx)),
   rotationEnvironment: async (ctx) => stack.rotationEnvironment(await planFor(ctx)),
+  invalidationEnvironment: async (ctx) => stack.invalidationEnvironment(await planFor(ctx)),
   // Provider settings from the stage's params (defaults from src/contract/settings.ts).
   region: async (ctx) => (await planFor(ctx)).decl.params.region,
   logRetentionDays: async (ctx) => (await planFor(ctx)).decl.params.logRetentionDays,

@@ -3,6 +3,7 @@ import { apiResources } from './api'
 import { getAtt, type Cfn } from './cfn'
 import { directInvokeDetectionResources } from './direct-invoke'
 import { iamResources } from './iam'
+import { invalidationResources } from './invalidation'
 import { kmsResources } from './kms'
 import type { StackPlan } from './plan'
 import { secretResources } from './secrets'
@@ -10,13 +11,16 @@ import { secretResources } from './secrets'
 /**
  * Everything serverless.yml computes from a stage's declarations, by resource family: the plan (plan.ts),
  * the functions' environments (environments.ts), the key (kms.ts), the roles (iam.ts), the secrets and their
- * policies (secrets.ts), the API (api.ts) and the alarms (alarms.ts). Pure: same declarations in, same
+ * policies (secrets.ts), the API (api.ts), the alarms (alarms.ts) and cache invalidation (invalidation.ts). Pure: same declarations in, same
  * template out. This file composes them and is the one import for tools and tests.
  */
 export { planStack, secretAwsName, type ManagedSecret, type StackPlan } from './plan'
 export {
   httpEnvironment,
+  invalidationDocument,
+  invalidationEnvironment,
   LAMBDA_AMAZON_CA_BUNDLE,
+  registerTable,
   LAMBDA_ENVIRONMENT_LIMIT_BYTES,
   resolvedEnvironments,
   rotationDocument,
@@ -31,6 +35,13 @@ export {
   directInvokeScp,
   boundaryPolicyName,
 } from './direct-invoke'
+export {
+  INVALIDATION_RULES,
+  labelUpdatedPattern,
+  registerReadStatement,
+  registerWriteStatement,
+  rotationSucceededPattern,
+} from './invalidation'
 
 export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn } {
   const resources: Cfn = {
@@ -40,6 +51,7 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
     ...apiResources(plan),
     ...alarmResources(plan),
     ...directInvokeDetectionResources(plan),
+    ...invalidationResources(plan),
   }
   const outputs: Cfn = {
     BrokerKeyArn: { Value: getAtt('BrokerKey', 'Arn') },

@@ -133,6 +133,8 @@ async function main(): Promise<void> {
       `  keys, endpoint and region: ${localJson}`,
       `  audit log: ${stack.auditFile} (this run only; the previous run's is audit.previous.jsonl)`,
       `  API log:   ${stack.offlineLog}`,
+      `  invalidation: register ${stack.registerTable} in the emulator; Secrets Manager's label events are delivered`,
+      `    to the invalidation function by a local watcher (log: ${stack.eventsLog})`,
       stack.postgres === undefined
         ? '  demo PostgreSQL: not started'
         : `  demo PostgreSQL: ${stack.postgres.host}:${stack.postgres.port} (database demo; its roles' passwords are the demo secrets')`,
@@ -142,9 +144,10 @@ async function main(): Promise<void> {
       `  KEYS=$(node -p "const c=require('${localJson}').consumers[0]; c.accessKeyId+':'+c.secretAccessKey")`,
       `  curl --aws-sigv4 "aws:amz:${stack.region}:execute-api" --user "$KEYS" "$EP/secrets/${readable[0] ?? 'demo/db'}"`,
       '',
-      'Rotate a secret the way Secrets Manager does, then read the new version at once:',
+      'Rotate a secret the way Secrets Manager does; a plain GET serves the new version within seconds',
+      '(the invalidation register), and Cache-Control: no-cache at once:',
       '  npm run rotate -- demo/db',
-      `  curl -H 'Cache-Control: no-cache' --aws-sigv4 "aws:amz:${stack.region}:execute-api" --user "$KEYS" "$EP/secrets/demo/db"`,
+      `  curl --aws-sigv4 "aws:amz:${stack.region}:execute-api" --user "$KEYS" "$EP/secrets/demo/db"`,
       'Who read what:  npm run audit -- --secret demo/db',
       '',
       'Ctrl-C stops everything this command started.',

@@ -1,9 +1,16 @@
 import {
+  BatchGetItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb'
+import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager'
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda'
+import { registerSecretKey } from '../../src/contract/register'
 import { apiGatewayEvent, BENCH_SECRET_NAME, GET_SECRET_EVENT, lambdaContext } from '../lib/events'
 
 /**
@@ -15,6 +22,9 @@ import { apiGatewayEvent, BENCH_SECRET_NAME, GET_SECRET_EVENT, lambdaContext } f
  * broker's systemClock, Powertools' ExpirableValue and middy's processCache read them) and the global
  * setTimeout/clearTimeout run on the same virtual clock (middy's refresh timer). The secret rotates once,
  * at 33:07.65. Also reports how long each target kept serving the old version after the rotation.
+ * The invalidation register (DynamoDB) is answered from memory the same way, counting calls and read units;
+ * the invalidation function records the move `BENCH_EVENT_DELAY_MS` after it (EventBridge → Lambda →
+ * DynamoDB), as the generation counter and the secret's item. `BENCH_RATE` sets the requests per second.
  * `cold-burst`: real time; 100 concurrent requests to a freshly loaded module, each upstream call taking
  * 5 ms (moto's median, research §9).
  * argv: <target> <mode>; configuration through env (set by the parent).
@@ -31,20 +41,67 @@ export interface CallsMessage {
   readonly errors: number
   readonly getSecretValue: number
   readonly describeSecret: number
+  /** Calls to the invalidation register, and the read request units they consumed (eventually consistent). */
+  readonly registerGetItem: number
+  readonly registerBatchGetItem: number
+  readonly registerReadUnits: number
   /** Seconds after the rotation during which the old version was still served (hour mode). */
   readonly servedOldVersionForS: number | undefined
+  /** Seconds from the rotation to the first answer with the new version (hour mode). */
+  readonly firstNewVersionAfterS: number | undefined
   readonly servedVersions: Record<string, number>
 }
 
 const START = Date.UTC(2026, 10, 28, 12, 0, 0)
 const HOUR_MS = 3_600_000
-const INTERVAL_MS = 100
+const INTERVAL_MS = 1000 / Number(process.env['BENCH_RATE'] ?? '10')
+/** From the AWSCURRENT move to the register's update (EventBridge delivery, the function, the write). */
+const EVENT_DELAY_MS = Number(process.env['BENCH_EVENT_DELAY_MS'] ?? '1000')
 /** 33:07.65: a moment aligned with no TTL, so no target gets a lucky (or unlucky) phase. */
 const ROTATE_AT_MS = 1_987_650
 const UPSTREAM_DELAY_MS = 5
 
-const counts = { getSecretValue: 0, describeSecret: 0 }
+const counts = {
+  getSecretValue: 0,
+  describeSecret: 0,
+  registerGetItem: 0,
+  registerBatchGetItem: 0,
+  registerReadUnits: 0,
+}
 const secret = { current: 'v1', previous: undefined as string | undefined, changedAt: START }
+/** The register as the invalidation function leaves it: the generation, and the secret's item once it moved. */
+const register = { generation: 0, item: undefined as Record<string, AttributeValue> | undefined }
+
+function recordMove(at: number): void {
+  const rev = Number(register.item?.['rev']?.N ?? '0') + 1
+  register.item = {
+    pk: { S: registerSecretKey(BENCH_SECRET_NAME) },
+    rev: { N: String(rev) },
+    versionId: { S: secret.current },
+    movedAt: { N: String(secret.changedAt) },
+    lastEvent: { S: 'Secret Label Updated' },
+    changedAt: { N: String(at) },
+  }
+  register.generation += 1
+}
+
+/** Eventually consistent reads of items under 4 KB: half a read request unit each, found or not. */
+function answerRegister(command: unknown): unknown {
+  if (command instanceof GetItemCommand) {
+    counts.registerGetItem++
+    counts.registerReadUnits += 0.5
+    return { Item: { pk: { S: 'generation' }, seq: { N: String(register.generation) } }, $metadata: {} }
+  }
+  if (command instanceof BatchGetItemCommand) {
+    counts.registerBatchGetItem++
+    const [table, request] = Object.entries(command.input.RequestItems ?? {})[0] ?? ['', { Keys: [] }]
+    const keys = request.Keys ?? []
+    counts.registerReadUnits += 0.5 * keys.length
+    const found = keys.filter((k) => register.item !== undefined && k['pk']?.S === register.item['pk']?.S)
+    return { Responses: { [table]: found.map(() => register.item) }, UnprocessedKeys: {}, $metadata: {} }
+  }
+  throw new Error(`unexpected command ${(command as object).constructor.name}`)
+}
 
 function rotate(at: number): void {
   secret.previous = secret.current
@@ -88,12 +145,18 @@ function answer(command: unknown): unknown {
 }
 
 function patchClient(delayMs: number): void {
-  const proto = SecretsManagerClient.prototype as unknown as { send: (command: unknown) => Promise<unknown> }
-  proto.send = function send(command: unknown): Promise<unknown> {
-    const out = answer(command)
-    if (delayMs === 0) return Promise.resolve(out)
-    return new Promise((resolve) => realSetTimeout(() => resolve(out), delayMs))
+  const patch = (
+    proto: { send: (command: unknown) => Promise<unknown> },
+    respond: (c: unknown) => unknown,
+  ) => {
+    proto.send = function send(command: unknown): Promise<unknown> {
+      const out = respond(command)
+      if (delayMs === 0) return Promise.resolve(out)
+      return new Promise((resolve) => realSetTimeout(() => resolve(out), delayMs))
+    }
   }
+  patch(SecretsManagerClient.prototype as never, answer)
+  patch(DynamoDBClient.prototype as never, answerRegister)
 }
 
 const realSetTimeout = globalThis.setTimeout
@@ -185,14 +248,21 @@ async function runHour(handler: Handler): Promise<Omit<CallsMessage, 'kind' | 't
   const served: Record<string, number> = {}
   let errors = 0
   let rotated = false
+  let recorded = false
   let lastOldServedAt: number | undefined
-  const requests = HOUR_MS / INTERVAL_MS
+  let firstNewServedAt: number | undefined
+  const requests = Math.round(HOUR_MS / INTERVAL_MS)
   for (let i = 0; i < requests; i++) {
     const t = START + i * INTERVAL_MS
     if (!rotated && t - START >= ROTATE_AT_MS) {
       await advanceTo(START + ROTATE_AT_MS)
       rotate(Date.now())
       rotated = true
+    }
+    if (rotated && !recorded && t - START >= ROTATE_AT_MS + EVENT_DELAY_MS) {
+      await advanceTo(START + ROTATE_AT_MS + EVENT_DELAY_MS)
+      recordMove(Date.now())
+      recorded = true
     }
     await advanceTo(t)
     const id = `sim-${i}`
@@ -201,11 +271,21 @@ async function runHour(handler: Handler): Promise<Omit<CallsMessage, 'kind' | 't
     served[version] = (served[version] ?? 0) + 1
     if (res.statusCode !== 200) errors++
     if (rotated && version === 'v1') lastOldServedAt = t
+    if (rotated && version === 'v2') firstNewServedAt ??= t
   }
   await advanceTo(START + HOUR_MS)
   const servedOldVersionForS =
     lastOldServedAt === undefined ? 0 : (lastOldServedAt - (START + ROTATE_AT_MS)) / 1000
-  return { requests, errors, ...counts, servedOldVersionForS, servedVersions: served }
+  const firstNewVersionAfterS =
+    firstNewServedAt === undefined ? undefined : (firstNewServedAt - (START + ROTATE_AT_MS)) / 1000
+  return {
+    requests,
+    errors,
+    ...counts,
+    servedOldVersionForS,
+    firstNewVersionAfterS,
+    servedVersions: served,
+  }
 }
 
 async function runColdBurst(handler: Handler): Promise<Omit<CallsMessage, 'kind' | 'target' | 'mode'>> {
@@ -221,6 +301,7 @@ async function runColdBurst(handler: Handler): Promise<Omit<CallsMessage, 'kind'
     errors: results.filter((r) => r.statusCode !== 200).length,
     ...counts,
     servedOldVersionForS: undefined,
+    firstNewVersionAfterS: undefined,
     servedVersions: served,
   }
 }

@@ -12,6 +12,8 @@ export const BENCH_READER_ROLE = `arn:aws:iam::${BENCH_ACCOUNT_ID}:role/orders-s
 export const BENCH_CALLER_ARN = `arn:aws:sts::${BENCH_ACCOUNT_ID}:assumed-role/orders-service/orders-task-7f3c`
 /** The logical name callers ask for; the Secrets Manager secret behind it has the same name. */
 export const BENCH_SECRET_NAME = 'bench/orders-db'
+/** The invalidation register's table, as a deployed stage's HTTP functions are configured (the bench's moto has it). */
+export const BENCH_REGISTER_TABLE = 'secret-broker-bench-register'
 
 export interface EventSpec {
   readonly method: string

@@ -1,12 +1,19 @@
 import { MOTO_CREDENTIALS } from '../../scripts/lib/moto'
 import type { BuildOutput, Peer } from './build'
 import { cleanEnv } from './child'
-import { BENCH_REGION, BENCH_ACCOUNT_ID, BENCH_SECRET_NAME, benchCatalogJson } from './events'
+import {
+  BENCH_ACCOUNT_ID,
+  BENCH_REGION,
+  BENCH_REGISTER_TABLE,
+  BENCH_SECRET_NAME,
+  benchCatalogJson,
+} from './events'
 import { QUIET_TOOL_ENV } from '../../scripts/lib/tool-env'
 
 /**
  * The targets compared in-process, and the environment each runs with. The broker runs as deployed
- * (stage dev, AWS_IAM identity, the default 300 s TTL); the peers read the same secret from the same moto.
+ * (stage dev, AWS_IAM identity, its default TTL, the invalidation register); the peers read the same secret
+ * from the same moto.
  */
 export type TargetId = 'broker' | 'floor' | 'powertools' | 'middy' | 'no-cache'
 
@@ -40,6 +47,7 @@ export function brokerEnv(upstream: Upstream, extra: Record<string, string> = {}
     BROKER_ACCOUNT_ID: BENCH_ACCOUNT_ID,
     BROKER_AUTH_MODE: 'iam',
     BROKER_CATALOG_JSON: benchCatalogJson(upstream.secretArn),
+    BROKER_REGISTER_TABLE: BENCH_REGISTER_TABLE,
     ...extra,
   })
 }
@@ -63,7 +71,7 @@ export function latencyTargets(build: BuildOutput, upstream: Upstream): Target[]
   return [
     {
       id: 'broker',
-      label: 'broker get-secret (bundled, TTL 300 s)',
+      label: 'broker get-secret (bundled, TTL 900 s, invalidation register)',
       bundle: build.functions['get-secret'].path,
       env: brokerEnv(upstream),
     },

@@ -1,13 +1,29 @@
 import { randomUUID } from 'node:crypto'
 import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join, relative } from 'node:path'
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb'
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms'
 import {
   CreateSecretCommand,
   GetRandomPasswordCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager'
-import { planStack, type ManagedSecret, type StackPlan } from '../../infra/stack'
+import {
+  invalidationEnvironment,
+  planStack,
+  registerTable,
+  type ManagedSecret,
+  type StackPlan,
+} from '../../infra/stack'
+import { REGISTER_KEY_ATTRIBUTE, REGISTER_TTL_ATTRIBUTE } from '../../src/contract/register'
+import {
+  createInvalidationDeps,
+  createInvalidationHandler,
+  loadInvalidationConfig,
+} from '../../src/invalidation'
+import { createMemoryLog } from '../../src/lib/logger'
+import { createMemoryMetrics } from '../../src/lib/metrics'
+import { startLocalEventSource, type LocalEventSource } from './local-events'
 import { LOCAL_PARAM_OVERRIDES_VAR, loadStageDeclarations, REPO_ROOT } from '../../infra/stage-declarations'
 import { freePort, waitFor } from './ports'
 import { localConsumerKeysDocument, mintLocalConsumers, type LocalConsumer } from './local-consumers'
@@ -31,6 +47,12 @@ export interface LocalStackOptions {
   readonly motoEndpoint?: string
   /** Where the broker functions send their Secrets Manager calls (a fault proxy in tests); moto by default. */
   readonly upstreamEndpoint?: string | ((motoEndpoint: string) => Promise<string>)
+  /** Where the HTTP functions read the invalidation register (a fault proxy in tests); moto by default. */
+  readonly registerEndpoint?: string | ((motoEndpoint: string) => Promise<string>)
+  /** Deliver Secrets Manager's label events to the invalidation function (local-events.ts); on by default. */
+  readonly events?: boolean
+  /** How often the local event source looks at the emulator (ms, default 500). */
+  readonly eventIntervalMs?: number
   /** Local-stage params to override (e.g. cacheTtlSeconds). */
   readonly paramOverrides?: Record<string, unknown>
   /** Extra fields per secret value, by logical name (tests add canaries; npm start the local PostgreSQL port). */
@@ -70,7 +92,54 @@ export interface LocalStack {
   readonly offlineLog: string
   readonly stateDir: string
   readonly postgres: { readonly host: string; readonly port: number; readonly logFile: string } | undefined
+  /** The invalidation register's table in the emulator. */
+  readonly registerTable: string
+  /** The local stand-in for EventBridge (undefined with `events: false`). */
+  readonly events: LocalEventSource | undefined
+  /** Where the local event source logs each delivered event. */
+  readonly eventsLog: string
   stop(): Promise<void>
+}
+
+/** The register as CloudFormation declares it (infra/invalidation.ts): on demand, keyed by `pk`, with TTL. */
+async function createRegister(endpoint: string, region: string, table: string): Promise<void> {
+  const db = new DynamoDBClient({ region, endpoint, credentials: MOTO_CREDENTIALS, maxAttempts: 2 })
+  try {
+    // An emulator given with --endpoint may already have it from an earlier `npm start`.
+    const created = db.send(
+      new CreateTableCommand({
+        TableName: table,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: REGISTER_KEY_ATTRIBUTE, AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: REGISTER_KEY_ATTRIBUTE, KeyType: 'HASH' }],
+      }),
+    )
+    await created.catch((err: unknown) => {
+      if (!(err instanceof Error && err.name === 'ResourceInUseException')) throw err
+    })
+    await db.send(
+      new UpdateTimeToLiveCommand({
+        TableName: table,
+        TimeToLiveSpecification: { AttributeName: REGISTER_TTL_ATTRIBUTE, Enabled: true },
+      }),
+    )
+  } finally {
+    db.destroy()
+  }
+}
+
+/** The invalidation function's own handler, configured from the plan, writing the emulator's register. */
+function localInvalidationHandler(plan: StackPlan, region: string, motoEndpoint: string) {
+  const env = Object.fromEntries(
+    Object.entries(invalidationEnvironment(plan)).map(([k, v]) => [k, String(v)]),
+  )
+  const deps = createInvalidationDeps(loadInvalidationConfig({ ...env, AWS_REGION: region }), {
+    endpoint: motoEndpoint,
+    credentials: { ...MOTO_CREDENTIALS },
+    log: createMemoryLog(),
+    metrics: createMemoryMetrics(),
+  })
+  return { handler: createInvalidationHandler(deps), destroy: () => deps.destroy() }
 }
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
@@ -181,6 +250,31 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     }
     if (opts.beforeServe !== undefined) await opts.beforeServe({ motoEndpoint, plan, values })
 
+    const table = registerTable(plan)
+    await createRegister(motoEndpoint, region, table)
+    const eventsLog = join(stateDir, 'events.jsonl')
+    let events: LocalEventSource | undefined
+    if (opts.events !== false) {
+      const invalidation = localInvalidationHandler(plan, region, motoEndpoint)
+      events = await startLocalEventSource({
+        motoEndpoint,
+        region,
+        accountId: plan.decl.params.accountId,
+        deliver: invalidation.handler,
+        logFile: eventsLog,
+        ...(opts.eventIntervalMs === undefined ? {} : { intervalMs: opts.eventIntervalMs }),
+      })
+      const started = events
+      cleanups.push(async () => {
+        await started.stop()
+        invalidation.destroy()
+      })
+    }
+    const registerEndpoint =
+      typeof opts.registerEndpoint === 'function'
+        ? await opts.registerEndpoint(motoEndpoint)
+        : (opts.registerEndpoint ?? motoEndpoint)
+
     const upstreamEndpoint =
       typeof opts.upstreamEndpoint === 'function'
         ? await opts.upstreamEndpoint(motoEndpoint)
@@ -202,6 +296,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const workDir = relative(REPO_ROOT, join(runDir, 'esbuild'))
     const env = functionEnvironment(process.env, {
       AWS_ENDPOINT_URL: upstreamEndpoint,
+      // The register is read from the emulator directly (or through a test's fault proxy of its own).
+      AWS_ENDPOINT_URL_DYNAMODB: registerEndpoint,
       AWS_REGION: region,
       AWS_DEFAULT_REGION: region,
       AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
@@ -253,6 +349,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       offlineLog,
       stateDir,
       postgres: pg === undefined ? undefined : { host: pg.host, port: pg.port, logFile: pg.logFile },
+      registerTable: table,
+      events,
+      eventsLog,
       stop,
     }
   } catch (err) {

@@ -30,7 +30,7 @@ export const LOG_RETENTION_DAYS = [
 ] as const
 
 /** Which functions receive a setting in their environment. */
-export type FunctionKind = 'http' | 'rotation'
+export type FunctionKind = 'http' | 'rotation' | 'invalidation'
 
 interface Common {
   /** One line for the README's configuration table. */
@@ -116,7 +116,7 @@ export const SETTINGS = {
     pattern: ACCOUNT_ID_PATTERN,
     describe: 'a 12-digit AWS account id',
     env: 'BROKER_ACCOUNT_ID',
-    functions: ['http'],
+    functions: ['http', 'invalidation'],
     meaning: "the stage's account; every reader and external secret must be in it",
   }),
   authMode: oneOf({
@@ -130,10 +130,33 @@ export const SETTINGS = {
     unit: 'seconds',
     min: 0,
     max: 3600,
-    default: 300,
+    // 900 s, not 300 s: the invalidation register brings a moved AWSCURRENT within seconds, so the TTL is
+    // only the backstop for an event that never arrives (docs/ARCHITECTURE.md, "Invalidation").
+    default: 900,
     env: 'BROKER_CACHE_TTL_SECONDS',
     functions: ['http'],
-    meaning: "how long a value is served from a container's cache before revalidation",
+    meaning:
+      "how long a value is served from a container's cache before it is revalidated, while the invalidation register answers (the bound for an event that never arrives)",
+  }),
+  invalidationPollSeconds: int({
+    unit: 'seconds',
+    min: 1,
+    max: 60,
+    default: 2,
+    env: 'BROKER_INVALIDATION_POLL_SECONDS',
+    functions: ['http'],
+    meaning:
+      "a container reads the invalidation register's generation at most this often, inside a request, and revalidates at once a secret whose AWSCURRENT moved",
+  }),
+  registerFallbackTtlSeconds: int({
+    unit: 'seconds',
+    min: 0,
+    max: 3600,
+    default: 300,
+    env: 'BROKER_REGISTER_FALLBACK_TTL_SECONDS',
+    functions: ['http'],
+    meaning:
+      'while the invalidation register cannot be read (unreachable, throttled), cached values are revalidated at least this often (the TTL before the register existed)',
   }),
   cacheMaxEntries: int({
     unit: 'count',
@@ -202,7 +225,7 @@ export const SETTINGS = {
     values: LOG_LEVELS,
     default: 'INFO',
     env: 'BROKER_LOG_LEVEL',
-    functions: ['http', 'rotation'],
+    functions: ['http', 'rotation', 'invalidation'],
     meaning: 'the functions’ log level',
   }),
   passwordLength: int({
@@ -354,6 +377,9 @@ export const STRUCTURAL_ENV = {
   BROKER_LOCAL_STACK_ID: 'local stage only: the id of the `npm start` stack, which /health answers with',
   BROKER_API_ID:
     "the id of the stage's REST API: an event that does not name it (and the stage) is refused, a tripwire against direct invocation by mistake",
+  BROKER_REGISTER_TABLE:
+    'the invalidation register (DynamoDB table) the HTTP functions read and the invalidation function writes',
+  BROKER_INVALIDATION_JSON: 'the brokered secrets whose AWSCURRENT moves the invalidation function records',
 } as const
 
 /** Every BROKER_* variable any function reads; anything else is a typo, refused at cold start. */

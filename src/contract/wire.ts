@@ -91,6 +91,23 @@ export type Whoami = z.infer<typeof WhoamiSchema>
 export const SecretNamesSchema = z.object({ names: z.array(z.string()) })
 export type SecretNames = z.infer<typeof SecretNamesSchema>
 
+/**
+ * What the invalidation register last saw of a secret: `recorded` with the version AWSCURRENT last moved to
+ * and when (`movedAt`), the last event recorded and when (`changedAt`), and whether that version is the one
+ * Secrets Manager reports as current; `none` when no move was ever recorded; `unavailable` when the register
+ * could not be read (or the stage has none).
+ */
+export const REGISTER_VIEW_STATES = ['recorded', 'none', 'unavailable'] as const
+export const RegisterViewSchema = z.object({
+  state: z.enum(REGISTER_VIEW_STATES),
+  versionId: z.optional(z.string()),
+  movedAt: z.optional(z.string()),
+  lastEvent: z.optional(z.string()),
+  changedAt: z.optional(z.string()),
+  matchesCurrent: z.optional(z.boolean()),
+})
+export type RegisterView = z.infer<typeof RegisterViewSchema>
+
 export const RotationStatusSchema = z.object({
   name: z.string(),
   rotationEnabled: z.boolean(),
@@ -101,6 +118,7 @@ export const RotationStatusSchema = z.object({
   pendingVersionId: z.optional(z.string()),
   stuck: z.boolean(),
   advice: z.optional(z.string()),
+  register: z.optional(RegisterViewSchema),
 })
 export type RotationStatus = z.infer<typeof RotationStatusSchema>
 

@@ -55,6 +55,8 @@ interface ItemOutcome {
   readonly status: number
   readonly audit: AuditItem
   readonly upstream: readonly UpstreamCallRecord[]
+  readonly register: readonly UpstreamCallRecord[]
+  readonly invalidated: boolean
 }
 
 async function readItem(d: HttpDeps, principalArn: string, name: string): Promise<ItemOutcome> {
@@ -73,6 +75,8 @@ async function readItem(d: HttpDeps, principalArn: string, name: string): Promis
       status: problem.status,
       audit: audit({ outcome: problem.status === 404 ? 'denied' : 'error', reason }),
       upstream: isBrokerError(err) ? (err.facts.upstream ?? []) : [],
+      register: isBrokerError(err) ? (err.facts.register ?? []) : [],
+      invalidated: false,
     }
   }
   if (checkSecretName(name) !== undefined) return failed(new BadRequestError(NAME_RULE), 'invalid-name')
@@ -89,6 +93,8 @@ async function readItem(d: HttpDeps, principalArn: string, name: string): Promis
         ...(read.state === 'stale' ? { staleForMs: read.staleForMs } : {}),
       }),
       upstream: read.upstream,
+      register: read.register?.calls ?? [],
+      invalidated: read.invalidated,
     }
   } catch (err) {
     return failed(err, isBrokerError(err) ? err.facts.auditReason : undefined)
@@ -105,6 +111,8 @@ export async function batchGetSecrets(r: RouteRequest, d: HttpDeps): Promise<Rou
   // Nothing served: a batch in which Secrets Manager failed is an error, not a denial (the denial alarm must
   // not fire on an outage, nor an outage hide behind it).
   const upstreamFailed = results.some((i) => i.status >= 500)
+  const register = results.flatMap((i) => i.register)
+  const invalidated = results.filter((i) => i.invalidated).length
   return {
     status: 200,
     bodyText: `{"results":[${results.map((i) => i.json).join(',')}]}`,
@@ -113,6 +121,8 @@ export async function batchGetSecrets(r: RouteRequest, d: HttpDeps): Promise<Rou
       ...(allowed > 0 && allowed < items.length ? { reason: 'partial' } : {}),
       items,
       upstream: results.flatMap((i) => i.upstream),
+      ...(register.length === 0 ? {} : { register }),
+      ...(invalidated === 0 ? {} : { invalidated }),
     },
   }
 }

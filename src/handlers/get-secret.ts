@@ -8,6 +8,7 @@ import { withHttpStack } from '../lib/middleware/http-stack'
 import {
   authorizeRead,
   etagFor,
+  ifNoneMatchVersions,
   matchesIfNoneMatch,
   readAuthorizedSecret,
   renderSecret,
@@ -59,11 +60,19 @@ export async function getSecret(r: RouteRequest, d: HttpDeps): Promise<RouteResu
   refuseQuery(r.req)
   const name = checkedName(r.req.path, r.req.pathParameters['name'])
   const forceRevalidate = wantsRevalidation(r.req.header('cache-control'))
-  const read = await readAuthorizedSecret(d, caller.principal.arn, name, { forceRevalidate })
+  // Never backwards: a version the caller already has, and this container does not, makes it revalidate first.
+  const clientVersions = ifNoneMatchVersions(r.req.header('if-none-match'))
+  const read = await readAuthorizedSecret(d, caller.principal.arn, name, {
+    forceRevalidate,
+    ...(clientVersions.length === 0 ? {} : { clientVersions }),
+  })
   const audit = {
     versionId: read.secret.versionId,
     cache: read.state,
     upstream: read.upstream,
+    ...(read.register === undefined ? {} : { register: read.register.calls }),
+    ...(read.invalidated ? { invalidated: 1 } : {}),
+    ...(read.behind ? { behind: true } : {}),
     ...(read.backedOff ? { backedOff: true } : {}),
     ...(read.state === 'stale' ? { staleForMs: read.staleForMs } : {}),
     ...(read.revalidation === undefined ? {} : { forceRefresh: read.revalidation }),

@@ -44,6 +44,10 @@ export interface AuditRecord {
   readonly cache: CacheState | undefined
   readonly staleForMs: number | undefined
   readonly forceRefresh: ForceRefreshOutcome | undefined
+  /** How many secrets this request re-read because the invalidation register said AWSCURRENT moved. */
+  readonly invalidated?: number | undefined
+  /** The caller's If-None-Match named a version this container did not hold, so it revalidated first. */
+  readonly behind?: boolean | undefined
   readonly items: readonly AuditItem[] | undefined
   readonly durationMs: number
 }

@@ -28,6 +28,15 @@ export { AUTH_MODES, LOG_LEVELS, STAGES, type AuthMode, type LogLevel, type Stag
  */
 export const REFRESH_BUDGET_MS = 7000
 
+/**
+ * The invalidation register is read inside requests, so a slow or failing table must cost little: each call
+ * gets 500 ms and one retry, one sync (generation, then items) at most 1.2 s; past that the container falls
+ * back to its shorter TTL. With the refresh budget that still leaves the 10 s function timeout room to answer.
+ */
+export const REGISTER_TIMEOUT_MS = 500
+export const REGISTER_MAX_ATTEMPTS = 2
+export const REGISTER_SYNC_BUDGET_MS = 1200
+
 export interface HttpConfig {
   readonly stage: Stage
   readonly region: string
@@ -41,6 +50,11 @@ export interface HttpConfig {
   readonly forceRefreshMinIntervalMs: number
   /** After this long a cached value is re-read with GetSecretValue rather than revalidated by DescribeSecret. */
   readonly maxValueAgeMs: number
+  /** The invalidation register's table; undefined: no register (the TTL alone decides). */
+  readonly registerTable: string | undefined
+  readonly invalidationPollMs: number
+  /** The TTL while the register cannot be read. */
+  readonly registerFallbackTtlMs: number
   readonly upstreamTimeoutMs: number
   readonly upstreamMaxAttempts: number
   /** Local stage only: the secret holding the demo consumers' access keys for SigV4 verification. */
@@ -173,6 +187,9 @@ export function loadHttpConfig(env: Env = process.env): HttpConfig {
     maxStaleMs: readSetting(env, 'maxStaleSeconds') * 1000,
     forceRefreshMinIntervalMs: readSetting(env, 'forceRefreshMinIntervalSeconds') * 1000,
     maxValueAgeMs: readSetting(env, 'maxValueAgeSeconds') * 1000,
+    registerTable: readOptional(env, 'BROKER_REGISTER_TABLE'),
+    invalidationPollMs: readSetting(env, 'invalidationPollSeconds') * 1000,
+    registerFallbackTtlMs: readSetting(env, 'registerFallbackTtlSeconds') * 1000,
     upstreamTimeoutMs: readSetting(env, 'upstreamTimeoutMs'),
     upstreamMaxAttempts: readSetting(env, 'upstreamMaxAttempts'),
     localConsumersSecretId,

@@ -1,16 +1,26 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import { secretNameOf } from '../contract/register'
 import { createAuditChain, createAuditSink, type AuditChain, type AuditSink } from './audit'
-import { createSecretsManagerClient } from './aws-clients'
+import { createDynamoDbClient, createSecretsManagerClient } from './aws-clients'
 import { systemClock, type Clock } from './clock'
-import { REFRESH_BUDGET_MS, type HttpConfig } from './config'
+import {
+  REFRESH_BUDGET_MS,
+  REGISTER_MAX_ATTEMPTS,
+  REGISTER_SYNC_BUDGET_MS,
+  REGISTER_TIMEOUT_MS,
+  type HttpConfig,
+} from './config'
 import { createLogger, type Log } from './logger'
 import type { HttpStackDeps } from './middleware/http-stack'
+import { createRegisterReader } from './register'
 import {
+  createRegisterWatch,
   createRotationStatusReader,
   createSecretCache,
   createSecretSource,
   loadCatalog,
   type Catalog,
+  type RegisterSource,
   type RotationStatusReader,
   type SecretCache,
 } from './secrets'
@@ -39,6 +49,8 @@ export function createHttpDeps(
     secretsManager: SecretsManagerClient
     endpoint: string
     random: () => number
+    /** The invalidation register (tests); by default DynamoDB, when the config names a table. */
+    register: RegisterSource
   }> = {},
 ): HttpDeps {
   const clock = overrides.clock ?? systemClock
@@ -53,6 +65,17 @@ export function createHttpDeps(
     })
   const catalog = loadCatalog(config.catalogJson, config.accountId)
   const source = createSecretSource(secretsManager)
+  const register = overrides.register ?? registerSource(config)
+  const watch =
+    register === undefined
+      ? undefined
+      : createRegisterWatch({
+          source: register,
+          pollMs: config.invalidationPollMs,
+          keyOf: secretNameOf,
+          budgetMs: REGISTER_SYNC_BUDGET_MS,
+          ...(overrides.random === undefined ? {} : { random: overrides.random }),
+        })
   const cache = createSecretCache({
     source,
     clock,
@@ -63,6 +86,7 @@ export function createHttpDeps(
     maxValueAgeMs: config.maxValueAgeMs,
     refreshBudgetMs: REFRESH_BUDGET_MS,
     ...(overrides.random === undefined ? {} : { random: overrides.random }),
+    ...(watch === undefined ? {} : { register: watch, fallbackTtlMs: config.registerFallbackTtlMs }),
   })
   return {
     config,
@@ -75,6 +99,7 @@ export function createHttpDeps(
       clock,
       ttlMs: ROTATION_STATUS_TTL_MS,
       maxEntries: config.cacheMaxEntries,
+      ...(register === undefined ? {} : { register, keyOf: secretNameOf }),
     }),
     catalog,
     cache,
@@ -83,4 +108,15 @@ export function createHttpDeps(
       ? {}
       : { localKeysClientOptions: { region: config.region, endpoint: overrides.endpoint } }),
   }
+}
+
+/** The register the config names, read with short timeouts (the endpoint from the SDK's env variables). */
+function registerSource(config: HttpConfig): RegisterSource | undefined {
+  if (config.registerTable === undefined) return undefined
+  const client = createDynamoDbClient({
+    region: config.region,
+    requestTimeoutMs: REGISTER_TIMEOUT_MS,
+    maxAttempts: REGISTER_MAX_ATTEMPTS,
+  })
+  return createRegisterReader(client, config.registerTable)
 }

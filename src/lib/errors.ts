@@ -36,6 +36,8 @@ export interface FailureFacts {
   readonly upstream?: readonly UpstreamCallRecord[]
   /** The request was refused during an upstream failure back-off, without asking upstream. */
   readonly backedOff?: boolean
+  /** The invalidation register calls the request made before failing (same shape; `failure` is its kind). */
+  readonly register?: readonly UpstreamCallRecord[]
 }
 
 export interface BrokerErrorOptions {

@@ -26,6 +26,19 @@ export type MetricName =
   | 'AuditWriteFailed'
   | 'RotationStepSucceeded'
   | 'RotationStepFailed'
+  /** HTTP: calls this request made to the invalidation register (GetItem of the generation, BatchGetItem of items). */
+  | 'RegisterReads'
+  /** HTTP: the register was throttled / could not be read; the container falls back to the shorter TTL. */
+  | 'RegisterThrottled'
+  | 'RegisterUnavailable'
+  /** HTTP: secrets this request revalidated at once because the register said their AWSCURRENT moved. */
+  | 'CacheInvalidated'
+  /** HTTP: the request's If-None-Match named a version this container did not hold, so it revalidated first. */
+  | 'RevalidatedBehind'
+  /** The invalidation function: one event recorded, already recorded (or older than the record), or ignored. */
+  | 'InvalidationRecorded'
+  | 'InvalidationSuperseded'
+  | 'InvalidationIgnored'
 
 export type TimingName = 'UpstreamLatency' | 'RotationStepDuration'
 

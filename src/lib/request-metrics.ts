@@ -4,8 +4,10 @@ import { UPSTREAM_FAILURES, type UpstreamFailureKind } from './secrets'
 
 /**
  * A request's metrics, from its audit facts: its outcome and cache state(s), the upstream calls made on its
- * behalf (count, latency, failures by kind) and whether it was answered during a failure back-off. Pure, so
- * the audit line and the metrics cannot disagree.
+ * behalf (count, latency, failures by kind), whether it was answered during a failure back-off, and the
+ * invalidation register's part (reads, failures that made the container fall back to its shorter TTL,
+ * secrets revalidated because they moved, revalidations for a caller ahead of the container). Pure, so the
+ * audit line and the metrics cannot disagree.
  */
 export function requestMetrics(facts: AuditFacts): { counts: MetricCounts; timings: MetricTimings } {
   const counts: MetricCounts = { [outcomeMetric(facts.outcome)]: 1 }
@@ -25,5 +27,13 @@ export function requestMetrics(facts: AuditFacts): { counts: MetricCounts; timin
     }
   }
   if (facts.backedOff === true) add('UpstreamBackoff')
+  const register = facts.register ?? []
+  if (register.length > 0) add('RegisterReads', register.length)
+  for (const call of register) {
+    if (call.failure === 'throttled') add('RegisterThrottled')
+    else if (call.failure !== undefined) add('RegisterUnavailable')
+  }
+  if (facts.invalidated !== undefined && facts.invalidated > 0) add('CacheInvalidated', facts.invalidated)
+  if (facts.behind === true) add('RevalidatedBehind')
   return { counts, timings }
 }

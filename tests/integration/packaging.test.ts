@@ -8,7 +8,8 @@ import { loadStageDeclarations } from '../../infra/stage-declarations'
  * `npm run package` for every stage with no credentials and no network, cfn-lint on each template, and
  * the deployment properties that must hold in dev and prod: AWS_IAM everywhere but health, the local
  * SigV4 verifier never present, least privilege, a retained customer-managed key used only through
- * Secrets Manager, generated 32-character passwords, rotation wired with its permission and schedule.
+ * Secrets Manager, generated 32-character passwords, rotation wired with its permission and schedule,
+ * cache invalidation wired from Secrets Manager's events to a register only its function may write.
  */
 type Template = {
   Resources: Record<
@@ -48,10 +49,12 @@ describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage)
 
   it('every function runs nodejs22.x with its own role', () => {
     const fns = byType(templates[stage]!, 'AWS::Lambda::Function')
-    expect(fns.length).toBeGreaterThanOrEqual(6)
+    expect(fns.length).toBeGreaterThanOrEqual(7)
     for (const [, fn] of fns) {
       expect(fn.Properties?.['Runtime']).toBe('nodejs22.x')
-      expect(JSON.stringify(fn.Properties?.['Role'])).toMatch(/HttpFunctionRole|RotationFunctionRole/)
+      expect(JSON.stringify(fn.Properties?.['Role'])).toMatch(
+        /HttpFunctionRole|RotationFunctionRole|InvalidationFunctionRole/,
+      )
     }
   })
 
@@ -104,6 +107,62 @@ describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage)
       'secretsmanager:DescribeSecret',
       'secretsmanager:GetSecretValue',
     ])
+  })
+
+  it('lets the HTTP functions only read the invalidation register, and its function only write it', () => {
+    const t = templates[stage]!
+    const statements = (roleId: string): Statement[] =>
+      (
+        (t.Resources[roleId]!.Properties?.['Policies'] ?? []) as {
+          PolicyDocument: { Statement: Statement[] }
+        }[]
+      ).flatMap((p) => p.PolicyDocument.Statement)
+    const onRegister = (roleId: string) =>
+      statements(roleId)
+        .filter((s) => asArray(s.Action).some((a) => a.startsWith('dynamodb:')))
+        .map((s) => ({ actions: asArray(s.Action).sort(), resource: s.Resource }))
+    const table = { 'Fn::GetAtt': ['RegisterTable', 'Arn'] }
+    expect(onRegister('HttpFunctionRole')).toEqual([
+      { actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], resource: table },
+    ])
+    expect(onRegister('InvalidationFunctionRole')).toEqual([
+      { actions: ['dynamodb:UpdateItem'], resource: table },
+    ])
+    expect(onRegister('RotationFunctionRole')).toEqual([])
+    // The invalidation function reads no secret and uses no key.
+    const invalidationActions = statements('InvalidationFunctionRole').flatMap((s) => asArray(s.Action))
+    expect(invalidationActions.filter((a) => /^(secretsmanager|kms):/.test(a))).toEqual([])
+  })
+
+  it('keeps the register on demand with a TTL, fed by rules for this account, region and stage only', () => {
+    const t = templates[stage]!
+    const table = t.Resources['RegisterTable']!
+    expect(table.Properties).toMatchObject({
+      TableName: `secret-broker-${stage}-register`,
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    })
+    for (const id of ['SecretLabelUpdatedRule', 'RotationSucceededRule']) {
+      const rule = t.Resources[id]!.Properties as {
+        EventPattern: Record<string, unknown>
+        Targets: unknown[]
+      }
+      expect(rule.EventPattern).toMatchObject({
+        source: ['aws.secretsmanager'],
+        account: [{ Ref: 'AWS::AccountId' }],
+        region: [{ Ref: 'AWS::Region' }],
+      })
+      expect(JSON.stringify(rule.EventPattern)).toContain(`secret-broker/${stage}/`)
+      expect(JSON.stringify(rule.Targets)).toContain('InvalidateCacheLambdaFunction')
+      expect(t.Resources[`${id}Permission`]!.Properties).toMatchObject({
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [id, 'Arn'] },
+      })
+    }
+    expect(
+      (t.Resources['SecretLabelUpdatedRule']!.Properties as { EventPattern: { detail: unknown } })
+        .EventPattern.detail,
+    ).toMatchObject({ labelUpdated: ['AWSCURRENT'] })
   })
 
   it('has a retained, rotating customer-managed key (what its policy allows: tests/adversarial/policy-evaluation)', () => {
@@ -171,7 +230,7 @@ describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage)
     })
   })
 
-  it('alarms on failed rotations, rotation function errors, denial spikes and 5xx answers, through one topic', () => {
+  it('alarms on failed rotations, rotation and invalidation function errors, denial spikes and 5xx answers, through one topic', () => {
     const t = templates[stage]!
     const rule = t.Resources['RotationFailedRule']!
     expect(JSON.stringify(rule.Properties?.['EventPattern'])).toContain('RotationFailed')
@@ -183,7 +242,10 @@ describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage)
     const alarms = byType(t, 'AWS::CloudWatch::Alarm').map(([, a]) => metricNames(a))
     // prod also watches for direct invocations (directInvokeDetection; tests/adversarial/perimeter.test.ts).
     const detection = loadStageDeclarations(stage).params.directInvokeDetection ? ['TriggeredRules'] : []
-    expect(alarms.sort()).toEqual(['5XXError', 'Errors', 'RequestsDenied', ...detection].sort())
+    expect(alarms.sort()).toEqual(['5XXError', 'Errors', 'Errors', 'RequestsDenied', ...detection].sort())
+    expect(
+      JSON.stringify(t.Resources['InvalidationFunctionErrorsAlarm']!.Properties?.['Dimensions']),
+    ).toContain('InvalidateCacheLambdaFunction')
     // Denials are summed over every route that can deny, the batch endpoint included.
     const denial = JSON.stringify(t.Resources['DenialSpikeAlarm']!.Properties?.['Metrics'])
     for (const route of DENIAL_ROUTES) expect(denial).toContain(`"Value":"${route}"`)

@@ -39,12 +39,13 @@ export function factsForError(err: unknown): AuditFacts {
   if (!isBrokerError(err)) return { outcome, reason }
   // A 404 for an upstream failure (the secret was deleted) is an error upstream, not a refusal of the caller,
   // unless the catalog refused it: those reasons do not start with "upstream-".
-  const { auditReason, upstream, backedOff } = err.facts
+  const { auditReason, upstream, backedOff, register } = err.facts
   return {
     outcome,
     reason: auditReason ?? reason,
     ...(upstream === undefined ? {} : { upstream }),
     ...(backedOff === undefined ? {} : { backedOff }),
+    ...(register === undefined || register.length === 0 ? {} : { register }),
   }
 }
 
@@ -75,6 +76,8 @@ export function buildAuditRecord(
     cache: facts.cache,
     staleForMs: facts.staleForMs,
     forceRefresh: facts.forceRefresh,
+    invalidated: facts.invalidated,
+    behind: facts.behind,
     items: facts.items,
     durationMs: now - req.receivedAt,
     container: link?.container,

@@ -28,6 +28,12 @@ export interface AuditFacts {
   readonly items?: readonly AuditItem[]
   readonly upstream?: readonly UpstreamCallRecord[]
   readonly backedOff?: boolean
+  /** Invalidation register calls made by this request (they count in metrics, not in `upstream`). */
+  readonly register?: readonly UpstreamCallRecord[]
+  /** Secrets this request revalidated at once because the register said their AWSCURRENT moved. */
+  readonly invalidated?: number
+  /** The request's If-None-Match named a version this container did not hold: it revalidated first. */
+  readonly behind?: boolean
 }
 
 export interface RouteResult {

@@ -9,14 +9,36 @@
 export { loadCatalog, findCatalogProblems, parseSecretArn } from './catalog'
 export type { Catalog, CatalogEntry, RuntimeCatalogDocument } from './catalog'
 export { createSecretCache } from './secret-cache'
-export type { CacheResult, SecretCache, SecretCacheOptions } from './secret-cache'
+export type {
+  CacheGetOptions,
+  CacheResult,
+  RegisterActivity,
+  SecretCache,
+  SecretCacheOptions,
+} from './secret-cache'
+export { createRegisterWatch, decideInvalidations, DEFAULT_REGISTER_BACKOFF_MS } from './register-watch'
+export type {
+  HeldSecret,
+  Invalidation,
+  RegisterCall,
+  RegisterSource,
+  RegisterWatch,
+  RegisterWatchOptions,
+  SyncReport,
+} from './register-watch'
 export { createSecretSource } from './secret-reader'
 export type { FetchedSecret, SecretSource, RotationInfo, RotationInfoSource } from './secret-reader'
 export { createRotationStatusReader } from './rotation-status'
 export type { RotationStatusReader } from './rotation-status'
 export { authorizeRead, readAuthorizedSecret, translateUpstreamError } from './read-secret'
 export type { ReadResult, ReadDeps } from './read-secret'
-export { renderSecret, servedSecretJson, matchesIfNoneMatch, etagFor } from './secret-value'
+export {
+  renderSecret,
+  servedSecretJson,
+  matchesIfNoneMatch,
+  ifNoneMatchVersions,
+  etagFor,
+} from './secret-value'
 export type { RenderedSecret } from './secret-value'
 export {
   UPSTREAM_FAILURES,

@@ -6,7 +6,7 @@ import {
 } from '../errors'
 import { decideAccess } from './access-policy'
 import type { Catalog, CatalogEntry } from './catalog'
-import type { CacheResult, SecretCache } from './secret-cache'
+import type { CacheGetOptions, CacheResult, SecretCache } from './secret-cache'
 import { UpstreamFailure } from './upstream-failures'
 
 /**
@@ -37,11 +37,11 @@ export async function readAuthorizedSecret(
   deps: ReadDeps,
   principalArn: string,
   name: string,
-  opts: { forceRevalidate?: boolean } = {},
+  opts: CacheGetOptions = {},
 ): Promise<ReadResult> {
   const entry = authorizeRead(deps.catalog, principalArn, name)
   try {
-    const result = await deps.cache.get(entry.secretId, { forceRevalidate: opts.forceRevalidate === true })
+    const result = await deps.cache.get(entry.secretId, opts)
     return { ...result, entry }
   } catch (err) {
     throw translateUpstreamError(err)
@@ -60,6 +60,7 @@ export function translateUpstreamError(err: unknown): unknown {
   const facts = {
     auditReason: `upstream-${err.kind}`,
     upstream: err.upstream,
+    ...(err.register.length === 0 ? {} : { register: err.register }),
     ...(err.upstream.length === 0 && err.retryAfterMs !== undefined ? { backedOff: true } : {}),
   }
   const translated: BrokerError =

@@ -1,19 +1,41 @@
 import { LRUCache } from 'lru-cache'
+import type { RegisterItem } from '../../contract/register'
 import { AWSCURRENT, rotationInProgress, versionHolding } from '../../contract/version-stages'
-import type { RotationStatus } from '../../contract/wire'
+import type { RegisterView, RotationStatus } from '../../contract/wire'
 import type { Clock } from '../clock'
 import type { CatalogEntry } from './catalog'
+import type { RegisterSource } from './register-watch'
 import type { RotationInfo, RotationInfoSource } from './secret-reader'
 import { UpstreamFailure, type UpstreamCall } from './upstream-failures'
 
 /**
  * What a consumer (or its operator) needs to know about a secret's rotation, from DescribeSecret: enabled,
  * strategy, last and next rotation, and whether a rotation is stuck — AWSPENDING on a version other than
- * AWSCURRENT, the state in which Secrets Manager refuses every later rotation — with what to do about it.
+ * AWSCURRENT, the state in which Secrets Manager refuses every later rotation — with what to do about it;
+ * and, from the invalidation register, the last AWSCURRENT move it recorded and when.
  */
 export type { RotationStatus }
 
-export function assessRotation(entry: CatalogEntry, info: RotationInfo): RotationStatus {
+/** What the register holds for a secret: its item, `none` (no move recorded), or `unavailable` (no register, or a failed read). */
+export type RegisterLookup = RegisterItem | 'none' | 'unavailable'
+
+export function registerView(item: RegisterLookup, currentVersionId: string | undefined): RegisterView {
+  if (item === 'unavailable' || item === 'none') return { state: item }
+  return {
+    state: 'recorded',
+    ...(item.versionId === undefined ? {} : { versionId: item.versionId }),
+    ...(item.movedAt === undefined ? {} : { movedAt: new Date(item.movedAt).toISOString() }),
+    lastEvent: item.lastEvent,
+    changedAt: new Date(item.changedAt).toISOString(),
+    ...(item.versionId === undefined ? {} : { matchesCurrent: item.versionId === currentVersionId }),
+  }
+}
+
+export function assessRotation(
+  entry: CatalogEntry,
+  info: RotationInfo,
+  register: RegisterLookup = 'unavailable',
+): RotationStatus {
   const current = versionHolding(info.versionStages, AWSCURRENT)
   const pending = rotationInProgress(info.versionStages)
   const stuck = pending !== undefined
@@ -35,6 +57,7 @@ export function assessRotation(entry: CatalogEntry, info: RotationInfo): Rotatio
       : info.rotationEnabled
         ? undefined
         : 'Rotation is not enabled for this secret.',
+    register: registerView(register, current),
   }
 }
 
@@ -43,35 +66,60 @@ export interface RotationStatusReader {
   read(entry: CatalogEntry): Promise<{ status: RotationStatus; upstream: readonly UpstreamCall[] }>
 }
 
+interface Held {
+  readonly info: RotationInfo
+  readonly register: RegisterLookup
+  readonly at: number
+}
+
 /**
- * Rotation status with a short per-secret cache (DescribeSecret at most once per `ttlMs` per container, and
- * one call for concurrent requests), so the endpoint cannot be used to run up Secrets Manager's quota.
+ * Rotation status with a short per-secret cache (DescribeSecret, and the register's item, at most once per
+ * `ttlMs` per container, and one call for concurrent requests), so the endpoint cannot be used to run up
+ * Secrets Manager's quota. A register that cannot be read makes its part `unavailable`, never the request fail.
  */
 export function createRotationStatusReader(opts: {
   source: RotationInfoSource
   clock: Clock
   ttlMs: number
   maxEntries: number
+  register?: RegisterSource
+  keyOf?: (secretId: string) => string
   now?: () => number
 }): RotationStatusReader {
   const now = opts.now ?? (() => performance.now())
-  const cache = new LRUCache<string, { info: RotationInfo; at: number }>({ max: opts.maxEntries })
-  const inFlight = new Map<string, Promise<RotationInfo>>()
+  const cache = new LRUCache<string, Held>({ max: opts.maxEntries })
+  const inFlight = new Map<string, Promise<Held>>()
+
+  async function readRegister(secretId: string): Promise<RegisterLookup> {
+    if (opts.register === undefined) return 'unavailable'
+    const key = (opts.keyOf ?? ((id: string) => id))(secretId)
+    try {
+      return (await opts.register.readItems([key])).get(key) ?? 'none'
+    } catch {
+      return 'unavailable'
+    }
+  }
+
   return {
     async read(entry) {
       const held = cache.get(entry.secretId)
       if (held !== undefined && opts.clock.now() - held.at < opts.ttlMs)
-        return { status: assessRotation(entry, held.info), upstream: [] }
+        return { status: assessRotation(entry, held.info, held.register), upstream: [] }
       const pending = inFlight.get(entry.secretId)
-      if (pending !== undefined) return { status: assessRotation(entry, await pending), upstream: [] }
+      if (pending !== undefined) {
+        const joined = await pending
+        return { status: assessRotation(entry, joined.info, joined.register), upstream: [] }
+      }
       const started = now()
-      const work = opts.source.describeRotation(entry.secretId).finally(() => inFlight.delete(entry.secretId))
+      const work = Promise.all([opts.source.describeRotation(entry.secretId), readRegister(entry.secretId)])
+        .then(([info, register]): Held => ({ info, register, at: opts.clock.now() }))
+        .finally(() => inFlight.delete(entry.secretId))
       inFlight.set(entry.secretId, work)
       try {
-        const info = await work
-        cache.set(entry.secretId, { info, at: opts.clock.now() })
+        const fresh = await work
+        cache.set(entry.secretId, fresh)
         const call: UpstreamCall = { operation: 'DescribeSecret', durationMs: now() - started }
-        return { status: assessRotation(entry, info), upstream: [call] }
+        return { status: assessRotation(entry, fresh.info, fresh.register), upstream: [call] }
       } catch (err) {
         if (err instanceof UpstreamFailure)
           err.upstream = [{ operation: 'DescribeSecret', durationMs: now() - started, failure: err.kind }]

@@ -76,6 +76,21 @@ export function matchesIfNoneMatch(header: string | undefined, versionId: string
   })
 }
 
+/**
+ * The version ids an If-None-Match header names (strong or weak tags; `*` names none): what the caller
+ * already holds. Bounded like `matchesIfNoneMatch`, and at most 8 tags are considered.
+ */
+export function ifNoneMatchVersions(header: string | undefined): string[] {
+  if (header === undefined || header.length > 8192) return []
+  const out: string[] = []
+  for (const raw of header.split(',').slice(0, 8)) {
+    const tag = raw.trim()
+    const bare = tag.startsWith('W/') ? tag.slice(2) : tag
+    if (bare.length > 2 && bare.startsWith('"') && bare.endsWith('"')) out.push(bare.slice(1, -1))
+  }
+  return out
+}
+
 export function etagFor(versionId: string): string {
   return `"${versionId}"`
 }

@@ -1,4 +1,5 @@
 import { isClockSkewCorrectedError, isThrottlingError, isTransientError } from '@smithy/core/retry'
+import type { RegisterCall } from './register-watch'
 
 /**
  * Every way a Secrets Manager call can fail, classified once. The SDK's own retry classification decides
@@ -81,6 +82,8 @@ export interface UpstreamCall {
 export class UpstreamFailure extends Error {
   /** The calls made on behalf of the failing request (set by the cache); empty for joiners and back-offs. */
   upstream: readonly UpstreamCall[] = []
+  /** The invalidation register calls the failing request made (set by the cache). */
+  register: readonly RegisterCall[] = []
   /** Set when the request was refused during a back-off, without asking upstream. */
   retryAfterMs: number | undefined
   constructor(

@@ -116,6 +116,8 @@ describe('GET /secrets/{name}/rotation', () => {
       nextRotationDate: '2026-12-01T00:00:00.000Z',
       currentVersionId: 'v2',
       stuck: false,
+      // These deps have no invalidation register.
+      register: { state: 'unavailable' },
     })
   })
 

@@ -15,7 +15,7 @@ describe('loadHttpConfig', () => {
     expect(config).toMatchObject({
       stage: 'dev',
       authMode: 'iam',
-      cacheTtlMs: 300_000,
+      cacheTtlMs: 900_000,
       maxStaleMs: 900_000,
       forceRefreshMinIntervalMs: 10_000,
       maxValueAgeMs: 3_600_000,
