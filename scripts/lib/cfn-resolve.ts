@@ -55,6 +55,10 @@ export function createResolver(template: Template, d: Deployment): (value: unkno
         return `arn:${PARTITION}:s3:::${id.toLowerCase()}`
       case 'AWS::SecretsManager::Secret':
         return `arn:${PARTITION}:secretsmanager:${region}:${account}:secret:${prop(r, 'Name')}${SECRET_ARN_SUFFIX}`
+      case 'AWS::DynamoDB::Table':
+        return `arn:${PARTITION}:dynamodb:${region}:${account}:table/${prop(r, 'TableName')}`
+      case 'AWS::Events::Rule':
+        return `arn:${PARTITION}:events:${region}:${account}:rule/${id}`
       default:
         throw new Error(`no ARN for ${id} (${r.Type})`)
     }
@@ -87,6 +91,8 @@ export function createResolver(template: Template, d: Deployment): (value: unkno
         return id.toLowerCase()
       case 'AWS::Events::Rule':
         return id
+      case 'AWS::DynamoDB::Table':
+        return prop(r, 'TableName')
       default:
         throw new Error(`no Ref for ${id} (${r.Type})`)
     }

@@ -164,6 +164,8 @@ export interface StackPolicies {
   readonly roles: Readonly<Record<string, Principal>>
   readonly secrets: readonly { id: string; name: string; arn: string; rotated: boolean; policy: Policy }[]
   readonly keyArn: string
+  /** The invalidation register (a DynamoDB table without a resource policy: identity policies alone decide). */
+  readonly registerArn: string
   readonly keyPolicy: Policy
   readonly apiPolicy: Policy
   readonly functions: readonly { name: string; arn: string; policy: Policy }[]
@@ -247,6 +249,7 @@ export function stackPolicies(template: Template, d: Deployment, stage: string):
     return { id, name, arn: text(resolve({ Ref: id })), rotated: rotated.has(id), policy: policyOf(id) }
   })
   const keyId = onlyOne(byType('AWS::KMS::Key'), 'AWS::KMS::Key')
+  const registerId = onlyOne(byType('AWS::DynamoDB::Table'), 'AWS::DynamoDB::Table')
   const apiId = onlyOne(byType('AWS::ApiGateway::RestApi'), 'AWS::ApiGateway::RestApi')
   const permissions = byType('AWS::Lambda::Permission').map(([id]) => props(id))
   const functions = byType('AWS::Lambda::Function').map(([id]) => {
@@ -266,6 +269,7 @@ export function stackPolicies(template: Template, d: Deployment, stage: string):
     roles,
     secrets,
     keyArn: text(resolve({ 'Fn::GetAtt': [keyId, 'Arn'] })),
+    registerArn: text(resolve({ 'Fn::GetAtt': [registerId, 'Arn'] })),
     keyPolicy: withEncryptionContextSurrogate(props(keyId)['KeyPolicy'] as Policy),
     apiPolicy: expandApiPolicy(props(apiId)['Policy'] as Policy, d),
     functions,

@@ -21,6 +21,7 @@ export function evaluationPrincipals(stack: StackPolicies, params: StageParams):
   return [
     { ...role('HttpFunctionRole'), id: 'broker role' },
     { ...role('RotationFunctionRole'), id: 'rotation role' },
+    { ...role('InvalidationFunctionRole'), id: 'invalidation role' },
     {
       id: 'deployment role',
       arn: params.deploymentRoleArn,

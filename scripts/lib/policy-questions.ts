@@ -338,6 +338,33 @@ function logQuestions(stack: StackPolicies): Question[] {
   ]
 }
 
+/**
+ * The invalidation register: a forged item can only make containers revalidate early (the value still comes
+ * from Secrets Manager), yet only the invalidation function writes it and only the HTTP functions read it.
+ */
+function registerQuestions(stack: StackPolicies): Question[] {
+  const { account } = stack.deployment
+  const ask = (action: string) => (p: Principal) =>
+    isAllowed({
+      principal: p,
+      action: `dynamodb:${action}`,
+      resource: stack.registerArn,
+      resourceAccount: account,
+    })
+  return [
+    {
+      id: 'read the invalidation register',
+      text: 'read the invalidation register (GetItem)',
+      ask: ask('GetItem'),
+    },
+    {
+      id: 'write the invalidation register',
+      text: 'write an item of the invalidation register (UpdateItem or PutItem)',
+      ask: async (p) => (await ask('UpdateItem')(p)) || ask('PutItem')(p),
+    },
+  ]
+}
+
 export function questionsFor(stack: StackPolicies, params: StageParams, perimeter: Perimeter): Question[] {
   return [
     ...secretQuestions(stack),
@@ -346,6 +373,7 @@ export function questionsFor(stack: StackPolicies, params: StageParams, perimete
     ...apiQuestions(stack, params),
     ...functionQuestions(stack, perimeter),
     ...logQuestions(stack),
+    ...registerQuestions(stack),
   ]
 }
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
-import { accessSync, constants, createWriteStream, mkdtempSync } from 'node:fs'
+import { accessSync, constants, createWriteStream, mkdirSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { basename, delimiter, join } from 'node:path'
+import { basename, delimiter, dirname, join } from 'node:path'
 import { markOwned, recordChild } from './leftovers'
 
 /**
@@ -53,6 +53,8 @@ export function startProcess(
   opts: SpawnOptions & { logFile: string; graceMs?: number; ownerDir?: string; ownerCommand?: string },
 ): Started {
   const { ownerDir, ownerCommand, ...spawnOptions } = opts
+  // A log directory that does not exist yet (a fresh clone's .tmp/…) is created, not an unhandled stream error.
+  mkdirSync(dirname(opts.logFile), { recursive: true })
   const log = createWriteStream(opts.logFile, { flags: 'a' })
   const child = spawn(command, args, { ...spawnOptions, stdio: ['ignore', 'pipe', 'pipe'] })
   // Recorded in the owner's marker: a later stack stops this server if its owner dies first.

@@ -24,6 +24,7 @@ import { recordFigures, REPO_ROOT } from './support/adversarial'
  */
 const BROKER = 'broker role'
 const ROTATION = 'rotation role'
+const INVALIDATION = 'invalidation role'
 const DEPLOYER = 'deployment role'
 const BREAK_GLASS = 'break-glass role'
 const POWER = 'PowerUserAccess principal'
@@ -70,11 +71,20 @@ const EXPECTED_PROD_ANSWERS: Record<string, string[]> = {
   'kms create grant (allows alone)': [],
   'invoke a signed route through an endpoint': [...OPERATORS, CONSUMER],
   'invoke a signed route from elsewhere': [],
-  'invoke health through an endpoint': [BROKER, ROTATION, ...OPERATORS, CONSUMER, OUTSIDER, ANONYMOUS],
+  'invoke health through an endpoint': [
+    BROKER,
+    ROTATION,
+    INVALIDATION,
+    ...OPERATORS,
+    CONSUMER,
+    OUTSIDER,
+    ANONYMOUS,
+  ],
   'invoke health from elsewhere': [],
   'invoke a signed route through an endpoint, were everyone allowed': [
     BROKER,
     ROTATION,
+    INVALIDATION,
     ...OPERATORS,
     CONSUMER,
   ],
@@ -86,6 +96,9 @@ const EXPECTED_PROD_ANSWERS: Record<string, string[]> = {
   'open the HTTP functions under the SCP': [DEPLOYER],
   'write the audit log group': [BROKER, ...OPERATORS],
   'write the rotation log group': [ROTATION, ...OPERATORS],
+  // The register has no resource policy: the stack's roles are kept to their own side, operators' IAM decides.
+  'read the invalidation register': [BROKER, ...OPERATORS],
+  'write the invalidation register': [INVALIDATION, ...OPERATORS],
 }
 
 /** The questions whose answers differ from the expected ones. */

@@ -166,6 +166,15 @@ export const POLICY_MUTATIONS: readonly PolicyMutation[] = [
     }),
   },
   {
+    name: "the broker role's register reads widened to dynamodb:*",
+    apply: onTemplate((t) => {
+      const reads = rolePolicy(t, 'HttpFunctionRole').Statement.find((s) =>
+        asList(s.Action).includes('dynamodb:GetItem'),
+      ) as Statement
+      reads.Action = ['dynamodb:*']
+    }),
+  },
+  {
     name: "the root user's key statement without its aws:PrincipalArn condition (every admin's IAM decides)",
     apply: onTemplate((t) => {
       delete statement(keyPolicy(t), 'RootUserForLockoutSafety').Condition

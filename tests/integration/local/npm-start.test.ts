@@ -47,6 +47,20 @@ async function until(check: () => boolean, what: string, timeoutMs = 150_000): P
   }
 }
 
+/** Waits until the run says it serves; a run that exits first fails at once, with the end of its output. */
+async function untilServing(run: Run, what: string): Promise<void> {
+  const exited = (): boolean => run.child.exitCode !== null || run.child.signalCode !== null
+  try {
+    await until(() => serving(run) || exited(), what)
+  } catch (err) {
+    throw new Error(`${String(err)}; its output so far:\n${run.output().slice(-2000)}`)
+  }
+  if (!serving(run))
+    throw new Error(
+      `${what}: it exited (${String(run.child.exitCode ?? run.child.signalCode)}):\n${run.output().slice(-2000)}`,
+    )
+}
+
 const serving = (run: Run): boolean => run.output().includes('is serving http://')
 
 /** Signal the whole process group, as Ctrl-C in a terminal does. */
@@ -108,7 +122,7 @@ describe('npm start', () => {
     expect(loser.output()).toContain(`A local stack is already running for ${stateDir}`)
     expect(loser.output()).toContain(`pid ${String(winner.child.pid)}`)
     expect(loser.output()).not.toContain('is serving')
-    await until(() => serving(winner), 'the first stack to serve')
+    await untilServing(winner, 'the first stack to serve')
     const local = JSON.parse(readFileSync(join(stateDir, 'local.json'), 'utf8')) as { endpoint: string }
     expect(winner.output()).toContain(`is serving ${local.endpoint}`)
     // A third, started while the first serves, names its endpoint.
@@ -138,7 +152,7 @@ describe('npm start', () => {
   it('cleans up after a stack that was killed, says when port 3000 was busy, and ignores the shell’s AWS_* variables', async () => {
     // Arrange: a stack killed outright leaves its folders and servers behind.
     const killed = startLocal(['--state-dir', stateDir])
-    await until(() => serving(killed), 'the stack to be killed to serve')
+    await untilServing(killed, 'the stack to be killed to serve')
     const owned = dirsOwnedBy(killed.child.pid)
     const children = owned.flatMap((dir) =>
       (
@@ -164,7 +178,7 @@ describe('npm start', () => {
         AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
         AWS_PROFILE: 'no-such-profile',
       })
-      await until(() => serving(next), 'the next stack to serve')
+      await untilServing(next, 'the next stack to serve')
       // Assert: leftovers gone, servers stopped.
       expect(next.output()).toMatch(
         /Cleaned up after a local stack that was killed: \d+ folder\(s\), \d+ server\(s\)/,
