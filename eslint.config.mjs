@@ -68,6 +68,7 @@ export default tseslint.config(
       '.tmp/',
       '.broker/',
       'bench/results/',
+      'packages/*/dist/',
       '**/*.cjs',
       '**/*.mjs',
     ],

@@ -8,7 +8,7 @@ import {
   NotFoundError,
   type BrokerClientOptions,
   type FetchLike,
-} from '../../../src/client'
+} from '../../../packages/client/src'
 import { FakeClock } from '../../support/fake-clock'
 import { QUIET_TOOL_ENV } from '../../../scripts/lib/tool-env'
 

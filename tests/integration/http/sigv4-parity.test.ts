@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { startLocalStack, type LocalConsumer, type LocalStack } from '../../../scripts/lib/local-stack'
-import { createBrokerClient } from '../../../src/client'
+import { createBrokerClient } from '../../../packages/client/src'
 import {
   sendOnWire,
   sendSigned,

@@ -13,7 +13,7 @@ import {
   UnavailableError,
   UpstreamRefusedError,
   type BrokerClientOptions,
-} from '../../../src/client'
+} from '../../../packages/client/src'
 import { FakeClock } from '../../support/fake-clock'
 import {
   BILLING_ARN,

@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { HELP, resolveCliTarget, runCli } from '../../../src/client/cli'
+import { HELP, runCli } from '../../../packages/client/src/cli'
+import { resolveCliTarget } from '../../../packages/client/src/cli-target'
 import {
   BILLING_ARN,
   BILLING_KEYS,
