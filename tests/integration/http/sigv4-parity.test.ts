@@ -134,7 +134,12 @@ describe('temporary credentials for the role consumer', () => {
         if (v !== undefined && !k.startsWith('AWS_') && !k.startsWith('SECRET_BROKER_')) env[k] = v
       const { stdout } = await run(
         process.execPath,
-        [join(REPO_ROOT, 'bin', 'secret-broker.cjs'), 'whoami', '--consumer', 'demo-billing'],
+        [
+          join(REPO_ROOT, 'packages', 'client', 'bin', 'secret-broker.cjs'),
+          'whoami',
+          '--consumer',
+          'demo-billing',
+        ],
         { cwd: dir, env, timeout: 60_000 },
       )
       expect(JSON.parse(stdout)).toMatchObject({
