@@ -5,6 +5,8 @@ import jest from 'eslint-plugin-jest'
 /** Nothing outside tests imports tests/: what tools, the benchmark and tests share lives in scripts/lib. */
 const NO_TESTS = { group: ['**/tests/**', '../tests/*', '../../tests/*'], message: 'Nothing imports tests/: move what is shared to scripts/lib.' }
 const NO_HANDLERS = { group: ['**/handlers/*'], message: 'Nothing imports a handler: handlers are entry points.' }
+/** The broker does not depend on its consumers' package (the package depends on the broker's contract). */
+const NO_CLIENT = { group: ['**/packages/**', '@secret-broker/*'], message: 'The broker does not import the consumer package.' }
 /** lib/secrets is entered through its index only. */
 const SECRETS_DOOR = {
   group: ['**/lib/secrets/*', '../secrets/*', './secrets/*', '!**/lib/secrets/index', '!../secrets/index', '!./secrets/index'],
@@ -25,7 +27,7 @@ function importRules() {
       ignores: ['src/lib/secrets/**', 'src/rotation/**'],
       rules: {
         'no-console': 'error',
-        'no-restricted-imports': ['error', { patterns: [NO_TESTS, NO_HANDLERS, SECRETS_DOOR, ROTATION_DOOR, edge] }],
+        'no-restricted-imports': ['error', { patterns: [NO_TESTS, NO_HANDLERS, NO_CLIENT, SECRETS_DOOR, ROTATION_DOOR, edge] }],
       },
     },
     {
@@ -45,6 +47,26 @@ function importRules() {
               {
                 group: ['../lib/secrets', '../lib/secrets/*', '../../lib/secrets', '../../lib/secrets/*', '**/rotation/*'],
                 message: 'Rotation and the read path share only the contract (src/contract) and lib basics.',
+              },
+            ],
+          },
+        ],
+      },
+    },
+    {
+      // The consumer package builds on its own: from the repository it takes only the wire contract and the
+      // name grammar, which its build bundles (one declaration, shared with the handlers).
+      files: ['packages/client/src/**/*.ts'],
+      rules: {
+        'no-console': 'error',
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              {
+                regex: '^(\\.\\./){3,}(?!src/contract/(wire|secret-name)$)',
+                message:
+                  'The client package takes only src/contract/wire and src/contract/secret-name from the repository.',
               },
             ],
           },

@@ -12,6 +12,15 @@ export const BENCH_READER_ROLE = `arn:aws:iam::${BENCH_ACCOUNT_ID}:role/orders-s
 export const BENCH_CALLER_ARN = `arn:aws:sts::${BENCH_ACCOUNT_ID}:assumed-role/orders-service/orders-task-7f3c`
 /** The logical name callers ask for; the Secrets Manager secret behind it has the same name. */
 export const BENCH_SECRET_NAME = 'bench/orders-db'
+/** The benchmark secret's value (a fixed demo credential, not a secret of anyone's). */
+export const BENCH_SECRET_VALUE = {
+  engine: 'postgres',
+  host: 'orders-db.prod.internal',
+  port: 5432,
+  dbname: 'orders',
+  username: 'orders_app',
+  password: 'Zq3v9T1mR8xK2pL7wN4cB6yH0sD5fGj',
+} as const
 
 export interface EventSpec {
   readonly method: string

@@ -223,11 +223,16 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
     return keep(name, readServedSecret(res.text, tree, served.data), forced && answeredFromUpstream)
   }
 
-  async function getSecretEntry<T>(name: string): Promise<BrokerSecret<T>> {
-    checkName(name)
+  /** The entry for `name` while younger than the TTL. A cached name was checked when it was first read. */
+  function fresh(name: string): Entry | undefined {
     const cached = entries.get(name)
-    if (cached !== undefined && clock.now() - cached.validatedAt < ttlMs)
-      return cached.secret as BrokerSecret<T>
+    return cached !== undefined && clock.now() - cached.validatedAt < ttlMs ? cached : undefined
+  }
+
+  async function getSecretEntry<T>(name: string): Promise<BrokerSecret<T>> {
+    const hit = fresh(name)
+    if (hit !== undefined) return hit.secret as BrokerSecret<T>
+    checkName(name)
     return (await load(name, false)).secret as BrokerSecret<T>
   }
 
@@ -250,8 +255,12 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
   return {
     getSecretEntry,
     refreshEntry,
+    // One async step on a cache hit: this is the call a service makes on every request.
     async getSecret<T>(name: string): Promise<T> {
-      return (await getSecretEntry<T>(name)).value
+      const hit = fresh(name)
+      if (hit !== undefined) return hit.secret.value as T
+      checkName(name)
+      return (await load(name, false)).secret.value as T
     },
     async refresh<T>(name: string): Promise<T> {
       return (await refreshEntry<T>(name)).value

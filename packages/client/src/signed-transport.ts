@@ -1,5 +1,5 @@
 import { createHash, createHmac, type Hash } from 'node:crypto'
-import { SignatureV4 } from '@smithy/signature-v4'
+import type { SignatureV4 } from '@smithy/signature-v4'
 import { errorForResponse } from './classify-response'
 import {
   BrokerClientError,
@@ -112,12 +112,19 @@ function toBytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Ar
 }
 
 export function createSignedTransport(opts: TransportOptions): Transport {
-  const signer = new SignatureV4({
-    service: SIGNING_SERVICE,
-    region: opts.region,
-    sha256: NodeSha256,
-    credentials: opts.credentials,
-  })
+  // Loaded on the first request, not on import: the signer pulls in much of @smithy/core, most of the
+  // package's import time (the AWS SDK loads its credential providers lazily for the same reason).
+  let signer: Promise<SignatureV4> | undefined
+  const getSigner = (): Promise<SignatureV4> =>
+    (signer ??= import('@smithy/signature-v4').then(
+      (m) =>
+        new m.SignatureV4({
+          service: SIGNING_SERVICE,
+          region: opts.region,
+          sha256: NodeSha256,
+          credentials: opts.credentials,
+        }),
+    ))
   const basePath = opts.endpoint.pathname.replace(/\/+$/, '')
   let clockOffsetMs = 0
 
@@ -143,7 +150,9 @@ export function createSignedTransport(opts: TransportOptions): Transport {
       ...(req.headers ?? {}),
     }
     if (req.body !== undefined) headers['content-type'] = 'application/json'
-    const signed = await signer.sign(
+    const signed = await (
+      await getSigner()
+    ).sign(
       {
         method: req.method,
         protocol: url.protocol,
