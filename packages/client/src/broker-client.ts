@@ -214,13 +214,13 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
       entries.set(name, entry)
       return entry
     }
-    const json = parseJson(res)
-    const served = ServedSecretSchema.safeParse(json)
+    const served = ServedSecretSchema.safeParse(parseJson(res))
     const tree = answerTree(res.text)
-    if (!served.success || tree === undefined)
-      throw invalid(res, 'The secret answer does not have the expected shape')
+    const secret =
+      served.success && tree !== undefined ? readServedSecret(res.text, tree, served.data) : undefined
+    if (secret === undefined) throw invalid(res, 'The secret answer does not have the expected shape')
     const answeredFromUpstream = ['miss', 'revalidated'].includes(res.headers.get('x-broker-cache') ?? '')
-    return keep(name, readServedSecret(res.text, tree, served.data), forced && answeredFromUpstream)
+    return keep(name, secret, forced && answeredFromUpstream)
   }
 
   /** The entry for `name` while younger than the TTL. A cached name was checked when it was first read. */
@@ -297,6 +297,7 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
           }
         }
         const read = readServedSecret(res.text, items[i] as AnswerTree, item)
+        if (read === undefined) throw invalid(res, 'A batch result does not have the expected shape')
         const { secret } = keep(item.name, read, false)
         return batchSuccess(secret as BrokerSecret<T>, item.cache)
       })

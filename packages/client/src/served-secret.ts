@@ -46,13 +46,16 @@ export function memberNode(object: AnswerTree | undefined, key: string): AnswerT
 
 /**
  * The secret in `object` (an answer's root, or one batch item), already checked against the contract
- * (`served`). Throws only on a tree that does not match `served`, which cannot happen for JSON.parse'd text.
+ * (`served`); undefined when it has no `value` member (the caller reports an invalid answer).
  */
-export function readServedSecret<T>(text: string, object: AnswerTree, served: ServedSecret): BrokerSecret<T> {
+export function readServedSecret<T>(
+  text: string,
+  object: AnswerTree,
+  served: ServedSecret,
+): BrokerSecret<T> | undefined {
   const prop = object.children?.findLast((p) => p.children?.[0]?.value === 'value')
   const node = prop?.children?.[1]
-  if (prop === undefined || node === undefined || prop.colonOffset === undefined)
-    throw new TypeError('the served secret has no value member')
+  if (prop === undefined || node === undefined || prop.colonOffset === undefined) return undefined
   const base64 = served.valueEncoding === 'base64'
   let secretString: string | undefined
   let read: () => unknown

@@ -118,7 +118,7 @@ describe('the agent: answers', () => {
       __type: 'ResourceNotFoundException',
       message: expect.stringContaining('does not exist') as unknown,
     })
-    expect(logLines.join('\n')).toContain('NotFoundError NOT_FOUND (404)')
+    expect(logLines.join('\n')).toContain('secret "demo/api-key": NotFoundError NOT_FOUND (404)')
   })
 
   it.each([

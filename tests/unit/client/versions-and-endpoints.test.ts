@@ -163,6 +163,14 @@ describe('values reach the caller exactly', () => {
     expect(entry.secretString).toBe(stored)
   })
 
+  it('refuses a secret answer without a value member as an invalid answer', async () => {
+    broker.script(() => ({ status: 200, body: { name: 'demo/db', versionId: 'v1' } }))
+
+    const err = await caught(client().getSecret('demo/db'))
+
+    expect(err).toBeInstanceOf(InvalidResponseError)
+  })
+
   it('refuses an answer that breaks the contract, without quoting it', async () => {
     broker.script(() => ({
       status: 200,

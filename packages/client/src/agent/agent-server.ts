@@ -122,7 +122,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       }
       return secretAnswer(secret)
     } catch (err) {
-      log(`secret ${q.secretId}: ${describe(err)}`)
+      // The id as JSON: a caller-chosen string must not be able to forge a log line.
+      log(`secret ${JSON.stringify(q.secretId.slice(0, 256))}: ${describe(err)}`)
       return answerForError(err)
     }
   }
