@@ -11,6 +11,11 @@ const NO_HANDLERS = {
   group: ['**/handlers/*'],
   message: 'Nothing imports a handler: handlers are entry points.',
 }
+/** The broker does not depend on its consumers' package (the package depends on the broker's contract). */
+const NO_CLIENT = {
+  group: ['**/packages/**', '@secret-broker/*'],
+  message: 'The broker does not import the consumer package.',
+}
 /** lib/secrets is entered through its index only. */
 const SECRETS_DOOR = {
   group: [
@@ -51,7 +56,7 @@ function importRules() {
         'no-console': 'error',
         'no-restricted-imports': [
           'error',
-          { patterns: [NO_TESTS, NO_HANDLERS, SECRETS_DOOR, ROTATION_DOOR, edge] },
+          { patterns: [NO_TESTS, NO_HANDLERS, NO_CLIENT, SECRETS_DOOR, ROTATION_DOOR, edge] },
         ],
       },
     },
@@ -85,6 +90,26 @@ function importRules() {
       },
     },
     {
+      // The consumer package builds on its own: from the repository it takes only the wire contract and the
+      // name grammar, which its build bundles (one declaration, shared with the handlers).
+      files: ['packages/client/src/**/*.ts'],
+      rules: {
+        'no-console': 'error',
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: [
+              {
+                regex: '^(\\.\\./){3,}(?!src/contract/(wire|secret-name)$)',
+                message:
+                  'The client package takes only src/contract/wire and src/contract/secret-name from the repository.',
+              },
+            ],
+          },
+        ],
+      },
+    },
+    {
       files: ['scripts/**/*.ts', 'bench/**/*.ts', 'infra/**/*.ts'],
       rules: {
         'no-restricted-imports': [
@@ -106,6 +131,7 @@ export default tseslint.config(
       '.tmp/',
       '.broker/',
       'bench/results/',
+      'packages/*/dist/',
       '**/*.cjs',
       '**/*.mjs',
     ],

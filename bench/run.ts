@@ -7,7 +7,8 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { MOTO_CREDENTIALS, startMoto, type MotoServer } from '../scripts/lib/moto'
 import { buildAll, BENCH_DIR, BUILD_DIR, REPO_ROOT } from './lib/build'
 import { measureColdStart } from './lib/cold-start'
-import { BENCH_REGION, BENCH_REGISTER_TABLE, BENCH_SECRET_NAME } from './lib/events'
+import { measureConsumer } from './lib/consumer'
+import { BENCH_REGION, BENCH_REGISTER_TABLE, BENCH_SECRET_NAME, BENCH_SECRET_VALUE } from './lib/events'
 import { measureHttpLoad } from './lib/http-load'
 import { measureLatency } from './lib/latency'
 import { evaluateGoals, renderMarkdown, type BenchReport } from './lib/report'
@@ -23,12 +24,12 @@ import { quietToolEnv } from '../scripts/lib/tool-env'
  * the goals are evaluated and reported.
  *
  * Knobs (env): BENCH_ITERATIONS (20000), BENCH_WARMUP (2000), BENCH_COLD_SAMPLES (15), BENCH_HTTP_REQUESTS
- * (2000), BENCH_PARTS (comma list of latency,calls,cold,http,rotation; all by default; a partial run writes
+ * (2000), BENCH_PARTS (comma list of latency,calls,cold,client,http,rotation; all by default; a partial run writes
  * to .esbuild/bench/results instead of bench/results),
  * BENCH_CPU_PROFILE=1 (write .cpuprofile files of the latency children to .esbuild/bench/profiles).
  */
 const RESULTS_DIR = join(BENCH_DIR, 'results')
-const ALL_PARTS = ['latency', 'calls', 'cold', 'http', 'rotation']
+const ALL_PARTS = ['latency', 'calls', 'cold', 'client', 'http', 'rotation']
 
 function intFromEnv(key: string, fallback: number, min: number): number {
   const raw = process.env[key]
@@ -86,16 +87,8 @@ async function createBenchSecret(moto: MotoServer): Promise<Upstream> {
         KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
       }),
     )
-    const value = {
-      engine: 'postgres',
-      host: 'orders-db.prod.internal',
-      port: 5432,
-      dbname: 'orders',
-      username: 'orders_app',
-      password: 'Zq3v9T1mR8xK2pL7wN4cB6yH0sD5fGj',
-    }
     const out = await sm.send(
-      new CreateSecretCommand({ Name: BENCH_SECRET_NAME, SecretString: JSON.stringify(value) }),
+      new CreateSecretCommand({ Name: BENCH_SECRET_NAME, SecretString: JSON.stringify(BENCH_SECRET_VALUE) }),
     )
     if (out.ARN === undefined) throw new Error('moto returned no ARN')
     return { endpoint: moto.endpoint, secretArn: out.ARN }
@@ -135,6 +128,7 @@ async function main(): Promise<void> {
     coldStart: undefined,
     http: undefined,
     rotation: undefined,
+    consumer: undefined,
     goals: [],
     durationS: 0,
   }
@@ -162,6 +156,17 @@ async function main(): Promise<void> {
         `\n3. bundles and cold start (fresh node process → first response, median of ${settings.coldSamples})`,
       )
       report.coldStart = await measureColdStart(build, upstream, { samples: settings.coldSamples, log })
+    }
+    if (parts.has('client')) {
+      log(
+        `\n6. consumers: the client package as installed (size, cold import, cache hit) and the agent over loopback HTTP`,
+      )
+      report.consumer = await measureConsumer(build, upstream, {
+        samples: settings.coldSamples,
+        iterations: settings.iterations,
+        warmup: settings.warmup,
+        log,
+      })
     }
   } finally {
     await moto.stop()

@@ -18,7 +18,14 @@ export const HTTP_FUNCTIONS = ['health', 'whoami', 'list-secrets', 'get-secret',
 export type HttpFunction = (typeof HTTP_FUNCTIONS)[number]
 export const PEERS = ['floor', 'powertools', 'middy-secrets-manager', 'no-cache'] as const
 export type Peer = (typeof PEERS)[number]
-export const DRIVERS = ['latency', 'cold-start', 'upstream-calls'] as const
+export const DRIVERS = [
+  'latency',
+  'cold-start',
+  'upstream-calls',
+  'consumer-import',
+  'consumer-cache-hit',
+  'http-floor',
+] as const
 export type Driver = (typeof DRIVERS)[number]
 
 /** serverless-esbuild's own keys, which esbuild's API would reject. `exclude` becomes `external`. */

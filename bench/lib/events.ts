@@ -14,6 +14,15 @@ export const BENCH_CALLER_ARN = `arn:aws:sts::${BENCH_ACCOUNT_ID}:assumed-role/o
 export const BENCH_SECRET_NAME = 'bench/orders-db'
 /** The invalidation register's table, as a deployed stage's HTTP functions are configured (the bench's moto has it). */
 export const BENCH_REGISTER_TABLE = 'secret-broker-bench-register'
+/** The benchmark secret's value (a fixed demo credential, not a secret of anyone's). */
+export const BENCH_SECRET_VALUE = {
+  engine: 'postgres',
+  host: 'orders-db.prod.internal',
+  port: 5432,
+  dbname: 'orders',
+  username: 'orders_app',
+  password: 'Zq3v9T1mR8xK2pL7wN4cB6yH0sD5fGj',
+} as const
 
 export interface EventSpec {
   readonly method: string

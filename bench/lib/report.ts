@@ -1,5 +1,7 @@
 import type { BundleInfo } from './build'
 import { kb, type ColdStartResult } from './cold-start'
+import type { ConsumerResult } from './consumer'
+import { consumerGoals, renderConsumer } from './consumer-report'
 import type { HttpLoadResult } from './http-load'
 import { fmtUs, type LatencyResult } from './latency'
 import type { RotationResult } from './rotation'
@@ -50,6 +52,7 @@ export interface BenchReport {
   coldStart: ColdStartResult[] | undefined
   http: HttpLoadResult | { notMeasured: string } | undefined
   rotation: RotationResult | undefined
+  consumer: ConsumerResult | undefined
   goals: Goal[]
   durationS: number
 }
@@ -156,6 +159,7 @@ export function evaluateGoals(r: BenchReport): Goal[] {
       detail: `${c.firstResponseMs.toFixed(1)} ms vs ${ptCold.firstResponseMs.toFixed(1)} ms to first response (medians)`,
     })
   }
+  if (r.consumer !== undefined) goals.push(...consumerGoals(r.consumer))
   return goals
 }
 
@@ -459,5 +463,6 @@ export function renderMarkdown(r: BenchReport): string {
       )
     }
   }
+  if (r.consumer !== undefined) out.push(...renderConsumer(r.consumer, table))
   return `${out.join('\n')}\n`
 }

@@ -26,6 +26,20 @@ export type ProblemSlug = (typeof PROBLEM_SLUGS)[number]
 
 export const problemType = (slug: ProblemSlug): string => PROBLEM_TYPE_BASE + slug
 
+type Mutual<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+/** Assignable both ways, and with every optional member made required too (so no member may be missing). */
+type SameShape<A, B> = [Mutual<A, B>, Mutual<Required<A>, Required<B>>] extends [true, true] ? true : false
+
+/**
+ * Pins a schema to a type declared beside it: `shaped<T>()(schema)` compiles only when what the schema
+ * accepts is exactly `T` (readonly aside), so the two cannot drift apart.
+ */
+function shaped<T>() {
+  return <S extends z.ZodMiniType>(
+    schema: S & (SameShape<z.output<S>, T> extends true ? unknown : { readonly schemaDiffersFrom: T }),
+  ): S => schema
+}
+
 /** The slug of a problem type this contract declares, or undefined for anything else. */
 export function problemSlug(type: string): ProblemSlug | undefined {
   if (!type.startsWith(PROBLEM_TYPE_BASE)) return undefined
@@ -78,15 +92,32 @@ export type BatchResponse = z.infer<typeof BatchResponseSchema>
 
 export const BatchRequestSchema = z.strictObject({ names: z.array(z.string()) })
 
-export const WhoamiSchema = z.object({
-  principalArn: z.string(),
-  accountId: z.string(),
-  type: z.enum(['user', 'role']),
-  sessionName: z.optional(z.string()),
-  reportedArn: z.optional(z.string()),
-  authenticatedBy: z.string(),
-})
-export type Whoami = z.infer<typeof WhoamiSchema>
+/**
+ * The caller as the broker resolves it (GET /whoami). Written out as a plain type because the consumer
+ * package's published declarations may not mention zod (it is bundled, not a dependency); `shaped` makes the
+ * compiler refuse a schema that drifts from it in either direction.
+ */
+export interface Whoami {
+  readonly principalArn: string
+  readonly accountId: string
+  readonly type: 'user' | 'role'
+  /** For an assumed-role session: its name; `principalArn` is then the role. */
+  readonly sessionName?: string | undefined
+  /** For an assumed-role session: the session ARN as the signature named it. */
+  readonly reportedArn?: string | undefined
+  /** How the broker authenticated the request (API Gateway's IAM authorizer, or the local verifier). */
+  readonly authenticatedBy: string
+}
+export const WhoamiSchema = shaped<Whoami>()(
+  z.object({
+    principalArn: z.string(),
+    accountId: z.string(),
+    type: z.enum(['user', 'role']),
+    sessionName: z.optional(z.string()),
+    reportedArn: z.optional(z.string()),
+    authenticatedBy: z.string(),
+  }),
+)
 
 export const SecretNamesSchema = z.object({ names: z.array(z.string()) })
 export type SecretNames = z.infer<typeof SecretNamesSchema>

@@ -8,7 +8,7 @@ import {
   NotFoundError,
   type BrokerClientOptions,
   type FetchLike,
-} from '../../../src/client'
+} from '../../../packages/client/src'
 import { FakeClock } from '../../support/fake-clock'
 import { QUIET_TOOL_ENV } from '../../../scripts/lib/tool-env'
 
@@ -160,9 +160,10 @@ describe('broker client against the local stack', () => {
       })
 
       // Act
+      // `npx secret-broker` in this repository: the workspace package's launcher, running its TypeScript source.
       const { stdout } = await run(
-        process.execPath,
-        ['bin/secret-broker.cjs', 'get', 'demo/db', '--field', 'username'],
+        'npx',
+        ['--no-install', 'secret-broker', 'get', 'demo/db', '--field', 'username'],
         { cwd: REPO_ROOT, env, timeout: 60_000 },
       )
 
@@ -185,7 +186,7 @@ describe('broker client against the local stack', () => {
         AWS_SECRET_ACCESS_KEY: orders.secretAccessKey,
       })
 
-      const failure = await run(process.execPath, ['bin/secret-broker.cjs', 'get', 'demo/api-key'], {
+      const failure = await run('npx', ['--no-install', 'secret-broker', 'get', 'demo/api-key'], {
         cwd: REPO_ROOT,
         env,
         timeout: 60_000,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { startLocalStack, type LocalConsumer, type LocalStack } from '../../../scripts/lib/local-stack'
-import { createBrokerClient } from '../../../src/client'
+import { createBrokerClient } from '../../../packages/client/src'
 import {
   sendOnWire,
   sendSigned,
@@ -134,7 +134,12 @@ describe('temporary credentials for the role consumer', () => {
         if (v !== undefined && !k.startsWith('AWS_') && !k.startsWith('SECRET_BROKER_')) env[k] = v
       const { stdout } = await run(
         process.execPath,
-        [join(REPO_ROOT, 'bin', 'secret-broker.cjs'), 'whoami', '--consumer', 'demo-billing'],
+        [
+          join(REPO_ROOT, 'packages', 'client', 'bin', 'secret-broker.cjs'),
+          'whoami',
+          '--consumer',
+          'demo-billing',
+        ],
         { cwd: dir, env, timeout: 60_000 },
       )
       expect(JSON.parse(stdout)).toMatchObject({

@@ -13,7 +13,7 @@ import {
   UnavailableError,
   UpstreamRefusedError,
   type BrokerClientOptions,
-} from '../../../src/client'
+} from '../../../packages/client/src'
 import { FakeClock } from '../../support/fake-clock'
 import {
   BILLING_ARN,
@@ -133,7 +133,7 @@ describe('createBrokerClient: signing', () => {
 
     const [req] = broker.requests
     expect(req?.method).toBe('POST')
-    expect(req?.path).toBe('/secrets:batchGet')
+    expect(req?.path).toBe('/batch-get-secrets')
     expect(req?.signedBy).toBe(ORDERS_ARN)
     expect(JSON.parse(req?.body ?? '')).toEqual({ names: ['demo/db'] })
     expect(req?.headers['content-type']).toBe('application/json')

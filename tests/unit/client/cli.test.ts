@@ -1,7 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { HELP, resolveCliTarget, runCli } from '../../../src/client/cli'
+import { HELP, runCli } from '../../../packages/client/src/cli'
+import { resolveCliTarget } from '../../../packages/client/src/cli-target'
 import {
   BILLING_ARN,
   BILLING_KEYS,
@@ -10,6 +12,7 @@ import {
   problem,
   REGION,
   secretReply,
+  servedText,
   SESSION_ARN,
   SESSION_KEYS,
   startFakeBroker,
@@ -17,6 +20,26 @@ import {
 } from './fake-broker'
 
 const CANARY = 'canary-cli-3b9f1e22'
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+async function waitForListening(stderr: string[]): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr.join(''))
+    if (m?.[1] !== undefined) return m[1]
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  throw new Error(`the agent did not start: ${stderr.join('')}`)
+}
 
 let broker: FakeBroker
 let dir: string
@@ -169,6 +192,89 @@ describe('secret-broker CLI', () => {
     expect(res.code).toBe(2)
     expect(res.stderr).toContain(message)
     expect(broker.requests).toHaveLength(0)
+  })
+
+  it('prints a JSON secret exactly as stored, and a field exactly as stored: a big integer is not rounded', async () => {
+    writeLocalState()
+    const stored = '{"b": 9007199254740993,\n "a": "x\\u00e9"}'
+    broker.script(() => servedText('demo/db', 'v1', '2026-11-01T00:00:00.000Z', stored))
+
+    const whole = await run(['get', 'demo/db'])
+    const big = await run(['get', 'demo/db', '--field', 'b'])
+    const str = await run(['get', 'demo/db', '--field', 'a'])
+
+    expect(whole.stdout).toBe(`${stored}\n`)
+    expect(big.stdout).toBe('9007199254740993\n')
+    expect(str.stdout).toBe('xé\n')
+  })
+
+  it('says the endpoint is wrong, not that the secret is missing, for a wrong base path', async () => {
+    writeLocalState(`${broker.url}/local`)
+    broker.script(() => ({
+      status: 404,
+      body: { statusCode: 404, error: 'Serverless-offline: route not found.' },
+    }))
+
+    const whoami = await run(['whoami'])
+    const list = await run(['list'])
+
+    for (const res of [whoami, list]) {
+      expect(res.code).toBe(1)
+      expect(res.stderr).toContain('The endpoint has no such route')
+      expect(res.stderr).toContain(`${broker.url}/local is not the broker's base URL`)
+      expect(res.stderr).not.toContain('does not exist')
+    }
+  })
+
+  it.each([
+    [['agent', '--port', '80'], '--port must be an integer from 1024 to 65535'],
+    [['agent', '--ttl', '3601'], '--ttl must be an integer from 0 to 3600'],
+    [['agent', '--max-connections', '0'], '--max-connections must be an integer from 1 to 1000'],
+    [['get', 'demo/db', '--port', '2773'], '--port only goes with agent'],
+    [['agent', 'extra'], 'agent takes no arguments'],
+  ])('exits 2 on the agent usage error %j', async (argv, message) => {
+    writeLocalState()
+
+    const res = await run(argv, { AWS_TOKEN: 'tok' })
+
+    expect(res.code).toBe(2)
+    expect(res.stderr).toContain(message)
+  })
+
+  it('refuses to start the agent without an SSRF token', async () => {
+    writeLocalState()
+
+    const res = await run(['agent', '--port', '2773'], {})
+
+    expect(res.code).toBe(1)
+    expect(res.stderr).toContain('no SSRF token')
+  })
+
+  it('runs the agent until told to stop, signing as the chosen consumer', async () => {
+    writeLocalState()
+    broker.script(() => secretReply('demo/db', 'v1', { username: 'orders_app', password: CANARY }))
+    let stop: () => void = () => undefined
+    const stopped = new Promise<void>((resolve) => (stop = resolve))
+    const err: string[] = []
+
+    const running = runCli(['agent', '--port', String(await freePort())], {
+      stdout: () => undefined,
+      stderr: (t) => err.push(t),
+      env: { AWS_TOKEN: 'cli-agent-token' },
+      cwd: dir,
+      untilStopped: () => stopped,
+    })
+    const url = await waitForListening(err)
+    const res = await fetch(`${url}/secretsmanager/get?secretId=demo/db`, {
+      headers: { 'X-Aws-Parameters-Secrets-Token': 'cli-agent-token' },
+    })
+    stop()
+
+    expect(res.status).toBe(200)
+    expect(await running).toBe(0)
+    expect(broker.requests[0]?.signedBy).toBe(ORDERS_ARN)
+    expect(err.join('')).toContain('token from AWS_TOKEN')
+    expect(err.join('')).not.toContain('cli-agent-token')
   })
 
   it('names the consumers it knows when --consumer matches none', async () => {

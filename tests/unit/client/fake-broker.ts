@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { verifySigV4, type SigV4Credential } from '../../../src/lib/auth/sigv4-verifier'
-import { systemClock } from '../../../src/lib/clock'
 
 /**
  * A stand-in for the broker on 127.0.0.1 (port 0: the OS picks a free one). It checks every request's
@@ -91,12 +90,35 @@ export const secretReply = (
   body: { name, versionId, createdDate: '2026-11-01T00:00:00.000Z', value },
 })
 
+/**
+ * A secret answer written as the broker writes it: the stored text embedded as is, so a test controls
+ * every byte (big integers, whitespace) and the creation date that orders versions.
+ */
+export const servedText = (
+  name: string,
+  versionId: string,
+  createdDate: string,
+  storedText: string,
+  headers: Record<string, string> = {},
+): StatusReply => ({
+  status: 200,
+  headers: {
+    etag: `"${versionId}"`,
+    'x-broker-cache': 'miss',
+    'x-request-id': `req-${versionId}`,
+    ...headers,
+  },
+  rawBody: `{"name":${JSON.stringify(name)},"versionId":${JSON.stringify(versionId)},"createdDate":${JSON.stringify(createdDate)},"value":${storedText}}`,
+})
+
 export const notModified = (versionId: string): StatusReply => ({
   status: 304,
   headers: { etag: `"${versionId}"`, 'x-broker-cache': 'hit' },
 })
 
-export async function startFakeBroker(): Promise<FakeBroker> {
+/** `clockOffsetMs`: the broker's clock minus the host's (its `Date` headers and signature checks use it). */
+export async function startFakeBroker(opts: { clockOffsetMs?: number } = {}): Promise<FakeBroker> {
+  const brokerClock = { now: () => Date.now() + (opts.clockOffsetMs ?? 0) }
   const requests: RecordedRequest[] = []
   const timers = new Set<NodeJS.Timeout>()
   let script: Script = () => problem(404, 'not-found', 'Not Found')
@@ -128,7 +150,7 @@ export async function startFakeBroker(): Promise<FakeBroker> {
         {
           region: REGION,
           service: 'execute-api',
-          clock: systemClock,
+          clock: brokerClock,
           lookup: (id) => KEYS.get(id),
           endpointHosts: [endpointHost],
         },
@@ -146,7 +168,11 @@ export async function startFakeBroker(): Promise<FakeBroker> {
     }
     const send = (): void => {
       const text = reply.rawBody ?? (reply.body === undefined ? '' : JSON.stringify(reply.body))
-      res.writeHead(reply.status, { 'content-type': 'application/json', ...(reply.headers ?? {}) })
+      res.writeHead(reply.status, {
+        'content-type': 'application/json',
+        date: new Date(brokerClock.now()).toUTCString(),
+        ...(reply.headers ?? {}),
+      })
       res.end(reply.status === 304 ? undefined : text)
     }
     if (reply.delayMs === undefined) {

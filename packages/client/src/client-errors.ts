@@ -5,7 +5,6 @@
  * the HTTP status they came with). Messages are built from these fields only, never from a response body,
  * so a secret value can never end up in an error message or a log line that prints one.
  */
-export const PROBLEM_TYPE_BASE = 'https://secret-broker.dev/problems/'
 export const CLIENT_PROBLEM_TYPE_BASE = 'urn:secret-broker:client:'
 
 export type BrokerClientErrorCode =
@@ -20,6 +19,8 @@ export type BrokerClientErrorCode =
   | 'NETWORK'
   | 'TIMEOUT'
   | 'INVALID_RESPONSE'
+  | 'WRONG_ENDPOINT'
+  | 'LOSSY_NUMBER'
   | 'HTTP_ERROR'
 
 export interface BrokerClientErrorInit {
@@ -58,6 +59,32 @@ function messageFor(init: BrokerClientErrorInit): string {
   const detail = init.detail === undefined || init.detail === '' ? '' : `: ${init.detail}`
   const id = init.requestId === undefined ? '' : ` [request id ${init.requestId}]`
   return `${init.title}${status}${detail}${id}`
+}
+
+/**
+ * The endpoint has no such route: a wrong base URL or stage, API Gateway's 403
+ * `MissingAuthenticationTokenException` (its answer for an unknown route), or a 404/405 that is not the
+ * broker's. Not a missing secret and not bad credentials: fix `endpoint`.
+ */
+export class WrongEndpointError extends BrokerClientError {
+  override readonly name: string = 'WrongEndpointError'
+  override readonly code = 'WRONG_ENDPOINT'
+}
+
+/**
+ * A number in the secret's JSON that a JavaScript number cannot hold exactly (a decimal with more digits
+ * than a double keeps, or one out of range). Integers of any size are read as `bigint` instead; this is for
+ * the rest. The exact text is in `secretString`. `path` names where it is (field names only when they look
+ * like field names).
+ */
+export class LossyNumberError extends BrokerClientError {
+  override readonly name: string = 'LossyNumberError'
+  override readonly code = 'LOSSY_NUMBER'
+  readonly path: string
+  constructor(init: BrokerClientErrorInit & { readonly path: string }) {
+    super(init)
+    this.path = init.path
+  }
 }
 
 /** 400: the request was malformed (for example an invalid secret name). Retrying will not help. */
@@ -150,120 +177,4 @@ export function isRetryable(err: BrokerClientError): boolean {
 
 export function clientProblemType(slug: string): string {
   return CLIENT_PROBLEM_TYPE_BASE + slug
-}
-
-// Error types API Gateway (AWS_IAM) puts in x-amzn-ErrorType when the signature itself is the problem; it
-// answers those with 403 like a policy denial, but the fix is different (credentials, clock, region).
-const SIGNATURE_ERROR_TYPES =
-  /^(IncompleteSignatureException|InvalidSignatureException|MissingAuthenticationTokenException|UnrecognizedClientException|ExpiredTokenException|InvalidClientTokenId)/
-
-const STATUS_TITLES: Readonly<Record<number, string>> = {
-  400: 'Bad Request',
-  401: 'Unauthenticated',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  413: 'Payload Too Large',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-}
-
-export interface ProblemFields {
-  readonly type: string
-  readonly title: string
-  readonly status: number
-  readonly detail?: string | undefined
-}
-
-/** Reads an RFC 9457 problem document out of parsed JSON, or undefined when it is not one. */
-export function asProblem(raw: unknown): ProblemFields | undefined {
-  if (typeof raw !== 'object' || raw === null) return undefined
-  const o = raw as Record<string, unknown>
-  if (typeof o['type'] !== 'string' || typeof o['title'] !== 'string' || typeof o['status'] !== 'number')
-    return undefined
-  return {
-    type: o['type'],
-    title: o['title'],
-    status: o['status'],
-    detail: typeof o['detail'] === 'string' ? o['detail'] : undefined,
-  }
-}
-
-/** The typed error for a problem (from a response, or one item of a batch). */
-export function errorForProblem(
-  problem: ProblemFields,
-  extra: {
-    requestId?: string | undefined
-    retryAfterSeconds?: number | undefined
-    amznErrorType?: string | undefined
-  } = {},
-): BrokerClientError {
-  const init: BrokerClientErrorInit = { ...problem, requestId: extra.requestId }
-  switch (problem.status) {
-    case 400:
-      return new BadRequestError(init)
-    case 401:
-      return new UnauthenticatedError(init)
-    case 403:
-      return extra.amznErrorType !== undefined && SIGNATURE_ERROR_TYPES.test(extra.amznErrorType)
-        ? new UnauthenticatedError(init)
-        : new AccessDeniedError(init)
-    case 404:
-      return new NotFoundError(init)
-    case 413:
-      return new PayloadTooLargeError(init)
-    case 500:
-      return new InternalServerError(init)
-    case 502:
-      return new UpstreamRefusedError(init)
-    case 503:
-    case 504:
-      return new UnavailableError({ ...init, retryAfterSeconds: extra.retryAfterSeconds })
-    default:
-      return new BrokerClientError(init)
-  }
-}
-
-/**
- * The typed error for a non-2xx answer. A problem+json body is used as sent; anything else (API Gateway's
- * `{"message": …}`, an HTML error page from a proxy) becomes a problem with the standard title for the
- * status, plus API Gateway's short message when there is one. Bodies are otherwise never quoted.
- */
-export function errorForResponse(res: {
-  readonly status: number
-  readonly contentType: string | undefined
-  readonly text: string
-  readonly requestId: string | undefined
-  readonly retryAfterSeconds: number | undefined
-  readonly amznErrorType: string | undefined
-}): BrokerClientError {
-  let parsed: unknown
-  if (res.contentType !== undefined && /json/i.test(res.contentType)) {
-    try {
-      parsed = JSON.parse(res.text)
-    } catch {
-      parsed = undefined
-    }
-  }
-  const extra = {
-    requestId: res.requestId,
-    retryAfterSeconds: res.retryAfterSeconds,
-    amznErrorType: res.amznErrorType,
-  }
-  const problem = asProblem(parsed)
-  if (problem !== undefined) return errorForProblem({ ...problem, status: res.status }, extra)
-  const message =
-    typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>)['message'] : undefined
-  return errorForProblem(
-    {
-      type: 'about:blank',
-      title: STATUS_TITLES[res.status] ?? `HTTP ${res.status}`,
-      status: res.status,
-      detail: typeof message === 'string' && message.length <= 300 ? message : undefined,
-    },
-    extra,
-  )
 }

@@ -1,11 +1,12 @@
 /**
  * The secret-broker consumer client: SigV4-signed calls to the broker's API, a per-name value cache that
- * revalidates with If-None-Match after a TTL, a rate-limited `refresh` for rotations, typed errors and
- * bounded, jittered retries. See docs/CLIENT.md.
+ * revalidates with If-None-Match after a TTL and never goes back to an older version, a rate-limited
+ * `refresh` for rotations, values exactly as stored (integers beyond 2^53 as `bigint`, the stored text in
+ * `secretString`), typed errors, and bounded, jittered retries. See README.md and docs/CLIENT.md.
  *
  * @example
  * ```ts
- * import { createBrokerClient, NotFoundError } from './client'
+ * import { createBrokerClient, NotFoundError } from '@secret-broker/client'
  *
  * const broker = createBrokerClient({ endpoint: process.env.SECRET_BROKER_ENDPOINT!, region: 'eu-west-1', ttlMs: 5 * 60_000 })
  * let db = await broker.getSecret<{ username: string; password: string }>('orders/db')
@@ -38,6 +39,7 @@ export type {
   BrokerCredentialsProvider,
   FetchLike,
 } from './signed-transport'
+export { parseLossless } from './served-secret'
 export {
   AccessDeniedError,
   BadRequestError,
@@ -46,6 +48,7 @@ export {
   InvalidResponseError,
   InvalidSecretNameError,
   isBrokerClientError,
+  LossyNumberError,
   NetworkError,
   NotFoundError,
   PayloadTooLargeError,
@@ -53,5 +56,6 @@ export {
   UnauthenticatedError,
   UnavailableError,
   UpstreamRefusedError,
+  WrongEndpointError,
 } from './client-errors'
 export type { BrokerClientErrorCode } from './client-errors'

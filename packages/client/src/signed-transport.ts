@@ -1,21 +1,24 @@
-import { Sha256 } from '@aws-crypto/sha256-js'
-import { SignatureV4 } from '@smithy/signature-v4'
+import { createHash, createHmac, type Hash } from 'node:crypto'
+import type { SignatureV4 } from '@smithy/signature-v4'
+import { errorForResponse } from './classify-response'
 import {
   BrokerClientError,
   clientProblemType,
-  errorForResponse,
   InvalidResponseError,
   isRetryable,
   NetworkError,
   TimeoutError,
+  UnauthenticatedError,
   UnavailableError,
 } from './client-errors'
 
 /**
  * One signed HTTP exchange with the broker, with a per-attempt timeout and bounded retries. Every attempt
  * is signed afresh (SigV4 signatures carry their time). Only transient failures are retried: no response,
- * a timeout, 502, 503 and 504. A 4xx means the request itself is wrong and is never retried. All the
- * broker's routes are reads, so a retry cannot do anything twice.
+ * a timeout, 502, 503 and 504. A 4xx means the request itself is wrong and is never retried, with one
+ * exception the AWS SDKs make too: a signature refused because the host clock is off (the answer's `Date`
+ * is 5 minutes or more away) is signed again once with the corrected time, and the offset is kept for every
+ * later request. All the broker's routes are reads, so a retry cannot do anything twice.
  */
 export interface BrokerCredentials {
   readonly accessKeyId: string
@@ -48,6 +51,8 @@ export interface TransportOptions {
   readonly logger: BrokerClientLogger
   readonly random: () => number
   readonly sleep: (ms: number) => Promise<void>
+  /** The host's clock, for signatures (before correction). */
+  readonly now: () => number
 }
 
 export interface TransportRequest {
@@ -67,20 +72,77 @@ export interface TransportResponse {
 
 export interface Transport {
   send(req: TransportRequest): Promise<TransportResponse>
+  /** The correction applied to the host clock when signing (server time − host time), in ms; 0 until needed. */
+  clockOffsetMs(): number
 }
 
 export const SIGNING_SERVICE = 'execute-api'
+/** The AWS SDKs correct the clock when the server's `Date` is this far from the (corrected) host time. */
+export const CLOCK_SKEW_THRESHOLD_MS = 5 * 60_000
+
+/**
+ * SHA-256 and HMAC-SHA256 for the signer from node:crypto (native, and no dependency beyond the signer).
+ * The shape is @smithy/types' Checksum: `new (secret?)`, update, digest, reset.
+ */
+type Hmac = ReturnType<typeof createHmac>
+
+export class NodeSha256 {
+  private hash: Hash | Hmac
+  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.hash = this.fresh()
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.hash.update(toBytes(data))
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(new Uint8Array(this.hash.digest()))
+  }
+  reset(): void {
+    this.hash = this.fresh()
+  }
+  private fresh(): Hash | Hmac {
+    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(this.secret))
+  }
+}
+
+function toBytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
+  if (typeof data === 'string') return data
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+  return new Uint8Array(data)
+}
 
 export function createSignedTransport(opts: TransportOptions): Transport {
-  const signer = new SignatureV4({
-    service: SIGNING_SERVICE,
-    region: opts.region,
-    sha256: Sha256,
-    credentials: opts.credentials,
-  })
+  // Loaded on the first request, not on import: the signer pulls in much of @smithy/core, most of the
+  // package's import time (the AWS SDK loads its credential providers lazily for the same reason).
+  let signer: Promise<SignatureV4> | undefined
+  const getSigner = (): Promise<SignatureV4> =>
+    (signer ??= import('@smithy/signature-v4').then(
+      (m) =>
+        new m.SignatureV4({
+          service: SIGNING_SERVICE,
+          region: opts.region,
+          sha256: NodeSha256,
+          credentials: opts.credentials,
+        }),
+    ))
   const basePath = opts.endpoint.pathname.replace(/\/+$/, '')
+  let clockOffsetMs = 0
 
-  async function attempt(req: TransportRequest): Promise<TransportResponse> {
+  /** As the AWS SDKs do (getUpdatedSystemClockOffset): adopt the server's time when it is ≥ 5 min away. */
+  function correctClock(res: Response): boolean {
+    const date = res.headers.get('date')
+    const server = date === null ? Number.NaN : Date.parse(date)
+    if (Number.isNaN(server)) return false
+    const host = opts.now()
+    if (Math.abs(server - (host + clockOffsetMs)) < CLOCK_SKEW_THRESHOLD_MS) return false
+    clockOffsetMs = server - host
+    opts.logger.warn('secret-broker client: the host clock is off; signing with the broker’s time', {
+      clockOffsetMs,
+    })
+    return true
+  }
+
+  async function attempt(req: TransportRequest, resigned = false): Promise<TransportResponse> {
     const url = new URL(opts.endpoint.origin + basePath + req.path)
     const headers: Record<string, string> = {
       host: url.host,
@@ -88,17 +150,22 @@ export function createSignedTransport(opts: TransportOptions): Transport {
       ...(req.headers ?? {}),
     }
     if (req.body !== undefined) headers['content-type'] = 'application/json'
-    const signed = await signer.sign({
-      method: req.method,
-      protocol: url.protocol,
-      hostname: url.hostname,
-      ...(url.port === '' ? {} : { port: Number(url.port) }),
-      // The path as it goes on the wire: API Gateway (and the local verifier) sign over the stage prefix too.
-      path: url.pathname,
-      query: {},
-      headers,
-      ...(req.body === undefined ? {} : { body: req.body }),
-    })
+    const signed = await (
+      await getSigner()
+    ).sign(
+      {
+        method: req.method,
+        protocol: url.protocol,
+        hostname: url.hostname,
+        ...(url.port === '' ? {} : { port: Number(url.port) }),
+        // The path as it goes on the wire: API Gateway (and the local verifier) sign over the stage prefix too.
+        path: url.pathname,
+        query: {},
+        headers,
+        ...(req.body === undefined ? {} : { body: req.body }),
+      },
+      { signingDate: new Date(opts.now() + clockOffsetMs) },
+    )
     const sendHeaders = { ...(signed.headers as Record<string, string>) }
     // fetch derives Host from the URL (the same value that was signed) and refuses to have it set by hand.
     delete sendHeaders['host']
@@ -117,6 +184,7 @@ export function createSignedTransport(opts: TransportOptions): Transport {
       throw networkError(err, opts.timeoutMs)
     }
     const requestId = res.headers.get('x-request-id') ?? res.headers.get('x-amzn-requestid') ?? undefined
+    const corrected = correctClock(res)
     if ((res.status >= 200 && res.status < 300) || res.status === 304)
       return { status: res.status, headers: res.headers, text, requestId }
     if (res.status >= 300 && res.status < 400) {
@@ -127,14 +195,20 @@ export function createSignedTransport(opts: TransportOptions): Transport {
         requestId,
       })
     }
-    throw errorForResponse({
+    const err = errorForResponse({
       status: res.status,
       contentType: res.headers.get('content-type') ?? undefined,
       text,
-      requestId,
-      retryAfterSeconds: parseRetryAfter(res.headers.get('retry-after')),
-      amznErrorType: res.headers.get('x-amzn-errortype') ?? undefined,
+      route: `${req.method} ${url.pathname}`,
+      facts: {
+        requestId,
+        retryAfterSeconds: parseRetryAfter(res.headers.get('retry-after')),
+        amznErrorType: res.headers.get('x-amzn-errortype') ?? undefined,
+      },
     })
+    // A signature refused while the clock was off: sign once more with the corrected time.
+    if (err instanceof UnauthenticatedError && corrected && !resigned) return attempt(req, true)
+    throw err
   }
 
   function delayBefore(retry: number, err: BrokerClientError): number | undefined {
@@ -174,6 +248,7 @@ export function createSignedTransport(opts: TransportOptions): Transport {
         }
       }
     },
+    clockOffsetMs: () => clockOffsetMs,
   }
 }
 

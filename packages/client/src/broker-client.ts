@@ -1,16 +1,25 @@
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers'
+import {
+  BatchResponseSchema,
+  ROUTES,
+  SecretNamesSchema,
+  ServedSecretSchema,
+  WhoamiSchema,
+  type CacheState,
+  type Whoami,
+} from '../../../src/contract/wire'
 // The grammar module is dependency-free; the client shares it so both sides refuse the same names.
-import { checkSecretName } from '../contract/secret-name'
+import { checkSecretName } from '../../../src/contract/secret-name'
+import { errorForProblem } from './classify-response'
 import {
   AccessDeniedError,
-  asProblem,
   clientProblemType,
-  errorForProblem,
   InvalidResponseError,
   InvalidSecretNameError,
   NotFoundError,
   type BrokerClientError,
 } from './client-errors'
+import { lazyDefaultCredentials, nonNegative, parseEndpoint, positive } from './client-options'
+import { answerTree, memberNode, readServedSecret, type AnswerTree, type BrokerSecret } from './served-secret'
 import {
   createSignedTransport,
   type BrokerClientLogger,
@@ -51,41 +60,30 @@ export interface BrokerClientOptions {
   /** A 503's Retry-After is honoured up to this; a longer one is returned to the caller at once. Default 5 000. */
   readonly maxRetryAfterMs?: number
   readonly fetch?: FetchLike
-  /** Only for TTL and refresh bookkeeping; signatures always use the real time. */
+  /** Only for TTL and refresh bookkeeping; signatures use the host's time (corrected for skew, see docs). */
   readonly clock?: { now(): number }
   readonly logger?: BrokerClientLogger
   readonly random?: () => number
   readonly sleep?: (ms: number) => Promise<void>
 }
 
-export interface CallerIdentity {
-  readonly principalArn: string
-  readonly accountId: string
-  readonly type: string
-  readonly sessionName?: string
-  readonly authenticatedBy: string
-}
+/** Who the broker thinks the caller is (GET /whoami): the contract's shape. */
+export type CallerIdentity = Whoami
 
-/** A secret as the broker served it. `value` is the parsed JSON, the raw string, or base64 for a binary secret. */
-export interface BrokerSecret<T = unknown> {
-  readonly name: string
-  readonly versionId: string
-  readonly createdDate: string | undefined
-  readonly value: T
-  readonly valueEncoding: 'base64' | undefined
-}
+export type { BrokerSecret }
 
 export type BatchGetResult<T = unknown> =
-  | (BrokerSecret<T> & { readonly ok: true; readonly status: 200; readonly cache: string | undefined })
+  | (BrokerSecret<T> & { readonly ok: true; readonly status: 200; readonly cache: CacheState | undefined })
   | { readonly ok: false; readonly name: string; readonly status: number; readonly error: BrokerClientError }
 
 export interface BrokerClient {
   /**
    * The secret's value: from memory while younger than the TTL, otherwise revalidated with If-None-Match
    * (a 304 keeps the value and restarts the TTL). Concurrent calls for one name share one request.
+   * Integers beyond 2^53 come as `bigint`; see {@link BrokerSecret.value}.
    */
   getSecret<T = unknown>(name: string): Promise<T>
-  /** Like getSecret, with the version id and creation date. */
+  /** Like getSecret, with the version id, creation date and the exact stored text (`secretString`). */
   getSecretEntry<T = unknown>(name: string): Promise<BrokerSecret<T>>
   /**
    * Forces a revalidation (`Cache-Control: no-cache`, so the broker asks Secrets Manager too): call it when
@@ -93,6 +91,8 @@ export interface BrokerClient {
    * that interval it answers from memory without a request.
    */
   refresh<T = unknown>(name: string): Promise<T>
+  /** Like refresh, with the version id, creation date and `secretString`. */
+  refreshEntry<T = unknown>(name: string): Promise<BrokerSecret<T>>
   whoami(): Promise<CallerIdentity>
   /** The names this caller may read. */
   listSecrets(): Promise<string[]>
@@ -110,6 +110,11 @@ interface Entry {
 /**
  * A client for one broker endpoint. It holds the last value per secret name in memory, so create one per
  * process and share it. Nothing runs in the background: no timers, no sockets held by the client itself.
+ *
+ * It never goes backwards: once it holds a version, an answer carrying an older one (by `createdDate`; a
+ * broker container whose cache has not seen a rotation yet) does not replace it. The one exception is a
+ * forced refresh the broker answered from Secrets Manager itself, which is how a deliberate roll-back of
+ * AWSCURRENT reaches a running client.
  *
  * @throws TypeError or RangeError for an unusable endpoint or option (at once, not on first use).
  *
@@ -132,6 +137,7 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
     options.refreshMinIntervalMs ?? DEFAULT_REFRESH_MIN_INTERVAL_MS,
   )
   const clock = options.clock ?? { now: () => Date.now() }
+  const logger = options.logger ?? { debug: () => undefined, warn: () => undefined }
   const transport: Transport = createSignedTransport({
     endpoint,
     region: options.region,
@@ -145,14 +151,35 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
     retryMaxDelayMs: nonNegative('retryMaxDelayMs', options.retryMaxDelayMs ?? DEFAULT_RETRY_MAX_DELAY_MS),
     maxRetryAfterMs: nonNegative('maxRetryAfterMs', options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS),
     fetch: options.fetch ?? ((input, init) => fetch(input, init)),
-    logger: options.logger ?? { debug: () => undefined, warn: () => undefined },
+    logger,
     random: options.random ?? Math.random,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    now: () => Date.now(),
   })
 
   const entries = new Map<string, Entry>()
   const inflight = new Map<string, { readonly promise: Promise<Entry>; readonly forced: boolean }>()
   const lastForcedAt = new Map<string, number>()
+
+  /**
+   * Stores what an answer carried, unless this client already holds a newer version. `authoritative`: the
+   * broker read Secrets Manager for this answer (a forced refresh it did not rate-limit), so even an older
+   * version is the truth: AWSCURRENT was moved back on purpose.
+   */
+  function keep(name: string, incoming: BrokerSecret, authoritative: boolean): Entry {
+    const held = entries.get(name)?.secret
+    const secret = held === undefined || authoritative || !isOlder(incoming, held) ? incoming : held
+    if (secret !== incoming) {
+      logger.debug('secret-broker client: kept the newer version it holds', {
+        name,
+        held: held?.versionId,
+        answered: incoming.versionId,
+      })
+    }
+    const entry = { secret, validatedAt: clock.now() }
+    entries.set(name, entry)
+    return entry
+  }
 
   function load(name: string, forced: boolean): Promise<Entry> {
     const running = inflight.get(name)
@@ -188,93 +215,92 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
       entries.set(name, entry)
       return entry
     }
-    const entry = { secret: readSecret(parseJson(res), res), validatedAt: clock.now() }
-    entries.set(name, entry)
-    return entry
+    const served = ServedSecretSchema.safeParse(parseJson(res))
+    const tree = answerTree(res.text)
+    const secret =
+      served.success && tree !== undefined ? readServedSecret(res.text, tree, served.data) : undefined
+    if (secret === undefined) throw invalid(res, 'The secret answer does not have the expected shape')
+    const answeredFromUpstream = ['miss', 'revalidated'].includes(res.headers.get('x-broker-cache') ?? '')
+    return keep(name, secret, forced && answeredFromUpstream)
+  }
+
+  /** The entry for `name` while younger than the TTL. A cached name was checked when it was first read. */
+  function fresh(name: string): Entry | undefined {
+    const cached = entries.get(name)
+    return cached !== undefined && clock.now() - cached.validatedAt < ttlMs ? cached : undefined
   }
 
   async function getSecretEntry<T>(name: string): Promise<BrokerSecret<T>> {
+    const hit = fresh(name)
+    if (hit !== undefined) return hit.secret as BrokerSecret<T>
     checkName(name)
-    const cached = entries.get(name)
-    if (cached !== undefined && clock.now() - cached.validatedAt < ttlMs)
-      return cached.secret as BrokerSecret<T>
     return (await load(name, false)).secret as BrokerSecret<T>
+  }
+
+  async function refreshEntry<T>(name: string): Promise<BrokerSecret<T>> {
+    checkName(name)
+    const now = clock.now()
+    const last = lastForcedAt.get(name)
+    if (last !== undefined && now - last < refreshMinIntervalMs) {
+      const running = inflight.get(name)
+      if (running?.forced === true) return (await running.promise).secret as BrokerSecret<T>
+      const cached = entries.get(name)
+      if (cached !== undefined) return cached.secret as BrokerSecret<T>
+      return getSecretEntry<T>(name)
+    }
+    // Counted when sent, not when it succeeds: a consumer looping on failed logins must not hammer the broker.
+    lastForcedAt.set(name, now)
+    return (await load(name, true)).secret as BrokerSecret<T>
   }
 
   return {
     getSecretEntry,
+    refreshEntry,
+    // One async step on a cache hit: this is the call a service makes on every request.
     async getSecret<T>(name: string): Promise<T> {
-      return (await getSecretEntry<T>(name)).value
+      const hit = fresh(name)
+      if (hit !== undefined) return hit.secret.value as T
+      checkName(name)
+      return (await load(name, false)).secret.value as T
     },
     async refresh<T>(name: string): Promise<T> {
-      checkName(name)
-      const now = clock.now()
-      const last = lastForcedAt.get(name)
-      if (last !== undefined && now - last < refreshMinIntervalMs) {
-        const running = inflight.get(name)
-        if (running?.forced === true) return (await running.promise).secret.value as T
-        const cached = entries.get(name)
-        if (cached !== undefined) return cached.secret.value as T
-        return (await getSecretEntry<T>(name)).value
-      }
-      // Counted when sent, not when it succeeds: a consumer looping on failed logins must not hammer the broker.
-      lastForcedAt.set(name, now)
-      return (await load(name, true)).secret.value as T
+      return (await refreshEntry<T>(name)).value
     },
     async whoami() {
-      const res = await transport.send({ method: 'GET', path: '/whoami' })
-      const body = parseJson(res)
-      if (
-        !isRecord(body) ||
-        typeof body['principalArn'] !== 'string' ||
-        typeof body['accountId'] !== 'string'
-      ) {
-        throw invalid(res, 'The whoami answer does not have the expected shape')
-      }
-      return body as unknown as CallerIdentity
+      const res = await transport.send({ method: ROUTES.whoami.method, path: ROUTES.whoami.path })
+      const who = WhoamiSchema.safeParse(parseJson(res))
+      if (!who.success) throw invalid(res, 'The whoami answer does not have the expected shape')
+      return who.data
     },
     async listSecrets() {
-      const res = await transport.send({ method: 'GET', path: '/secrets' })
-      const body = parseJson(res)
-      const names = isRecord(body) ? body['names'] : undefined
-      if (!Array.isArray(names) || !names.every((n) => typeof n === 'string'))
-        throw invalid(res, 'The list answer does not have the expected shape')
-      return names
+      const res = await transport.send({ method: ROUTES.listSecrets.method, path: ROUTES.listSecrets.path })
+      const list = SecretNamesSchema.safeParse(parseJson(res))
+      if (!list.success) throw invalid(res, 'The list answer does not have the expected shape')
+      return list.data.names
     },
     async batchGet<T>(names: readonly string[]): Promise<BatchGetResult<T>[]> {
       const res = await transport.send({
-        method: 'POST',
-        path: '/secrets:batchGet',
+        method: ROUTES.batchGetSecrets.method,
+        path: ROUTES.batchGetSecrets.path,
         body: JSON.stringify({ names }),
       })
-      const body = parseJson(res)
-      const results = isRecord(body) ? body['results'] : undefined
-      if (!Array.isArray(results)) throw invalid(res, 'The batch answer does not have the expected shape')
-      return results.map((item: unknown): BatchGetResult<T> => {
-        if (!isRecord(item) || typeof item['name'] !== 'string' || typeof item['status'] !== 'number') {
-          throw invalid(res, 'A batch result does not have the expected shape')
-        }
-        if (item['status'] === 200) {
-          const secret = readSecret(item, res) as BrokerSecret<T>
-          entries.set(secret.name, { secret, validatedAt: clock.now() })
+      const batch = BatchResponseSchema.safeParse(parseJson(res))
+      const items = memberNode(answerTree(res.text), 'results')?.children
+      if (!batch.success || items?.length !== batch.data.results.length)
+        throw invalid(res, 'The batch answer does not have the expected shape')
+      return batch.data.results.map((item, i): BatchGetResult<T> => {
+        if ('problem' in item) {
           return {
-            ...secret,
-            ok: true,
-            status: 200,
-            cache: typeof item['cache'] === 'string' ? item['cache'] : undefined,
+            ok: false,
+            name: item.name,
+            status: item.status,
+            error: errorForProblem(item.problem, { requestId: res.requestId }),
           }
         }
-        const problem = asProblem(item['problem']) ?? {
-          type: 'about:blank',
-          title: `HTTP ${item['status']}`,
-          status: item['status'],
-        }
-        return {
-          ok: false,
-          name: item['name'],
-          status: item['status'],
-          error: errorForProblem(problem, { requestId: res.requestId }),
-        }
+        const read = readServedSecret(res.text, items[i] as AnswerTree, item)
+        if (read === undefined) throw invalid(res, 'A batch result does not have the expected shape')
+        const { secret } = keep(item.name, read, false)
+        return batchSuccess(secret as BrokerSecret<T>, item.cache)
       })
     },
     clear() {
@@ -282,6 +308,31 @@ export function createBrokerClient(options: BrokerClientOptions): BrokerClient {
       lastForcedAt.clear()
     },
   }
+}
+
+/** A successful batch item: the secret this client keeps (never older than one it held), with its fields. */
+function batchSuccess<T>(secret: BrokerSecret<T>, cache: CacheState | undefined): BatchGetResult<T> {
+  return {
+    ok: true,
+    status: 200,
+    cache,
+    name: secret.name,
+    versionId: secret.versionId,
+    createdDate: secret.createdDate,
+    secretString: secret.secretString,
+    valueEncoding: secret.valueEncoding,
+    get value(): T {
+      return secret.value
+    },
+  }
+}
+
+/** Whether `incoming` is an older version than `held`, by creation date (unknown dates never are). */
+function isOlder(incoming: BrokerSecret, held: BrokerSecret): boolean {
+  if (incoming.versionId === held.versionId) return false
+  const a = Date.parse(incoming.createdDate ?? '')
+  const b = Date.parse(held.createdDate ?? '')
+  return !Number.isNaN(a) && !Number.isNaN(b) && a < b
 }
 
 function checkName(name: string): void {
@@ -293,51 +344,6 @@ function checkName(name: string): void {
     title: 'Invalid secret name',
     detail: `${problem}: names are ASCII letters, digits and /_+=.@- in non-empty segments other than . and .., at most 256 characters`,
   })
-}
-
-function parseEndpoint(raw: string): URL {
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    throw new TypeError(`createBrokerClient: endpoint must be an absolute URL, got "${raw}"`)
-  }
-  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-    throw new TypeError('createBrokerClient: endpoint must not have a query, fragment or user info')
-  }
-  // Values travel in the response body: plain HTTP is only acceptable on this machine (the local stack).
-  const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]'
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    throw new TypeError(
-      'createBrokerClient: endpoint must be https (plain http only for 127.0.0.1, ::1 or localhost)',
-    )
-  }
-  return url
-}
-
-function nonNegative(name: string, v: number): number {
-  if (!Number.isFinite(v) || v < 0)
-    throw new RangeError(`createBrokerClient: ${name} must be a finite number ≥ 0`)
-  return v
-}
-
-function positive(name: string, v: number): number {
-  if (!Number.isFinite(v) || v <= 0)
-    throw new RangeError(`createBrokerClient: ${name} must be a finite number > 0`)
-  return v
-}
-
-/** The credential chain is built on first use, so creating a client reads no files and no environment. */
-function lazyDefaultCredentials(): BrokerCredentialsProvider {
-  let provider: BrokerCredentialsProvider | undefined
-  return () => {
-    provider ??= fromNodeProviderChain()
-    return provider()
-  }
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
 function invalid(res: TransportResponse, title: string): InvalidResponseError {
@@ -356,23 +362,5 @@ function parseJson(res: TransportResponse): unknown {
   } catch {
     const type = res.headers.get('content-type') ?? 'no content type'
     throw invalid(res, `The broker's answer is not JSON (${res.text.length} characters, ${type})`)
-  }
-}
-
-function readSecret(body: unknown, res: TransportResponse): BrokerSecret {
-  if (
-    !isRecord(body) ||
-    typeof body['name'] !== 'string' ||
-    typeof body['versionId'] !== 'string' ||
-    !('value' in body)
-  ) {
-    throw invalid(res, 'The secret answer does not have the expected shape')
-  }
-  return {
-    name: body['name'],
-    versionId: body['versionId'],
-    createdDate: typeof body['createdDate'] === 'string' ? body['createdDate'] : undefined,
-    value: body['value'],
-    valueEncoding: body['valueEncoding'] === 'base64' ? 'base64' : undefined,
   }
 }
