@@ -22,10 +22,10 @@ export interface AclUser {
 
 const HASH = /^[0-9a-f]{64}$/
 /** Names this code will touch: no spaces or control characters (ACL LIST could not be replayed), ≤ 128. */
-const USER = /^[A-Za-z0-9_.:@+=-]{1,128}$/
+export const ACL_USER_PATTERN = /^[A-Za-z0-9_.:@+=-]{1,128}$/
 
 export function assertAclUser(name: string): void {
-  if (!USER.test(name))
+  if (!ACL_USER_PATTERN.test(name))
     throw new EngineError(
       'invalid-input',
       'Redis ACL user name must be 1–128 characters of [A-Za-z0-9_.:@+=-]',
