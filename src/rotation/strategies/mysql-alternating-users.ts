@@ -170,7 +170,7 @@ export const mysqlAlternatingUsersStrategy: RotationStrategy = {
   },
   async accepts(pending, ctx) {
     const p = my(pending, 'pending')
-    if (!(await mysqlCanLogIn(mysqlCredentials(p), ctx))) return false
+    if (!(await mysqlCanLogIn(mysqlCredentials(p, false), ctx))) return false
     if (p.username === mysqlBaseUser(p.username)) return true
     // The clone logs in: its password is set, but an interrupted setSecret may have left grants to copy.
     return asMaster(p, ctx, async (s, where) => cloneInLine(s, await accountsOf(s, p, where), where))
@@ -192,7 +192,7 @@ export const mysqlAlternatingUsersStrategy: RotationStrategy = {
     })
     if (self.statements.length === 0) return
     // MariaDB lets only the account itself set its default role without UPDATE on the whole mysql schema.
-    const session = await connectMysql('to set its own default role', mysqlCredentials(p), ctx)
+    const session = await connectMysql('to set its own default role', mysqlCredentials(p, false), ctx)
     await withSession(session, (s) => run(s, self.statements, self.account, onServer(p)))
   },
   async verify(pending, ctx) {

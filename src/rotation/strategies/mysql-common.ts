@@ -21,13 +21,18 @@ export function my(value: unknown, what: string): MysqlSecret {
   return parseMysqlSecret(value, what)
 }
 
-export function mysqlCredentials(s: MysqlSecret): MysqlCredentials {
+/**
+ * The login of a value. `withDatabase: false` for logins that only need the password to be right (the
+ * setSecret probe, the user changing its own password): a clone whose grants are not copied yet cannot
+ * open the secret's database, and that must read as "not done", not as a failure.
+ */
+export function mysqlCredentials(s: MysqlSecret, withDatabase = true): MysqlCredentials {
   return {
     username: s.username,
     password: s.password,
     host: s.host,
     port: s.port,
-    ...(s.dbname === undefined ? {} : { dbname: s.dbname }),
+    ...(s.dbname === undefined || !withDatabase ? {} : { dbname: s.dbname }),
   }
 }
 

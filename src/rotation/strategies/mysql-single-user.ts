@@ -81,7 +81,7 @@ export const mysqlSingleUserStrategy: RotationStrategy = {
     checkSameMysqlSystem(p, c, ctx)
     checkOnlyChanged(pending, current, ['password'], ctx)
   },
-  accepts: (pending, ctx) => mysqlCanLogIn(mysqlCredentials(my(pending, 'pending')), ctx),
+  accepts: (pending, ctx) => mysqlCanLogIn(mysqlCredentials(my(pending, 'pending'), false), ctx),
   async apply(pending, current, ctx) {
     const p = my(pending, 'pending')
     const c = my(current, 'current')
@@ -93,7 +93,7 @@ export const mysqlSingleUserStrategy: RotationStrategy = {
       try {
         session = await engineCall(
           `logging in as ${creds.username} ${onServer(creds)} (to change its password)`,
-          () => connect(mysqlCredentials(creds)),
+          () => connect(mysqlCredentials(creds, false)),
         )
       } catch (err) {
         if (isLoginRefused(err)) continue
