@@ -7,6 +7,7 @@ import {
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam'
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager'
+import { fileSource, scanSourcesFor, type LogHit } from './log-scan'
 import { startAuthenticatingMoto, type AuthenticatingMoto } from './moto-iam-auth'
 import { startRotationBase, type RotationBase } from './rotation-env'
 import { createEngineClients, type EngineClients } from '../../src/rotation'
@@ -118,11 +119,38 @@ export async function createAccessKeySecret(
   return { name, arn: out.ARN ?? name, value }
 }
 
-/** The rotation's engines: IAM as `credentials` (the rotator by default), STS and IAM on the authenticating moto. */
+/**
+ * The rotation's engines: IAM as `credentials` (the rotator by default), STS and IAM on the authenticating
+ * moto; while `faults.down`, both on a port nobody listens on (read at each use, so a test can bring IAM
+ * back between two attempts).
+ */
 export function iamEngines(
   env: IamRotationEnv,
-  opts: { credentials?: { accessKeyId: string; secretAccessKey: string }; endpoint?: string } = {},
+  opts: {
+    credentials?: { accessKeyId: string; secretAccessKey: string }
+    faults?: { down: boolean; closedPort: number }
+  } = {},
 ): Partial<EngineClients> {
+  const up = iamEnginesAt(env, env.iamMoto.endpoint, opts.credentials)
+  const faults = opts.faults
+  if (faults === undefined) return up
+  const down = iamEnginesAt(env, `http://127.0.0.1:${faults.closedPort}`, opts.credentials)
+  return {
+    get iam() {
+      return faults.down ? down.iam : up.iam
+    },
+    get getCallerIdentity() {
+      return faults.down ? down.getCallerIdentity : up.getCallerIdentity
+    },
+    sleep: () => Promise.resolve(),
+  }
+}
+
+function iamEnginesAt(
+  env: IamRotationEnv,
+  endpoint: string,
+  credentials: { accessKeyId: string; secretAccessKey: string } | undefined,
+): EngineClients {
   const engines = createEngineClients(
     {
       region: 'us-east-1',
@@ -132,7 +160,7 @@ export function iamEngines(
       upstreamTimeoutMs: 3000,
       upstreamMaxAttempts: 1,
     },
-    { iamEndpoint: opts.endpoint ?? env.iamMoto.endpoint, credentials: opts.credentials ?? env.rotator },
+    { iamEndpoint: endpoint, credentials: credentials ?? env.rotator },
   )
   // No waiting between GetCallerIdentity retries: moto accepts a new key at once.
   return { ...engines, sleep: () => Promise.resolve() }
@@ -142,8 +170,8 @@ export function iamEngines(
 export async function accessKeyWorks(env: IamRotationEnv, value: AccessKeySecretValue): Promise<boolean> {
   if (value.accessKeyId === '') return false
   try {
-    const identity = await iamEngines(env).getCallerIdentity?.(value)
-    return identity?.arn === `arn:aws:iam::123456789012:user/${value.userName}`
+    const identity = await iamEnginesAt(env, env.iamMoto.endpoint, undefined).getCallerIdentity(value)
+    return identity.arn === `arn:aws:iam::123456789012:user/${value.userName}`
   } catch (err) {
     if ((err as { kind?: string }).kind === 'authentication-failed') return false
     throw err
@@ -156,4 +184,9 @@ export async function keysOf(env: IamRotationEnv, userName: string): Promise<[st
   return (out.AccessKeyMetadata ?? [])
     .sort((a, b) => (a.CreateDate?.getTime() ?? 0) - (b.CreateDate?.getTime() ?? 0))
     .map((k) => [k.AccessKeyId ?? '', k.Status ?? ''])
+}
+
+/** Where `secret` shows in the IAM emulator's request log (moto logs requests, never bodies); empty when nowhere. */
+export function scanIamFor(env: IamRotationEnv, secret: string): LogHit[] {
+  return scanSourcesFor(secret, [fileSource('IAM/STS moto log', env.iamMoto.logFile)])
 }

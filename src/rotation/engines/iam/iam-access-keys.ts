@@ -42,8 +42,14 @@ export function assertAccessKeyId(accessKeyId: string): void {
 
 /** The SDK error's kind: its name is safe to log (`NoSuchEntityException`), its message may not be. */
 export function classifyIamError(err: unknown): { kind: EngineErrorKind; code: string | undefined } {
-  const e = (err ?? {}) as { name?: unknown; $retryable?: unknown; $metadata?: { httpStatusCode?: number } }
-  const code = safeCode(e.name)
+  const e = (err ?? {}) as {
+    name?: unknown
+    code?: unknown
+    $retryable?: unknown
+    $metadata?: { httpStatusCode?: number }
+  }
+  // A socket error reaches us as a plain Error whose `code` says what happened (ECONNREFUSED, ETIMEDOUT).
+  const code = e.name === 'Error' ? (safeCode(e.code) ?? safeCode(e.name)) : safeCode(e.name)
   const status = e.$metadata?.httpStatusCode
   if (code === 'AccessDenied' || code === 'AccessDeniedException') return { kind: 'permission-denied', code }
   if (code === 'InvalidClientTokenId' || code === 'SignatureDoesNotMatch' || code === 'ExpiredToken')
