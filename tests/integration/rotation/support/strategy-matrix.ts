@@ -1,3 +1,4 @@
+/* eslint-disable jest/no-export -- a shared suite: describeStrategyMatrix declares its tests in the file that calls it */
 import { freePort } from '../../../../scripts/lib/ports'
 import type { LogHit } from '../../../../scripts/lib/log-scan'
 import { rotateLikeSecretsManager, RotationInProgressError } from '../../../../scripts/lib/local-rotation'
@@ -87,16 +88,19 @@ export function describeStrategyMatrix<V extends SecretValueOf>(kit: StrategyKit
     const invariant = (arn: string): Promise<boolean> =>
       currentOrPendingWorks<V>(kit.env(), arn, (v) => kit.works(v))
 
-    afterEach(async () => {
-      // Every secret of every version this test made, in whatever the server recorded: nowhere. The canary
-      // too: every generated password starts with it, and it survives the escaping a statement would give
-      // a password with quotes or backslashes (which a search for the whole password would miss).
+    /**
+     * Run after every test's own assertions: every secret of every version this test made, in whatever the
+     * server recorded: nowhere. The canary too: every generated password starts with it, and it survives
+     * the escaping a statement would give a password with quotes or backslashes (which a search for the
+     * whole password would miss).
+     */
+    async function expectNoLeaks(): Promise<void> {
       expect(await kit.scan(kit.env().canary)).toEqual([])
       for (const arn of made.splice(0))
         for (const v of await allValues(kit.env(), arn))
           for (const s of kit.secretsOf(v as V)) expect(await kit.scan(s)).toEqual([])
       expect(JSON.stringify(kit.env().log.lines)).not.toContain(kit.env().canary)
-    })
+    }
 
     it('rotates: AWSCURRENT moves to the new version, which works; AWSPREVIOUS holds the old one', async () => {
       const s = await secret()
@@ -106,6 +110,7 @@ export function describeStrategyMatrix<V extends SecretValueOf>(kit: StrategyKit
       expect(holderOf(stages, 'AWSPREVIOUS')).toEqual([report.oldVersionId])
       expect(holderOf(stages, 'AWSPENDING')).toEqual([])
       expect(await kit.works(await value(s.arn, 'AWSCURRENT'))).toBe(true)
+      await expectNoLeaks()
     })
 
     it('reaches the same end state when every step runs twice with the same token', async () => {
@@ -130,6 +135,7 @@ export function describeStrategyMatrix<V extends SecretValueOf>(kit: StrategyKit
       expect(Object.keys(stages)).toHaveLength(2)
       expect(holderOf(stages, 'AWSPENDING')).toEqual([])
       expect(await kit.works(await value(s.arn, 'AWSCURRENT'))).toBe(true)
+      await expectNoLeaks()
     })
 
     it.each([1, 2, 3])(
@@ -158,6 +164,7 @@ export function describeStrategyMatrix<V extends SecretValueOf>(kit: StrategyKit
         expect(retry).toMatchObject({ ok: true, newVersionId: first.token })
         expect(checks).toHaveLength(failAfter + 1 + 4)
         expect(checks).not.toContain(false)
+        await expectNoLeaks()
       },
     )
 
@@ -176,6 +183,7 @@ export function describeStrategyMatrix<V extends SecretValueOf>(kit: StrategyKit
       const resumed = await rotate(s.name, run, { token: first.token })
       expect(resumed.ok).toBe(true)
       expect(await kit.works(await value(s.arn, 'AWSCURRENT'))).toBe(true)
+      await expectNoLeaks()
     })
 
     const wrongMaster = kit.wrongMaster
@@ -190,6 +198,7 @@ export function describeStrategyMatrix<V extends SecretValueOf>(kit: StrategyKit
         else expect(error).toMatch(wrong.error)
         expect(holderOf(await stagesOf(kit.env(), s.arn), 'AWSCURRENT')).toEqual([report.oldVersionId])
         expect(await kit.works(s.value)).toBe(true)
+        await expectNoLeaks()
       })
 
     it('keeps AWSCURRENT working when the server is down, and the retry completes once it is back', async () => {
@@ -208,6 +217,7 @@ export function describeStrategyMatrix<V extends SecretValueOf>(kit: StrategyKit
       const retry = await rotate(s.name, run, { token: failed.token })
       expect(retry.ok).toBe(true)
       expect(await kit.works(await value(s.arn, 'AWSCURRENT'))).toBe(true)
+      await expectNoLeaks()
     })
 
     if (kit.generatesPasswords)
@@ -226,6 +236,7 @@ export function describeStrategyMatrix<V extends SecretValueOf>(kit: StrategyKit
         const current = await value(s.arn, 'AWSCURRENT')
         expect((current as Record<string, unknown>)['password']).toBe(password)
         expect(await kit.works(current)).toBe(true)
+        await expectNoLeaks()
       })
   })
 }
