@@ -7,6 +7,7 @@ import {
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam'
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager'
+import { ACCESS_KEY_ROTATION_ACTIONS } from '../../infra/iam'
 import { fileSource, scanSourcesFor, type LogHit } from './log-scan'
 import { startAuthenticatingMoto, type AuthenticatingMoto } from './moto-iam-auth'
 import { startRotationBase, type RotationBase } from './rotation-env'
@@ -28,12 +29,7 @@ export interface IamRotationEnv extends RotationBase {
 }
 
 /** What the rotation role gets in infra/iam.ts, on the declared users' ARNs. */
-export const ACCESS_KEY_ROTATION_ACTIONS = [
-  'iam:ListAccessKeys',
-  'iam:CreateAccessKey',
-  'iam:UpdateAccessKey',
-  'iam:DeleteAccessKey',
-] as const
+export { ACCESS_KEY_ROTATION_ACTIONS }
 
 export async function startIamRotationEnv(): Promise<IamRotationEnv> {
   const base = await startRotationBase(() => startAuthenticatingMoto())

@@ -44,3 +44,17 @@ export const ROTATION_STRATEGY_TRAITS: Readonly<Record<RotationStrategyKind, Rot
 export const STRATEGIES_WITH_MASTER: readonly RotationStrategyKind[] = ROTATION_STRATEGIES.filter(
   (s) => ROTATION_STRATEGY_TRAITS[s].needsMaster,
 )
+
+/**
+ * The user names each engine's strategies touch, checked before a name reaches a statement (the engine
+ * primitives), when a value is parsed, and at packaging (infra/plan.ts).
+ * - PostgreSQL: plain identifiers, 63 characters at most.
+ * - MySQL/MariaDB: 1–32 of letters, digits and `_ $ . -` (MySQL's limit; MariaDB allows 80, but a clone
+ *   `<user>_clone` has to fit both).
+ * - Redis ACL: no spaces or control characters (an ACL LIST line could not be replayed), 128 at most.
+ * - IAM: IAM's own alphabet for user names, 64 at most.
+ */
+export const PG_USERNAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+export const MYSQL_USER_PATTERN = /^[A-Za-z0-9_$.-]{1,32}$/
+export const ACL_USER_PATTERN = /^[A-Za-z0-9_.:@+=-]{1,128}$/
+export const IAM_USER_NAME_PATTERN = /^[\w+=,.@-]{1,64}$/

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini'
+import { PG_USERNAME_PATTERN } from '../contract/rotation-strategies'
 import { InvalidSecretValueError } from './rotation-errors'
 
 /**
@@ -16,8 +17,8 @@ export interface PostgresSecret extends SecretValue {
   readonly dbname: string
 }
 
-/** PostgreSQL role names this code will touch: plain identifiers, with room for the `_clone` suffix. */
-export const PG_USERNAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+/** PostgreSQL role names this code will touch: plain identifiers (contract/rotation-strategies.ts). */
+export { PG_USERNAME_PATTERN }
 
 export function toSecretValue(parsed: unknown, what: string): SecretValue {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {

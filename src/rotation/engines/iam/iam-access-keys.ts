@@ -5,7 +5,10 @@ import {
   UpdateAccessKeyCommand,
   type IAMClient,
 } from '@aws-sdk/client-iam'
+import { IAM_USER_NAME_PATTERN } from '../../../contract/rotation-strategies'
 import { EngineError, safeCode, type EngineErrorKind } from '../engine-error'
+
+export { IAM_USER_NAME_PATTERN }
 
 /**
  * IAM access keys of one user, for the `iam-access-key` strategy. The IAM client is passed in (the
@@ -28,7 +31,6 @@ export interface NewAccessKey {
   readonly secretAccessKey: string
 }
 
-export const IAM_USER_NAME_PATTERN = /^[\w+=,.@-]{1,64}$/
 export const ACCESS_KEY_ID_PATTERN = /^[A-Z0-9]{16,128}$/
 
 export function assertIamUserName(userName: string): void {

@@ -1,4 +1,7 @@
+import { MYSQL_USER_PATTERN } from '../../../contract/rotation-strategies'
 import { EngineError } from '../engine-error'
+
+export { MYSQL_USER_PATTERN }
 
 /**
  * A MySQL/MariaDB account is a user name and a host pattern (`'app'@'%'`, `'app'@'10.0.%'`): two accounts
@@ -17,7 +20,6 @@ export interface MysqlAccount {
  * `<user>_clone` has to fit both). Host patterns: what MySQL accepts for hosts — names, IPv4/IPv6 literals,
  * `%`/`_` wildcards, `addr/netmask` and `addr/prefix` — 1–255 characters; `localhost` included.
  */
-export const MYSQL_USER_PATTERN = /^[A-Za-z0-9_$.-]{1,32}$/
 export const MYSQL_HOST_PATTERN = /^[A-Za-z0-9_.%:/-]{1,255}$/
 
 export function assertMysqlUser(user: string): void {

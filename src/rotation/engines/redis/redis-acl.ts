@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto'
+import { ACL_USER_PATTERN } from '../../../contract/rotation-strategies'
 import { EngineError } from '../engine-error'
+
+export { ACL_USER_PATTERN }
 
 /**
  * Redis ACL users, as pure functions over what `ACL GETUSER` / `ACL LIST` return. Redis 6+ lets a user hold
@@ -22,7 +25,6 @@ export interface AclUser {
 
 const HASH = /^[0-9a-f]{64}$/
 /** Names this code will touch: no spaces or control characters (ACL LIST could not be replayed), ≤ 128. */
-export const ACL_USER_PATTERN = /^[A-Za-z0-9_.:@+=-]{1,128}$/
 
 export function assertAclUser(name: string): void {
   if (!ACL_USER_PATTERN.test(name))
