@@ -187,7 +187,7 @@ async function main(): Promise<void> {
     }
   }
   if (parts.has('rotation')) {
-    log('\n5. rotation wall time per strategy (moto + a private PostgreSQL)')
+    log('\n5. rotation wall time per strategy (moto + private PostgreSQL, MariaDB and Redis)')
     report.rotation = await measureRotation(log)
   }
 

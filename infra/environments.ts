@@ -1,4 +1,5 @@
 import { parseSecretArn, registerTableName } from '../src/contract/register'
+import { ROTATION_STRATEGY_TRAITS } from '../src/contract/rotation-strategies'
 import { settingsFor, type FunctionKind } from '../src/contract/settings'
 import type { InvalidationDocument } from '../src/invalidation/invalidation-config'
 import type { RuntimeCatalogDocument } from '../src/lib/secrets'
@@ -144,10 +145,14 @@ export function rotationEnvironment(plan: StackPlan): Record<string, unknown> {
       : subJson(rotationDocument(plan, deployed)),
     ...settingsEnvironment(plan, 'rotation'),
     // Lambda's Node.js 20+ runtimes no longer load Amazon's CA bundle (RDS's roots among them) by default;
-    // verify-full against an RDS or Aurora endpoint needs it named here.
+    // verify-full against an RDS or Aurora endpoint (PostgreSQL or MySQL/MariaDB) needs it named here.
     ...(!local &&
     params.pgSslMode === 'verify-full' &&
-    plan.managed.some((m) => m.rotation?.strategy.startsWith('postgres') === true)
+    plan.managed.some(
+      (m) =>
+        m.rotation !== undefined &&
+        ['postgres', 'mysql', 'redis'].includes(ROTATION_STRATEGY_TRAITS[m.rotation.strategy].engine),
+    )
       ? { NODE_EXTRA_CA_CERTS: LAMBDA_AMAZON_CA_BUNDLE }
       : {}),
   }

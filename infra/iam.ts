@@ -6,6 +6,7 @@ import {
   partitionArn,
   policyDocument,
   rotationRoleName,
+  sub,
   viaSecretsManager,
   type Cfn,
   type Statement,
@@ -76,6 +77,32 @@ function httpRole(plan: StackPlan): Cfn {
   ])
 }
 
+/**
+ * iam-access-key: exactly the four access-key actions the strategy calls, on the IAM users its secrets
+ * name (a user at the root path, or under any path: IAM user names contain no `/`, so `user/*\/<name>`
+ * matches that user only). GetCallerIdentity, signed with the new key, needs no permission.
+ */
+export const ACCESS_KEY_ROTATION_ACTIONS = [
+  'iam:ListAccessKeys',
+  'iam:CreateAccessKey',
+  'iam:UpdateAccessKey',
+  'iam:DeleteAccessKey',
+] as const
+
+function accessKeyStatements(plan: StackPlan): Statement[] {
+  const users = rotatedSecrets(plan)
+    .filter((m) => m.rotation?.strategy === 'iam-access-key')
+    .map((m) => m.username)
+  if (users.length === 0) return []
+  const userArn = (path: string): Cfn => sub(`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:user/${path}`)
+  return [
+    allow(
+      [...ACCESS_KEY_ROTATION_ACTIONS],
+      [...new Set(users)].flatMap((u) => [userArn(u), userArn(`*/${u}`)]),
+    ),
+  ]
+}
+
 function rotationRole(plan: StackPlan): Cfn {
   const { stage, params } = plan.decl
   const rotated = rotatedSecrets(plan)
@@ -101,6 +128,7 @@ function rotationRole(plan: StackPlan): Cfn {
     // GetRandomPassword acts on no resource: AWS accepts nothing narrower than "*".
     allow(['secretsmanager:GetRandomPassword'], '*'),
     allow(['kms:Decrypt', 'kms:GenerateDataKey'], keyArn, viaSecretsManager),
+    ...accessKeyStatements(plan),
     // ENI management for a function in a VPC: these actions take no resource ARN either.
     ...(params.rotationVpc === undefined
       ? []

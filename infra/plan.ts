@@ -1,3 +1,13 @@
+import {
+  ACL_USER_PATTERN,
+  IAM_USER_NAME_PATTERN,
+  MYSQL_USER_PATTERN,
+  PG_USERNAME_PATTERN,
+  ROTATION_STRATEGY_TRAITS,
+  STRATEGIES_WITH_MASTER,
+  type RotationEngine,
+  type RotationStrategyKind,
+} from '../src/contract/rotation-strategies'
 import { ConfigError } from '../src/lib/errors'
 import { findCatalogProblems, parseSecretArn } from '../src/lib/secrets'
 import { environmentSizeProblems, runtimeCatalogDocument } from './environments'
@@ -51,54 +61,119 @@ function rotationProblems(
   s: SecretDeclaration,
   secrets: StageDeclarations['params']['secrets'],
 ): string[] {
+  const rotation = s.rotation
+  if (rotation === undefined) return []
+  const traits = ROTATION_STRATEGY_TRAITS[rotation.strategy]
   const problems: string[] = []
-  if (s.rotation?.strategy === 'postgres-alternating-users') {
-    const master = s.rotation.masterSecret
+  const master = rotation.masterSecret
+  if (traits.needsMaster) {
     if (master === undefined)
-      problems.push(`secrets "${name}": postgres-alternating-users needs rotation.masterSecret`)
+      problems.push(`secrets "${name}": ${rotation.strategy} needs rotation.masterSecret`)
     else if (secrets[master] === undefined)
       problems.push(`secrets "${name}": masterSecret "${master}" is not declared`)
     else if (master === name) problems.push(`secrets "${name}": a secret cannot be its own masterSecret`)
-    else problems.push(...alternatingUsersProblems(name, s, master, secrets[master]))
-  } else if (s.rotation?.masterSecret !== undefined) {
-    problems.push(`secrets "${name}": masterSecret only applies to postgres-alternating-users`)
-  }
-  if (s.rotation?.strategy.startsWith('postgres') === true) {
-    for (const f of ['host', 'port', 'dbname']) {
-      if (s.fields?.[f] === undefined)
-        problems.push(`secrets "${name}": a PostgreSQL strategy needs fields.${f}`)
-    }
-    const port = s.fields?.['port']
-    if (
-      port !== undefined &&
-      !(/^\d{1,5}$/.test(String(port)) && Number(port) >= 1 && Number(port) <= 65_535)
+    else problems.push(...masterProblems(name, s, master, secrets[master]))
+  } else if (master !== undefined) {
+    problems.push(
+      `secrets "${name}": masterSecret only applies to ${STRATEGIES_WITH_MASTER.join(', ')}, not ${rotation.strategy}`,
     )
-      problems.push(`secrets "${name}": fields.port must be a port number (1–65535)`)
   }
+  problems.push(...engineProblems(name, s, rotation.strategy))
   return problems
 }
 
-const CLONE_SUFFIX_LENGTH = '_clone'.length
-const PG_MAX_IDENTIFIER = 63
+const CLONE_SUFFIX = '_clone'
+
+/** What each engine needs: the fields it connects with, and a user name it can rotate (and clone). */
+const ENGINE_RULES: Readonly<
+  Record<
+    Exclude<RotationEngine, 'none'>,
+    {
+      readonly label: string
+      readonly required: readonly string[]
+      readonly user: RegExp
+      readonly userRule: string
+      /** The longest user name whose alternate `<user>_clone` the engine still accepts. */
+      readonly maxAlternating: number
+    }
+  >
+> = {
+  postgres: {
+    label: 'a PostgreSQL strategy',
+    required: ['host', 'port', 'dbname'],
+    user: PG_USERNAME_PATTERN,
+    userRule: "PostgreSQL's 63",
+    maxAlternating: 63 - CLONE_SUFFIX.length,
+  },
+  mysql: {
+    label: 'a MySQL strategy',
+    required: ['host'],
+    user: MYSQL_USER_PATTERN,
+    userRule: "MySQL's 32 (letters, digits and _$.-)",
+    maxAlternating: 32 - CLONE_SUFFIX.length,
+  },
+  redis: {
+    label: 'a Redis ACL strategy',
+    required: ['host'],
+    user: ACL_USER_PATTERN,
+    userRule: 'the 128 characters of [A-Za-z0-9_.:@+=-] Redis users may have here',
+    maxAlternating: 128 - CLONE_SUFFIX.length,
+  },
+  iam: {
+    label: 'iam-access-key',
+    required: [],
+    user: IAM_USER_NAME_PATTERN,
+    userRule: "IAM's 64 characters of [A-Za-z0-9_+=,.@-]",
+    maxAlternating: 0,
+  },
+}
+
+/** The value fields iam-access-key keeps (the stack creates them empty; the first rotation fills them). */
+export const ACCESS_KEY_FIELDS = ['userName', 'accessKeyId', 'secretAccessKey'] as const
+
+function engineProblems(name: string, s: SecretDeclaration, strategy: RotationStrategyKind): string[] {
+  const { engine, alternating } = ROTATION_STRATEGY_TRAITS[strategy]
+  if (engine === 'none') return []
+  const rules = ENGINE_RULES[engine]
+  const problems = rules.required
+    .filter((f) => s.fields?.[f] === undefined)
+    .map((f) => `secrets "${name}": ${rules.label} needs fields.${f}`)
+  const port = s.fields?.['port']
+  if (
+    engine !== 'iam' &&
+    port !== undefined &&
+    !(/^\d{1,5}$/.test(String(port)) && Number(port) >= 1 && Number(port) <= 65_535)
+  )
+    problems.push(`secrets "${name}": fields.port must be a port number (1–65535)`)
+  const username = s.username ?? ''
+  if (!rules.user.test(username))
+    problems.push(`secrets "${name}": username is not a user name ${strategy} can rotate (${rules.userRule})`)
+  else if (alternating && username.length > rules.maxAlternating)
+    problems.push(
+      `secrets "${name}": username is longer than ${rules.maxAlternating} characters, so its alternate <username>${CLONE_SUFFIX} would exceed ${rules.userRule}`,
+    )
+  if (engine === 'iam')
+    for (const f of ACCESS_KEY_FIELDS)
+      if (s.fields?.[f] !== undefined)
+        problems.push(
+          `secrets "${name}": fields.${f} is set by iam-access-key itself (userName is the username)`,
+        )
+  return problems
+}
 
 /**
- * postgres-alternating-users declarations that could never rotate. The master logs in with its own username
- * and password; host and port come from the master secret when it has them, else from the rotated secret
- * (an RDS-managed master secret, `rds!db-…`, holds only a username and a password), and the database is
- * always the rotated secret's. So a master given by ARN needs nothing but a well-formed ARN, and a master
- * this stack creates must not name another server.
+ * A master declaration that could never log in. The master logs in with its own username and password;
+ * host and port come from the master secret when it has them, else from the rotated secret (an
+ * RDS-managed master secret, `rds!db-…`, holds only a username and a password). So a master given by ARN
+ * needs nothing but a well-formed ARN, and a master this stack creates must not name another server.
  */
-function alternatingUsersProblems(
+function masterProblems(
   name: string,
   s: SecretDeclaration,
   masterName: string,
   master: SecretDeclaration | undefined,
 ): string[] {
   const problems: string[] = []
-  if ((s.username?.length ?? 0) > PG_MAX_IDENTIFIER - CLONE_SUFFIX_LENGTH)
-    problems.push(
-      `secrets "${name}": username is longer than ${PG_MAX_IDENTIFIER - CLONE_SUFFIX_LENGTH} characters, so its alternate <username>_clone would exceed PostgreSQL's ${PG_MAX_IDENTIFIER}`,
-    )
   if (master?.arn !== undefined && parseSecretArn(master.arn) === undefined)
     problems.push(
       `secrets "${masterName}": arn must be a full secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf; names such as rds!db-… are accepted): the rotation function reads the master by ARN`,
@@ -145,6 +220,37 @@ function perimeterProblems(decl: StageDeclarations): string[] {
   return problems
 }
 
+/**
+ * The username alphabet of a secret that is not rotated: a master's is its engine's (a Redis master may be
+ * `rotation-master`), anything else keeps the PostgreSQL identifier rule it always had.
+ */
+function unrotatedUsernameProblems(
+  name: string,
+  s: SecretDeclaration,
+  secrets: StageDeclarations['params']['secrets'],
+): string[] {
+  if (s.rotation !== undefined || s.username === undefined) return []
+  const engines = new Set(
+    Object.values(secrets).flatMap((o) =>
+      o.rotation?.masterSecret === name ? [ROTATION_STRATEGY_TRAITS[o.rotation.strategy].engine] : [],
+    ),
+  )
+  const pattern = engines.has('redis')
+    ? ACL_USER_PATTERN
+    : engines.has('mysql')
+      ? MYSQL_USER_PATTERN
+      : PG_USERNAME_PATTERN
+  return pattern.test(s.username)
+    ? []
+    : [`secrets "${name}": username must be a database-safe user name (${pattern.source})`]
+}
+
+/** The fields a managed secret's value starts with: the declared ones, and an access key's empty ones. */
+function initialFields(s: SecretDeclaration): Readonly<Record<string, string | number>> {
+  if (s.rotation?.strategy !== 'iam-access-key') return s.fields ?? {}
+  return { ...s.fields, userName: s.username ?? '', accessKeyId: '', secretAccessKey: '' }
+}
+
 function localConsumerProblems(decl: StageDeclarations): string[] {
   const { params, stage } = decl
   if (stage === 'local') {
@@ -185,10 +291,11 @@ export function planStack(decl: StageDeclarations): StackPlan {
       passwordLength: s.rotation?.passwordLength ?? generation.passwordLength,
       excludeCharacters: s.rotation?.excludeCharacters ?? generation.excludeCharacters,
       generation,
-      fields: s.fields ?? {},
+      fields: initialFields(s),
       rotation: s.rotation,
     })
     problems.push(...rotationProblems(name, s, params.secrets))
+    problems.push(...unrotatedUsernameProblems(name, s, params.secrets))
   }
   problems.push(
     ...findCatalogProblems(

@@ -37,7 +37,10 @@ const RotationDecl = z.strictObject({
     .string()
     .regex(/^([1-9]|1\d|2[0-4])h$/, 'a duration of 1h–24h')
     .optional(),
-  /** postgres-alternating-users: the logical name of the secret holding the master (superuser) credentials. */
+  /**
+   * The logical name of the secret holding the master credentials, for the strategies that need one
+   * (postgres- and mysql-alternating-users, both Redis ACL strategies; contract/rotation-strategies.ts).
+   */
   masterSecret: z.string().optional(),
   /**
    * Password settings for rotations only. The secret's own `passwordLength`/`excludeCharacters` made its first
@@ -54,9 +57,13 @@ const SecretDecl = z
     /** An existing secret the stack does not own. */
     arn: z.string().optional(),
     /** A secret the stack creates, with a generated password. */
+    /**
+     * The login the secret holds (an IAM user name for iam-access-key). Its alphabet depends on the engine
+     * that uses it, checked by infra/plan.ts; here only what none of them allows is refused.
+     */
     username: z
       .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a database-safe user name')
+      .regex(/^[A-Za-z0-9_$.:@+=,-]{1,128}$/, 'a user name (letters, digits and _$.:@+=,- only)')
       .optional(),
     passwordLength: z.number().int().min(16).max(4096).optional(),
     excludeCharacters: z.string().optional(),

@@ -177,6 +177,11 @@ async function checkSecretExists(awsName: string, motoEndpoint: string, region: 
   }
 }
 
+/** The IAM client the composition built for iam-access-key (it keeps sockets open otherwise). */
+function destroyIam(engines: { readonly iam?: { destroy(): void } } | undefined): void {
+  engines?.iam?.destroy()
+}
+
 async function rotateCommand(argv: readonly string[], io: CommandIo): Promise<number> {
   const { name, resumeToken, stateFile } = parseArgs(argv)
   const plan = planStack(loadStageDeclarations('local'))
@@ -224,6 +229,7 @@ async function rotateCommand(argv: readonly string[], io: CommandIo): Promise<nu
     fail(`could not rotate ${name}: ${err instanceof Error ? err.name : 'error'}`)
   } finally {
     deps.sm.destroy()
+    destroyIam(deps.engines)
   }
 }
 

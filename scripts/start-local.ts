@@ -85,6 +85,7 @@ async function main(): Promise<void> {
       rotation: true,
       watch: true,
       postgres: withPostgres,
+      demoEngines: true,
       ...(values.endpoint === undefined ? {} : { motoEndpoint: values.endpoint }),
     })
   } catch (err) {
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
       stack.postgres === undefined
         ? '  demo PostgreSQL: not started'
         : `  demo PostgreSQL: ${stack.postgres.host}:${stack.postgres.port} (database demo; its roles' passwords are the demo secrets')`,
+      ...demoEngineLines(stack),
       '',
       `Try it (signed as ${demo?.name ?? 'a demo consumer'} with curl's built-in SigV4; the endpoint and keys come from local.json):`,
       `  EP=$(node -p "require('${localJson}').endpoint")`,
@@ -147,6 +149,7 @@ async function main(): Promise<void> {
       'Rotate a secret the way Secrets Manager does; a plain GET serves the new version within seconds',
       '(the invalidation register), and Cache-Control: no-cache at once:',
       '  npm run rotate -- demo/db',
+      '  npm run rotate -- demo/mysql-db    (also demo/cache, demo/deployer-key: MariaDB, Redis ACL, IAM access key)',
       `  curl --aws-sigv4 "aws:amz:${stack.region}:execute-api" --user "$KEYS" "$EP/secrets/demo/db"`,
       'Who read what:  npm run audit -- --secret demo/db',
       '',
@@ -177,6 +180,21 @@ async function main(): Promise<void> {
 }
 
 const DEFAULT_PORT = 3000
+/** The demo MariaDB, Redis and IAM users (issue 15's strategies), or how to install what is missing. */
+function demoEngineLines(stack: LocalStack): string[] {
+  const e = stack.demoEngines
+  if (e === undefined) return []
+  return [
+    ...(e.mariadb === undefined
+      ? []
+      : [`  demo MariaDB:    ${e.mariadb.host}:${e.mariadb.port} (demo/mysql-db, demo/mysql-master)`]),
+    ...(e.redis === undefined
+      ? []
+      : [`  demo Redis:      ${e.redis.host}:${e.redis.port} (demo/cache, demo/cache-master)`]),
+    '  demo IAM user:   demo-deployer in the emulator (demo/deployer-key)',
+    ...e.skipped.map((line) => `  not started: ${line}`),
+  ]
+}
 
 class UsageError extends Error {}
 

@@ -443,16 +443,17 @@ export function renderMarkdown(r: BenchReport): string {
   }
 
   if (r.rotation !== undefined) {
-    out.push('## 5. Rotation wall time per strategy (moto + a private PostgreSQL)', '')
+    out.push('## 5. Rotation wall time per strategy (moto + private PostgreSQL, MariaDB and Redis)', '')
     if ('notMeasured' in r.rotation) out.push(`Not measured: ${r.rotation.notMeasured}`, '')
     else {
       out.push(
-        `Each secret rotated ${r.rotation.runs[0]?.rotations ?? 0} times in a row, through the real rotation handler (four steps, in-process, as Secrets Manager would invoke them) against moto and a private PostgreSQL; setup (cluster start) ${(r.rotation.setupMs / 1000).toFixed(1)} s, not included.`,
+        `Each secret rotated ${r.rotation.runs[0]?.rotations ?? 0} times in a row, through the real rotation handler (four steps, in-process, as Secrets Manager would invoke them) against moto and private servers (PostgreSQL, MariaDB, Redis; IAM and STS on moto); setup (server starts) ${(r.rotation.setupMs / 1000).toFixed(1)} s, not included.${r.rotation.skipped.map((s) => ` Not measured: ${s}.`).join('')}`,
         '',
         table(
-          ['strategy', 'result', 'median wall ms', 'each rotation ms', 'median per step (ms)'],
+          ['strategy', 'against', 'result', 'median wall ms', 'each rotation ms', 'median per step (ms)'],
           r.rotation.runs.map((x) => [
             x.strategy,
+            x.against,
             x.ok ? 'rotated' : '**FAILED**',
             x.medianWallMs.toFixed(0),
             x.wallMs.map((w) => w.toFixed(0)).join(', '),

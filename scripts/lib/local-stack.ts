@@ -28,6 +28,13 @@ import { LOCAL_PARAM_OVERRIDES_VAR, loadStageDeclarations, REPO_ROOT } from '../
 import { freePort, waitFor } from './ports'
 import { localConsumerKeysDocument, mintLocalConsumers, type LocalConsumer } from './local-consumers'
 import { enableRotation, prepareMotoForRotation, provisionDemoDatabase } from './local-rotation'
+import {
+  demoEngineFields,
+  provisionDemoEngines,
+  provisionDemoIamUsers,
+  startDemoEngines,
+  type DemoEngines,
+} from './local-demo-engines'
 import { MOTO_CREDENTIALS, startMoto, type MotoServer } from './moto'
 import { startPostgresCluster, type PostgresCluster } from './postgres'
 import { markOwned } from './leftovers'
@@ -70,6 +77,11 @@ export interface LocalStackOptions {
    */
   readonly rotation?: boolean
   readonly postgres?: boolean
+  /**
+   * Start a MariaDB and a Redis for the MySQL and Redis demo secrets (each only if installed) and create the
+   * access key secrets' IAM users in the emulator (local-demo-engines.ts); the secrets then point at them.
+   */
+  readonly demoEngines?: boolean
   /** Rebuild the functions when src/ changes (npm start); test stacks never rebuild under a running test. */
   readonly watch?: boolean
   readonly httpPort?: number
@@ -98,6 +110,14 @@ export interface LocalStack {
   readonly events: LocalEventSource | undefined
   /** Where the local event source logs each delivered event. */
   readonly eventsLog: string
+  /** The demo MariaDB and Redis (when started), and why one was not. */
+  readonly demoEngines:
+    | {
+        readonly mariadb: { readonly host: string; readonly port: number } | undefined
+        readonly redis: { readonly host: string; readonly port: number } | undefined
+        readonly skipped: readonly string[]
+      }
+    | undefined
   stop(): Promise<void>
 }
 
@@ -204,6 +224,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       const started = pg
       cleanups.push(() => started.stop())
     }
+    let engines: DemoEngines | undefined
+    let iamFields = new Map<string, Record<string, string>>()
+    if (opts.demoEngines === true) {
+      engines = await startDemoEngines(plan)
+      const started = engines
+      cleanups.push(() => started.stop())
+      iamFields = await provisionDemoIamUsers(plan, motoEndpoint, region)
+    }
     const values = new Map<string, Record<string, unknown>>()
     for (const m of plan.managed) {
       const pw = await sm.send(
@@ -220,6 +248,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         password: pw.RandomPassword as string,
         ...m.fields,
         ...pgFields,
+        ...(engines === undefined ? {} : demoEngineFields(engines, plan, m)),
+        ...(iamFields.get(m.logicalName) ?? {}),
         ...(opts.secretFields?.(m) ?? {}),
       }
       values.set(m.logicalName, value)
@@ -248,6 +278,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         Object.fromEntries([...values].map(([k, v]) => [k, { password: String(v['password']) }])),
       )
     }
+    if (engines !== undefined)
+      await provisionDemoEngines(
+        engines,
+        plan,
+        new Map([...values].map(([k, v]) => [k, String(v['password'])])),
+      )
     if (opts.beforeServe !== undefined) await opts.beforeServe({ motoEndpoint, plan, values })
 
     const table = registerTable(plan)
@@ -352,6 +388,20 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       registerTable: table,
       events,
       eventsLog,
+      demoEngines:
+        engines === undefined
+          ? undefined
+          : {
+              mariadb:
+                engines.mariadb === undefined
+                  ? undefined
+                  : { host: engines.mariadb.host, port: engines.mariadb.port },
+              redis:
+                engines.redis === undefined
+                  ? undefined
+                  : { host: engines.redis.host, port: engines.redis.port },
+              skipped: engines.skipped,
+            },
       stop,
     }
   } catch (err) {

@@ -22,6 +22,8 @@ export interface AuthenticatingMoto {
   readonly endpoint: string
   readonly region: 'us-east-1'
   readonly admin: { readonly accessKeyId: string; readonly secretAccessKey: string }
+  /** moto's request log (one line per request), for the leak scans. */
+  readonly logFile: string
   stop(): Promise<void>
 }
 
@@ -69,6 +71,7 @@ export async function startAuthenticatingMoto(): Promise<AuthenticatingMoto> {
       endpoint,
       region: 'us-east-1',
       admin: { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey },
+      logFile: join(logDir, 'moto.log'),
       stop: async () => {
         await proc.stop()
         rmSync(logDir, { recursive: true, force: true })

@@ -110,7 +110,8 @@ async function startMonitor(
   }
 }
 
-function redisServerBinary(): string {
+/** redis-server from Debian's package (PATH, /usr/bin, /usr/local/bin); throws REDIS_INSTALL_HINT when absent. */
+export function redisServerBinary(): string {
   const bin = findOnPath('redis-server', ['/usr/bin', '/usr/local/bin'])
   if (bin === undefined) throw new Error(REDIS_INSTALL_HINT)
   return bin

@@ -20,19 +20,20 @@ import {
   scramSha256Verifier,
   type ConnectAs,
   type DbSession,
+  type EngineClients,
+  type PasswordGenerator,
   type PgCredentials,
   type RotationFunction,
   type RotationTarget,
 } from '../../src/rotation'
 
 /**
- * One moto and one private PostgreSQL cluster per suite, on free loopback ports, and helpers to create
- * rotated secrets whose database roles really exist. Every password a suite creates or generates carries
- * `canary`, so the leak checks can search for it.
+ * What every rotation suite shares: one moto per suite on a free loopback port, its Secrets Manager client,
+ * a function ARN RotateSecret accepts, the suite's canary and the rotation's in-memory log. Every password a
+ * suite creates or generates carries `canary`, so the leak checks can search for it.
  */
-export interface RotationEnv {
+export interface RotationBase {
   readonly moto: MotoServer
-  readonly pg: PostgresCluster
   readonly sm: SecretsManagerClient
   readonly lambdaArn: string
   readonly canary: string
@@ -40,19 +41,25 @@ export interface RotationEnv {
   stop(): Promise<void>
 }
 
+/** A rotation suite against PostgreSQL: the base and one private cluster (with a database `app`). */
+export interface RotationEnv extends RotationBase {
+  readonly pg: PostgresCluster
+}
+
 export const EXCLUDE = ' "\'`\\/@:?#[]%&+=;,<>{}|^~'
 
-export async function startRotationEnv(
-  opts: { postgres?: PostgresClusterOptions } = {},
-): Promise<RotationEnv> {
+/** Start the base, and whatever else the suite needs alongside (started concurrently, stopped after it). */
+export async function startRotationBase<T extends { stop(): Promise<void> }>(
+  alongside?: () => Promise<T>,
+): Promise<RotationBase & { readonly alongside: T | undefined }> {
   const started: { stop(): Promise<void> }[] = []
   const stopAll = async (): Promise<void> => {
     for (const s of started.reverse()) await s.stop().catch(() => undefined)
   }
   try {
-    const [moto, pg] = await Promise.all([
+    const [moto, other] = await Promise.all([
       startMoto().then((m) => (started.push(m), m)),
-      startPostgresCluster(opts.postgres).then((p) => (started.push(p), p)),
+      alongside === undefined ? undefined : alongside().then((o) => (started.push(o), o)),
     ])
     const sm = createSecretsManagerClient({
       region: 'us-east-1',
@@ -62,14 +69,13 @@ export async function startRotationEnv(
       credentials: { ...MOTO_CREDENTIALS },
     })
     const lambdaArn = await prepareMotoForRotation(moto.endpoint)
-    await pg.query('CREATE DATABASE app')
     return {
       moto,
-      pg,
       sm,
       lambdaArn,
       canary: `CANARY${randomBytes(6).toString('hex')}`,
       log: createMemoryLog(),
+      alongside: other,
       stop: async () => {
         sm.destroy()
         await stopAll()
@@ -79,6 +85,20 @@ export async function startRotationEnv(
     await stopAll()
     throw err
   }
+}
+
+export async function startRotationEnv(
+  opts: { postgres?: PostgresClusterOptions } = {},
+): Promise<RotationEnv> {
+  const base = await startRotationBase(() => startPostgresCluster(opts.postgres))
+  const pg = base.alongside as PostgresCluster
+  try {
+    await pg.query('CREATE DATABASE app')
+  } catch (err) {
+    await base.stop()
+    throw err
+  }
+  return { ...base, pg }
 }
 
 export interface PgSecretValue extends PgCredentials {
@@ -129,11 +149,28 @@ export function pgConnector(): ConnectAs {
   return createPgConnector({ sslMode: 'disable', connectTimeoutMs: 2000, statementTimeoutMs: 2000 })
 }
 
-/** The real rotation function (the composition the handler builds) against moto and the cluster. */
+/** New passwords from moto's GetRandomPassword, carrying the suite's canary so leak checks cover them. */
+export function canaryPasswords(env: RotationBase, sm: SecretsManagerClient): PasswordGenerator {
+  const real = createSecretsManagerPasswordGenerator(sm)
+  return {
+    generate: async (o) =>
+      `${env.canary}${await real.generate({ ...o, length: o.length - env.canary.length })}`,
+  }
+}
+
+/**
+ * The real rotation function (the composition the handler builds) against moto and the suite's servers:
+ * PostgreSQL through `connectAs`, the other engines through `engines` (rotation-env-mysql.ts and friends).
+ */
 export function makeHandler(
-  env: RotationEnv,
+  env: RotationBase,
   targets: readonly RotationTarget[],
-  opts: { connectAs?: ConnectAs; log?: Log } = {},
+  opts: {
+    connectAs?: ConnectAs
+    log?: Log
+    engines?: Partial<EngineClients>
+    passwords?: PasswordGenerator
+  } = {},
 ): RotationFunction {
   const sm = createSecretsManagerClient({
     region: 'us-east-1',
@@ -142,17 +179,14 @@ export function makeHandler(
     endpoint: env.moto.endpoint,
     credentials: { ...MOTO_CREDENTIALS },
   })
-  const real = createSecretsManagerPasswordGenerator(sm)
   return createRotationFunction({
     config: { targets },
     sm,
     log: opts.log ?? env.log,
     connectAs: opts.connectAs ?? pgConnector(),
+    ...(opts.engines === undefined ? {} : { engines: opts.engines }),
     // Generated passwords carry the suite's canary too, so leak checks cover new values.
-    passwords: {
-      generate: async (o) =>
-        `${env.canary}${await real.generate({ ...o, length: o.length - env.canary.length })}`,
-    },
+    passwords: opts.passwords ?? canaryPasswords(env, sm),
     randomBytes,
     clock: systemClock,
   })
@@ -200,12 +234,12 @@ export async function canLogIn(creds: PgCredentials): Promise<boolean> {
   }
 }
 
-export async function stagesOf(env: RotationEnv, secretId: string): Promise<Record<string, string[]>> {
+export async function stagesOf(env: RotationBase, secretId: string): Promise<Record<string, string[]>> {
   return (await env.sm.send(new DescribeSecretCommand({ SecretId: secretId }))).VersionIdsToStages ?? {}
 }
 
 export async function valueAt(
-  env: RotationEnv,
+  env: RotationBase,
   secretId: string,
   stage: string,
   versionId?: string,
@@ -233,10 +267,34 @@ export function holderOf(stages: Record<string, string[]>, label: string): strin
 
 /** The invariant: whatever the point in a rotation, AWSCURRENT or AWSPENDING logs in. */
 export async function currentOrPendingLogsIn(env: RotationEnv, secretId: string): Promise<boolean> {
-  const current = await valueAt(env, secretId, 'AWSCURRENT')
-  if (current !== undefined && (await canLogIn(current))) return true
-  const pending = await valueAt(env, secretId, 'AWSPENDING')
-  return pending !== undefined && (await canLogIn(pending))
+  return currentOrPendingWorks(env, secretId, canLogIn)
+}
+
+/** The same invariant for any engine: `works` says whether a value's credentials are accepted. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- V types the caller's check, whatever the engine's value shape
+export async function currentOrPendingWorks<V = PgSecretValue>(
+  env: RotationBase,
+  secretId: string,
+  works: (value: V) => Promise<boolean>,
+): Promise<boolean> {
+  const current = (await valueAt(env, secretId, 'AWSCURRENT')) as V | undefined
+  if (current !== undefined && (await works(current))) return true
+  const pending = (await valueAt(env, secretId, 'AWSPENDING')) as V | undefined
+  return pending !== undefined && (await works(pending))
+}
+
+/** Every version's value, by version id (labelled or not), for the leak checks. */
+export async function allValues(env: RotationBase, secretId: string): Promise<Record<string, unknown>[]> {
+  const values: Record<string, unknown>[] = []
+  for (const versionId of Object.keys(await stagesOf(env, secretId))) {
+    try {
+      const out = await env.sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }))
+      if (out.SecretString !== undefined) values.push(JSON.parse(out.SecretString) as Record<string, unknown>)
+    } catch (err) {
+      if ((err as Error).name !== 'ResourceNotFoundException') throw err
+    }
+  }
+  return values
 }
 
 /** A connector whose sessions can be made to fail: the DB "down" (a closed port), or the connection dropped right after a statement. */

@@ -1,10 +1,21 @@
 import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { IAMClient } from '@aws-sdk/client-iam'
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import { STSClient } from '@aws-sdk/client-sts'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { createSecretsManagerClient } from '../lib/aws-clients'
 import { systemClock, type Clock } from '../lib/clock'
 import { createLogger, type Log } from '../lib/logger'
 import { createMetrics, type MetricsSink } from '../lib/metrics'
 import { createPgConnector, type ConnectAs } from './db-session'
+import type { EngineClients } from './engine-clients'
+import {
+  createMysqlConnector,
+  createRedisConnector,
+  readCallerIdentity,
+  type GetCallerIdentity,
+} from './engines'
 import type { RotationConfig } from './rotation-config'
 import { ROTATION_STEPS, runRotationStep, type RotationEvent, type StepReport } from './run-rotation-step'
 import { createSecretsManagerPasswordGenerator, type PasswordGenerator } from './secrets-manager'
@@ -14,7 +25,8 @@ import type { StrategyRegistry } from './strategies/registry'
  * The rotation function's composition root: what the Lambda handler builds once per container, and what
  * `npm run rotate`, the tests and the benchmark build with their own endpoint, logger and metrics. Every
  * side effect is here: the Secrets Manager client (which also reads master secrets, when a step needs one),
- * the PostgreSQL connector, the password generator, randomness, the clock, the logger and the metrics.
+ * the PostgreSQL connector, the MySQL/Redis connectors and the IAM and STS clients of the other strategies,
+ * the password generator, randomness, the clock, the logger and the metrics.
  * No middleware: a rotation step is one call, and its one external read (a master secret) is a plain
  * GetSecretValue on the same client.
  */
@@ -23,6 +35,8 @@ export interface RotationFunctionDeps {
   readonly sm: SecretsManagerClient
   readonly log: Log
   readonly connectAs: ConnectAs
+  /** MySQL, Redis and IAM clients; a strategy whose client is missing fails its step, naming it. */
+  readonly engines?: Partial<EngineClients>
   readonly passwords: PasswordGenerator
   readonly randomBytes: (size: number) => Buffer
   readonly clock: Clock
@@ -33,8 +47,11 @@ export interface RotationFunctionDeps {
 
 /** Overrides for running the real composition outside Lambda (`npm run rotate` against moto, tests). */
 export interface RotationDepsOverrides {
+  /** Secrets Manager's endpoint, and IAM's and STS's unless `awsEndpoint` says otherwise (moto serves all three). */
   readonly endpoint?: string
   readonly credentials?: { accessKeyId: string; secretAccessKey: string }
+  /** IAM's and STS's endpoint when it is not `endpoint` (a test's authenticating moto). */
+  readonly iamEndpoint?: string
   readonly log?: Log
   /** `null` for no metrics at all. */
   readonly metrics?: MetricsSink | null
@@ -67,10 +84,71 @@ export function createRotationDeps(
       connectTimeoutMs: config.pgConnectTimeoutMs,
       statementTimeoutMs: config.pgStatementTimeoutMs,
     }),
+    engines: createEngineClients(config, overrides),
     passwords: createSecretsManagerPasswordGenerator(sm),
     randomBytes,
     clock: systemClock,
     ...(metrics === null ? {} : { metrics }),
+  }
+}
+
+/**
+ * The MySQL/MariaDB and Redis connectors (TLS, connect and statement timeouts as for PostgreSQL: `pgSslMode`
+ * and the `pg*TimeoutMs` settings apply to every database and cache engine), the IAM client (the rotation
+ * role's credentials) and GetCallerIdentity signed with a key under test (a short-lived STS client per key,
+ * one attempt: the strategy retries while a new key propagates).
+ */
+export function createEngineClients(
+  config: Pick<
+    RotationConfig,
+    | 'region'
+    | 'pgSslMode'
+    | 'pgConnectTimeoutMs'
+    | 'pgStatementTimeoutMs'
+    | 'upstreamTimeoutMs'
+    | 'upstreamMaxAttempts'
+  >,
+  overrides: Pick<RotationDepsOverrides, 'endpoint' | 'iamEndpoint' | 'credentials'> = {},
+): EngineClients {
+  const endpoint = overrides.iamEndpoint ?? overrides.endpoint
+  const requestHandler = (): NodeHttpHandler =>
+    new NodeHttpHandler({
+      connectionTimeout: Math.min(1000, config.upstreamTimeoutMs),
+      requestTimeout: config.upstreamTimeoutMs,
+      throwOnRequestTimeout: true,
+    })
+  const iam = new IAMClient({
+    region: config.region,
+    maxAttempts: config.upstreamMaxAttempts,
+    retryMode: 'standard',
+    requestHandler: requestHandler(),
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...(overrides.credentials === undefined ? {} : { credentials: overrides.credentials }),
+  })
+  const getCallerIdentity: GetCallerIdentity = async (creds) => {
+    const sts = new STSClient({
+      region: config.region,
+      maxAttempts: 1,
+      requestHandler: requestHandler(),
+      credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
+      ...(endpoint === undefined ? {} : { endpoint }),
+    })
+    try {
+      return await readCallerIdentity(sts)
+    } finally {
+      sts.destroy()
+    }
+  }
+  const sessions = {
+    tlsMode: config.pgSslMode,
+    connectTimeoutMs: config.pgConnectTimeoutMs,
+  }
+  return {
+    mysql: createMysqlConnector({ ...sessions, queryTimeoutMs: config.pgStatementTimeoutMs }),
+    redis: createRedisConnector({ ...sessions, commandTimeoutMs: config.pgStatementTimeoutMs }),
+    iam,
+    getCallerIdentity,
+    sleep: (ms) => sleep(ms),
   }
 }
 
@@ -95,6 +173,7 @@ export function createRotationFunction(deps: RotationFunctionDeps): RotationFunc
         targets: deps.config.targets,
         passwords: deps.passwords,
         connectAs: deps.connectAs,
+        ...(deps.engines === undefined ? {} : { engines: deps.engines }),
         randomBytes: deps.randomBytes,
         clock: deps.clock,
         log: deps.log,

@@ -4,6 +4,7 @@
  * this folder.
  */
 export {
+  createEngineClients,
   createRotationDeps,
   createRotationFunction,
   type RotationDepsOverrides,
@@ -37,3 +38,24 @@ export { md5Verifier } from './password-verifier'
 export { createSecretsManagerPasswordGenerator, type PasswordGenerator } from './secrets-manager'
 export { defaultStrategies, type StrategyRegistry } from './strategies/registry'
 export type { RotationStrategy, RotationContext } from './strategies/rotation-strategy'
+export type { EngineClients } from './engine-clients'
+/**
+ * The engine primitives tools need to provision and inspect the MySQL/MariaDB, Redis and IAM targets of the
+ * issue-15 strategies without sending a plain password (the demo stack, the tests' environments).
+ */
+export {
+  createMysqlConnector,
+  createRedisConnector,
+  mysqlNativePasswordHash,
+  readCallerIdentity,
+  redisPasswordHash,
+  type MysqlConnectAs,
+  type MysqlCredentials,
+  type MysqlSession,
+  type RedisConnectAs,
+  type RedisCredentials,
+  type RedisSession,
+  type TlsMode,
+} from './engines'
+export { MYSQL_DEFAULT_PORT, REDIS_DEFAULT_PORT } from './engine-values'
+export { KEY_PROPAGATION } from './strategies/iam-access-key'

@@ -2,7 +2,11 @@ import * as z from 'zod/mini'
 import { PG_SSL_MODES, type LogLevel, type PgSslMode, type Stage } from '../contract/settings'
 import { checkNoUnknownKeys, readRegion, readRequired, readSetting, readStage, type Env } from '../lib/config'
 import { ConfigError } from '../lib/errors'
-import { ROTATION_STRATEGIES, type RotationStrategyKind } from '../contract/rotation-strategies'
+import {
+  ROTATION_STRATEGIES,
+  ROTATION_STRATEGY_TRAITS,
+  type RotationStrategyKind,
+} from '../contract/rotation-strategies'
 import { secretIdProblem } from '../contract/secret-id'
 
 /** The rotation function's configuration, read once at cold start from BROKER_ROTATION_JSON and friends. */
@@ -65,9 +69,9 @@ export function parseRotationDocument(json: string): RotationDocument {
       if (problem !== undefined)
         throw new ConfigError(`BROKER_ROTATION_JSON: targets.${i}.${field} ${problem}`)
     }
-    if (t.strategy === 'postgres-alternating-users' && t.masterSecretId === undefined) {
+    if (ROTATION_STRATEGY_TRAITS[t.strategy].needsMaster && t.masterSecretId === undefined) {
       throw new ConfigError(
-        `BROKER_ROTATION_JSON: target ${t.secretId} uses postgres-alternating-users without masterSecretId`,
+        `BROKER_ROTATION_JSON: target ${t.secretId} uses ${t.strategy} without masterSecretId`,
       )
     }
   }

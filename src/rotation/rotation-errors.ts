@@ -1,4 +1,5 @@
 import { RotationStepError } from '../lib/errors'
+import { EngineError } from './engines/engine-error'
 
 /** Where a rotation step is: carried into every error so the log line and the retry say which step failed. */
 export interface StepScope {
@@ -74,8 +75,13 @@ export async function attempt<T>(operation: string, fn: () => Promise<T>): Promi
 /** One link of a cause chain, as it may be logged: a class name and a code, never a message. */
 export interface CauseLink {
   readonly errorClass: string
-  /** A PostgreSQL SQLSTATE or a socket errno code (`42501`, `ECONNREFUSED`). */
+  /**
+   * A PostgreSQL SQLSTATE or a socket errno code (`42501`, `ECONNREFUSED`); for an engine error (MySQL,
+   * Redis, IAM), the server's error name (`ER_ACCESS_DENIED_ERROR`, `NOPERM`, `AccessDenied`) or its kind.
+   */
   readonly code?: string
+  /** An engine error's kind (`authentication-failed`, `permission-denied`, `unavailable`…). */
+  readonly kind?: string
   /** An AWS SDK error's HTTP status. */
   readonly httpStatus?: number
   /** An AWS SDK error's request id, for a support case (logged, not put in the thrown message). */
@@ -115,7 +121,10 @@ export function causeChain(err: unknown): CauseLink[] {
   const links: CauseLink[] = []
   let current: unknown = err
   for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
-    if (!(current instanceof RotationOperationError)) {
+    if (current instanceof EngineError) {
+      // Its code was checked when it was made (engine-error.ts safeCode), mixed case included (IAM's names).
+      links.push({ errorClass: 'EngineError', code: current.code ?? current.kind, kind: current.kind })
+    } else if (!(current instanceof RotationOperationError)) {
       const meta = field(current, '$metadata') as
         { httpStatusCode?: unknown; requestId?: unknown } | undefined
       const code = errorCodeOf(current)

@@ -3,6 +3,7 @@ import type { Clock } from '../lib/clock'
 import { RotationStepError } from '../lib/errors'
 import type { Log, LogFields } from '../lib/logger'
 import type { ConnectAs } from './db-session'
+import type { EngineClients } from './engine-clients'
 import {
   causeChain,
   formatCauseChain,
@@ -54,6 +55,8 @@ export interface RotationDeps {
   readonly targets: readonly RotationTarget[]
   readonly passwords: PasswordGenerator
   readonly connectAs: ConnectAs
+  /** MySQL, Redis and IAM clients (compose.ts builds them all); a strategy fails clearly without its own. */
+  readonly engines?: Partial<EngineClients>
   readonly randomBytes: (size: number) => Buffer
   readonly clock: Clock
   readonly log: Log
@@ -232,11 +235,18 @@ function rotationContext(
     target,
     passwords: deps.passwords,
     connectAs: deps.connectAs,
+    engines: deps.engines ?? {},
     randomBytes: deps.randomBytes,
     readMasterSecret: async (secretId) =>
       parseSecretDocument(await readMasterSecretText(deps.sm, secretId, scope), `master secret ${secretId}`)
         .value,
     log: deps.log,
+    previousValue: async () => {
+      const previous = versionHolding(metadata.versions, AWSPREVIOUS)
+      if (previous === undefined || previous === token) return undefined
+      const raw = await readVersion(deps.sm, metadata.arn, { versionId: previous, stage: AWSPREVIOUS })
+      return raw === undefined ? undefined : parseSecretDocument(raw, 'previous').value
+    },
     olderValues: async () => {
       const previous = versionHolding(metadata.versions, AWSPREVIOUS)
       const current = versionHolding(metadata.versions, AWSCURRENT)

@@ -21,8 +21,11 @@ export interface SecretDocument {
   readonly root: Node
 }
 
-/** The fields a strategy changes: always the password, and the user name for alternating users. */
-export type FieldChanges = Readonly<{ password: string; username?: string }>
+/**
+ * The fields a strategy changes, with their new string values: the password (and the user name for
+ * alternating users), or an access key's id and secret. Each must already be a string field of the value.
+ */
+export type FieldChanges = Readonly<Record<string, string>>
 
 const PARSE_OPTIONS = { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false }
 /** A key is named in an error only when it looks like a field name, never when it could be data. */
@@ -82,8 +85,7 @@ function topLevelValue(doc: SecretDocument, key: string): Node | undefined {
  */
 export function withFields(doc: SecretDocument, changes: FieldChanges, what = 'current'): string {
   let text = doc.text
-  for (const [field, value] of Object.entries(changes) as [string, string | undefined][]) {
-    if (value === undefined) continue
+  for (const [field, value] of Object.entries(changes)) {
     const node = topLevelValue(parseSecretDocument(text, what), field)
     if (node?.type !== 'string')
       throw new InvalidSecretValueError(`the ${what} value has no string field "${field}" to replace`)
@@ -92,10 +94,7 @@ export function withFields(doc: SecretDocument, changes: FieldChanges, what = 'c
   }
   const next = parseSecretDocument(text, 'next')
   const changed = Object.keys(changes)
-  if (
-    differingFields(next, doc, changed).length > 0 ||
-    changed.some((f) => next.value[f] !== changes[f as keyof FieldChanges])
-  )
+  if (differingFields(next, doc, changed).length > 0 || changed.some((f) => next.value[f] !== changes[f]))
     throw new InvalidSecretValueError('internal: replacing fields changed more than those fields')
   return text
 }

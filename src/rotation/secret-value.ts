@@ -1,31 +1,39 @@
 import * as z from 'zod/mini'
+import { PG_USERNAME_PATTERN } from '../contract/rotation-strategies'
 import { InvalidSecretValueError } from './rotation-errors'
 
 /**
- * Secret values as rotation sees them: a JSON object with at least a `password`. The text is parsed in one
- * place (secret-document.ts); errors name the field that is wrong, never its content.
+ * Secret values as rotation sees them: a JSON object. The text is parsed in one place (secret-document.ts);
+ * each strategy then reads the fields it needs through its own typed parser (a password for the database
+ * strategies, an access key for IAM), and errors name the field that is wrong, never its content.
  */
-export type SecretValue = Readonly<Record<string, unknown>> & { readonly password: string }
+export type SecretValue = Readonly<Record<string, unknown>>
 
 export interface PostgresSecret extends SecretValue {
   readonly username: string
+  readonly password: string
   readonly host: string
   readonly port: number
   readonly dbname: string
 }
 
-/** PostgreSQL role names this code will touch: plain identifiers, with room for the `_clone` suffix. */
-export const PG_USERNAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+/** PostgreSQL role names this code will touch: plain identifiers (contract/rotation-strategies.ts). */
+export { PG_USERNAME_PATTERN }
 
 export function toSecretValue(parsed: unknown, what: string): SecretValue {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new InvalidSecretValueError(`the ${what} value is not a JSON object`)
   }
-  const password = (parsed as Record<string, unknown>)['password']
+  return parsed as SecretValue
+}
+
+/** The value's `password`, for the strategies that rotate one. */
+export function passwordOf(value: SecretValue, what: string): string {
+  const password = value['password']
   if (typeof password !== 'string' || password.length === 0) {
     throw new InvalidSecretValueError(`the ${what} value has no non-empty string field "password"`)
   }
-  return parsed as SecretValue
+  return password
 }
 
 const PostgresFields = z.looseObject({
@@ -36,12 +44,12 @@ const PostgresFields = z.looseObject({
   dbname: z.string().check(z.minLength(1), z.maxLength(63)),
 })
 
-function fieldProblems(issues: readonly { path: PropertyKey[]; code: string }[]): string {
+export function fieldProblems(issues: readonly { path: PropertyKey[]; code: string }[]): string {
   // Issue paths and codes only: zod messages are safe today, but a path cannot quote a value.
   return [...new Set(issues.map((i) => `${i.path.map(String).join('.') || '(root)'} (${i.code})`))].join(', ')
 }
 
-function toPort(port: number | string, what: string): number {
+export function toPort(port: number | string, what: string): number {
   const n = Number(port)
   if (n < 1 || n > 65_535) throw new InvalidSecretValueError(`the ${what} value has an invalid port`)
   return n

@@ -317,6 +317,71 @@ describe('packaging refuses a bad stage declaration', () => {
     expect(JSON.stringify(t.Resources['RotationFunctionRole'])).toContain('ec2:CreateNetworkInterface')
   }, 60_000)
 
+  it('packages a stage declaring every rotation kind (cfn-lint clean), access-key actions on the declared user only', () => {
+    const reader = ['arn:aws:iam::123456789012:user/demo-orders']
+    const result = packageStage('local', undefined, {
+      secrets: {
+        'pg/db': {
+          username: 'pg_app',
+          fields: { engine: 'postgres', host: 'pg.internal', port: 5432, dbname: 'app' },
+          rotation: { strategy: 'postgres-alternating-users', masterSecret: 'pg/master' },
+          readers: reader,
+        },
+        'pg/master': { username: 'pg_admin', readers: [] },
+        'my/db': {
+          username: 'my_app',
+          fields: { engine: 'mysql', host: 'my.internal', port: 3306, dbname: 'app' },
+          rotation: { strategy: 'mysql-single-user' },
+          readers: reader,
+        },
+        'my/reporting': {
+          username: 'my_reporter',
+          fields: { engine: 'mysql', host: 'my.internal', dbname: 'app' },
+          rotation: { strategy: 'mysql-alternating-users', masterSecret: 'my/master' },
+          readers: reader,
+        },
+        'my/master': { username: 'my_admin', readers: [] },
+        'cache/app': {
+          username: 'cache-app',
+          fields: { engine: 'redis', host: 'cache.internal', port: 6379 },
+          rotation: { strategy: 'redis-acl-single-user', masterSecret: 'cache/master' },
+          readers: reader,
+        },
+        'cache/sessions': {
+          username: 'sessions',
+          fields: { engine: 'redis', host: 'cache.internal' },
+          rotation: { strategy: 'redis-acl-alternating-users', masterSecret: 'cache/master' },
+          readers: reader,
+        },
+        'cache/master': { username: 'rotation-master', readers: [] },
+        'ci/deployer-key': {
+          username: 'ci-deployer',
+          rotation: { strategy: 'iam-access-key' },
+          readers: reader,
+        },
+        'api/key': { username: 'api', rotation: { strategy: 'random' }, readers: reader },
+      },
+    })
+    expect(result.ok).toBe(true)
+    const t = JSON.parse(readFileSync(result.template, 'utf8')) as Template
+    const rotation = (
+      (t.Resources['RotationFunctionRole']?.Properties?.['Policies'] ?? []) as {
+        PolicyDocument: { Statement: Statement[] }
+      }[]
+    ).flatMap((p) => p.PolicyDocument.Statement)
+    expect(rotation.filter((st) => asArray(st.Action).some((a) => a.startsWith('iam:')))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['iam:ListAccessKeys', 'iam:CreateAccessKey', 'iam:UpdateAccessKey', 'iam:DeleteAccessKey'],
+        Resource: [
+          { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:user/ci-deployer' },
+          { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*/ci-deployer' },
+        ],
+      },
+    ])
+    expect(byType(t, 'AWS::SecretsManager::RotationSchedule')).toHaveLength(7)
+  }, 120_000)
+
   it('rejects a catalog with a malformed principal', () => {
     const result = packageStage('local', undefined, {
       secrets: { 'x/y': { username: 'x', readers: ['orders-service'] } },

@@ -4,7 +4,10 @@
  * SQL, ACL rules or a password (mysql2 keeps the statement in `err.sql`; Redis echoes a bad ACL rule in its
  * reply), so the original is never kept as `cause` either.
  *
- * To be folded into src/lib/errors.ts by the rotation core (this branch may not edit it).
+ * The strategies wrap every engine call at their boundary (strategies/engine-call.ts): the failure then
+ * names the operation and the account it acted on, with this error's class and code as its cause
+ * (`… failed (EngineError ER_ACCESS_DENIED_ERROR)`), like a PostgreSQL failure names its SQLSTATE; an
+ * `invalid-input` refusal keeps this error's own message, which names fields and never values.
  */
 export type EngineErrorKind =
   /** The input can never work (bad identifier, unsupported plugin, unexpected server output). */

@@ -6,14 +6,26 @@
 export { EngineError, type EngineErrorKind } from './engine-error'
 export { TLS_MODES, type TlsMode } from './tls-mode'
 
-export { alternateUser, quoteAccount, type MysqlAccount } from './mysql/mysql-account'
+export {
+  alternateUser,
+  MYSQL_HOST_PATTERN,
+  MYSQL_USER_PATTERN,
+  quoteAccount,
+  type MysqlAccount,
+} from './mysql/mysql-account'
 export {
   alterUserPasswordStatement,
   mysqlNativePasswordHash,
   setOwnPasswordStatement,
   type MysqlFlavor,
 } from './mysql/mysql-password'
-export { planCloneCreation, planCloneUpdate, sameGrants, type ClonePlan } from './mysql/mysql-grants'
+export {
+  parseCreateUser,
+  planCloneCreation,
+  planCloneUpdate,
+  sameGrants,
+  type ClonePlan,
+} from './mysql/mysql-grants'
 export {
   accountExists,
   readCreateUser,
@@ -30,6 +42,7 @@ export {
 } from './mysql/mysql-session'
 
 export {
+  ACL_USER_PATTERN,
   addPasswordArgs,
   cloneUserArgs,
   redisPasswordHash,
@@ -44,7 +57,10 @@ export {
 } from './redis/redis-session'
 
 export {
+  ACCESS_KEY_ID_PATTERN,
+  assertIamUserName,
   createAccessKey,
+  IAM_USER_NAME_PATTERN,
   deleteAccessKey,
   listAccessKeys,
   planKeyRoom,
@@ -55,8 +71,11 @@ export {
   type NewAccessKey,
 } from './iam/iam-access-keys'
 export {
-  createGetCallerIdentity,
+  arnNamesUser,
+  readCallerIdentity,
   verifyAccessKey,
   type AccessKeyCredentials,
+  type CallerIdentity,
   type GetCallerIdentity,
+  type VerifyKeyOptions,
 } from './iam/caller-identity'

@@ -1,6 +1,6 @@
 import { isAuthenticationFailure, type DbSession, type PgCredentials } from '../db-session'
 import { attempt, failed, stepError } from '../rotation-errors'
-import { differingFields, type SecretDocument } from '../secret-document'
+import { withSession } from './strategy-common'
 import { parsePostgresSecret, sameConnection, type PostgresSecret } from '../secret-value'
 import type { RotationContext } from './rotation-strategy'
 
@@ -22,13 +22,7 @@ export function whereIs(c: Pick<PgCredentials, 'host' | 'port' | 'dbname'>): str
   return `on ${host}:${c.port}/${db}`
 }
 
-export async function withSession<T>(session: DbSession, fn: (s: DbSession) => Promise<T>): Promise<T> {
-  try {
-    return await fn(session)
-  } finally {
-    await session.close()
-  }
-}
+export { checkOnlyChanged, generatePassword, withSession } from './strategy-common'
 
 /** Log in; a failure names the role, the database and why the login was made. */
 export function connectFor(purpose: string, creds: PgCredentials, ctx: RotationContext): Promise<DbSession> {
@@ -103,26 +97,4 @@ export function checkSameSystem(
       'refusing a pending value whose host, port or dbname differs from the current one',
     )
   }
-}
-
-/** Nothing but `changed` may differ between the pending and the current value, compared losslessly. */
-export function checkOnlyChanged(
-  pending: SecretDocument,
-  current: SecretDocument,
-  changed: readonly string[],
-  ctx: RotationContext,
-): void {
-  const differing = differingFields(pending, current, changed)
-  if (differing.length > 0)
-    throw stepError(
-      ctx.scope,
-      `refusing a pending value that differs from the current one in ${differing.join(', ')} (only ${changed.join(' and ')} may change)`,
-    )
-}
-
-export async function generatePassword(ctx: RotationContext): Promise<string> {
-  return ctx.passwords.generate({
-    length: ctx.target.passwordLength,
-    excludeCharacters: ctx.target.excludeCharacters,
-  })
 }

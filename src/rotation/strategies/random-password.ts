@@ -1,5 +1,6 @@
 import { stepError } from '../rotation-errors'
 import { differingFields } from '../secret-document'
+import { passwordOf } from '../secret-value'
 import type { RotationStrategy } from './rotation-strategy'
 
 /**
@@ -10,7 +11,8 @@ import type { RotationStrategy } from './rotation-strategy'
 export const randomPasswordStrategy: RotationStrategy = {
   kind: 'random',
   updatesExternalSystem: false,
-  async generate(_current, ctx) {
+  async generate(current, ctx) {
+    passwordOf(current.value, 'current')
     const password = await ctx.passwords.generate({
       length: ctx.target.passwordLength,
       excludeCharacters: ctx.target.excludeCharacters,
@@ -18,6 +20,7 @@ export const randomPasswordStrategy: RotationStrategy = {
     return { password }
   },
   checkPending(pending, current, ctx) {
+    passwordOf(pending.value, 'pending')
     const differing = differingFields(pending, current, ['password'])
     if (differing.length > 0)
       throw stepError(

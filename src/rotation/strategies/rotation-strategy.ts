@@ -1,6 +1,7 @@
 import type { Log } from '../../lib/logger'
 import type { RotationStrategyKind } from '../../contract/rotation-strategies'
 import type { ConnectAs } from '../db-session'
+import type { EngineClients } from '../engine-clients'
 import type { StepScope } from '../rotation-errors'
 import type { RotationTarget } from '../rotation-config'
 import type { PasswordGenerator } from '../secrets-manager'
@@ -13,9 +14,11 @@ export interface RotationContext {
   readonly target: RotationTarget
   readonly passwords: PasswordGenerator
   readonly connectAs: ConnectAs
+  /** MySQL, Redis and IAM clients; a strategy asks for the one it needs with `requireEngine`. */
+  readonly engines: Partial<EngineClients>
   readonly randomBytes: (size: number) => Buffer
   /**
-   * The AWSCURRENT value of a master secret (postgres-alternating-users), read with the rotation function's
+   * The AWSCURRENT value of a master secret (the strategies whose traits say `needsMaster`), read with the rotation function's
    * own Secrets Manager client when the step needs it. A failure names the secret id and the SDK error.
    */
   readonly readMasterSecret: (secretId: string) => Promise<SecretValue>
@@ -24,6 +27,8 @@ export interface RotationContext {
    * AWSPREVIOUS, then unlabelled versions (a displaced rotation's value). Read lazily, only when needed.
    */
   readonly olderValues: () => Promise<readonly SecretValue[]>
+  /** The AWSPREVIOUS value, if a version other than this token holds it (iam-access-key retires its key). */
+  readonly previousValue: () => Promise<SecretValue | undefined>
   readonly log: Log
 }
 
@@ -43,6 +48,11 @@ export interface RotationStrategy {
   checkPending(pending: SecretDocument, current: SecretDocument, ctx: RotationContext): void
   /** setSecret's idempotency probe: does the target already accept these credentials? */
   accepts(pending: SecretValue, ctx: RotationContext): Promise<boolean>
+  /**
+   * createSecret, when the pending value could not be stored: undo what `generate` created outside Secrets
+   * Manager (iam-access-key deletes the new key, whose secret would otherwise be lost). Optional.
+   */
+  discard?(changes: FieldChanges, current: SecretDocument, ctx: RotationContext): Promise<void>
   /** setSecret: make the target accept `pending`. */
   apply(pending: SecretValue, current: SecretValue, ctx: RotationContext): Promise<void>
   /** testSecret: prove `pending` works. */

@@ -8,10 +8,11 @@ import { startMoto, MOTO_CREDENTIALS, type MotoServer } from '../../../scripts/l
 import { startAuthenticatingMoto, type AuthenticatingMoto } from '../../../scripts/lib/moto-iam-auth'
 import { EngineError } from '../../../src/rotation/engines/engine-error'
 import {
-  createGetCallerIdentity,
   verifyAccessKey,
   type AccessKeyCredentials,
+  type GetCallerIdentity,
 } from '../../../src/rotation/engines/iam/caller-identity'
+import { createEngineClients } from '../../../src/rotation/compose'
 import {
   createAccessKey,
   deleteAccessKey,
@@ -19,6 +20,20 @@ import {
   planKeyRoom,
   setAccessKeyStatus,
 } from '../../../src/rotation/engines/iam/iam-access-keys'
+
+/** GetCallerIdentity as the rotation function's composition builds it, against `endpoint`. */
+const createGetCallerIdentity = (opts: { endpoint: string; requestTimeoutMs: number }): GetCallerIdentity =>
+  createEngineClients(
+    {
+      region: 'us-east-1',
+      pgSslMode: 'disable',
+      pgConnectTimeoutMs: 1000,
+      pgStatementTimeoutMs: 1000,
+      upstreamTimeoutMs: opts.requestTimeoutMs,
+      upstreamMaxAttempts: 1,
+    },
+    { endpoint: opts.endpoint },
+  ).getCallerIdentity
 
 /**
  * The IAM access key primitives against moto's IAM and STS, with request authentication on (signatures
@@ -50,8 +65,8 @@ afterAll(async () => {
 })
 
 describe('with authentication on', () => {
-  const getCallerIdentity = (): ReturnType<typeof createGetCallerIdentity> =>
-    createGetCallerIdentity({ region: moto.region, endpoint: moto.endpoint, requestTimeoutMs: 3000 })
+  const getCallerIdentity = (): GetCallerIdentity =>
+    createGetCallerIdentity({ endpoint: moto.endpoint, requestTimeoutMs: 3000 })
 
   it('a new key signs GetCallerIdentity as its user', async () => {
     await admin.send(new CreateUserCommand({ UserName: 'svc-a' }))
@@ -209,7 +224,6 @@ describe("with moto's default (no authentication)", () => {
     const key = await createAccessKey(iam, 'svc')
     await deleteAccessKey(iam, 'svc', key.accessKeyId)
     const getCallerIdentity = createGetCallerIdentity({
-      region: 'us-east-1',
       endpoint: plain.endpoint,
       requestTimeoutMs: 3000,
     })
@@ -229,7 +243,6 @@ describe("with moto's default (no authentication)", () => {
     await iam.send(new CreateUserCommand({ UserName: 'svc2' }))
     const key = await createAccessKey(iam, 'svc2')
     const getCallerIdentity = createGetCallerIdentity({
-      region: 'us-east-1',
       endpoint: plain.endpoint,
       requestTimeoutMs: 3000,
     })

@@ -68,6 +68,22 @@ describe('planKeyRoom', () => {
     })
   })
 
+  it('retires AWSPREVIOUS\u2019s key before an unlabelled Inactive one, whatever their age', () => {
+    expect(
+      planKeyRoom([key(OTHER, 'Inactive', 1), key(PREV, 'Active', 2), key(CUR, 'Active', 3)], {
+        current: CUR,
+        previous: PREV,
+      }),
+    ).toEqual({ action: 'delete', accessKeyId: PREV })
+  })
+
+  it('gives a secret with no key yet room only if the user has it, deleting no key it does not know', () => {
+    expect(planKeyRoom([key(OTHER, 'Inactive', 1)], { current: undefined })).toEqual({ action: 'none' })
+    expect(
+      planKeyRoom([key(OTHER, 'Inactive', 1), key(PREV, 'Active', 2)], { current: undefined }),
+    ).toMatchObject({ action: 'refuse', reason: expect.stringContaining('holds neither') })
+  })
+
   it('refuses when the current key is not the user\u2019s', () => {
     expect(planKeyRoom([key(OTHER, 'Active', 1)], { current: CUR })).toMatchObject({ action: 'refuse' })
   })
@@ -161,5 +177,13 @@ describe('input checks and error classification', () => {
     [{ name: 'ValidationError', $metadata: { httpStatusCode: 400 } }, 'server-error'],
   ])('%j is %s', (err, kind) => {
     expect(classifyIamError(err).kind).toBe(kind)
+  })
+
+  it('names a socket error by its code (the SDK passes it on as a plain Error)', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), {
+      code: 'ECONNREFUSED',
+      $metadata: {},
+    })
+    expect(classifyIamError(refused)).toEqual({ kind: 'unavailable', code: 'ECONNREFUSED' })
   })
 })

@@ -54,7 +54,12 @@ describe('generationChanges', () => {
     )
     expect(changes.map((c) => c.logicalId).sort()).toEqual([
       'SecretDemoApiKey',
+      'SecretDemoCache',
+      'SecretDemoCacheMaster',
       'SecretDemoDbMaster',
+      'SecretDemoDeployerKey',
+      'SecretDemoMysqlDb',
+      'SecretDemoMysqlMaster',
       'SecretDemoReportingDb',
     ])
     expect(

@@ -38,8 +38,13 @@ describe('planStack', () => {
     const plan = planStack(loadStageDeclarations('local'))
     expect(plan.managed.map((m) => m.logicalName).sort()).toEqual([
       'demo/api-key',
+      'demo/cache',
+      'demo/cache-master',
       'demo/db',
       'demo/db-master',
+      'demo/deployer-key',
+      'demo/mysql-db',
+      'demo/mysql-master',
       'demo/reporting-db',
     ])
     expect(plan.managed.find((m) => m.logicalName === 'demo/db')).toMatchObject({

@@ -165,6 +165,15 @@ describe('random strategy setSecret and testSecret', () => {
     expect(db.logins).toHaveLength(0)
   })
 
+  it('refuses, at createSecret, a current value with no password to rotate, and writes nothing', async () => {
+    const sm = FakeSecretsManager.rotating({ username: 'billing_api', token: `${CANARY}-not-a-password` })
+    const deps = someDeps(sm, new FakePostgres(), aTarget({ strategy: 'random' }))
+    await expect(runRotationStep(step('createSecret'), deps)).rejects.toThrow(
+      'createSecret: the current value has no non-empty string field "password"',
+    )
+    expect(sm.raw(TOKEN)).toBeUndefined()
+  })
+
   it('refuses a pending value whose other fields changed', async () => {
     const { deps } = random({ username: 'someone_else', password: PENDING_PW })
     await expect(runRotationStep(step('setSecret'), deps)).rejects.toThrow(

@@ -1,4 +1,4 @@
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts'
 import { EngineError } from '../engine-error'
 import { assertIamUserName, classifyIamError } from './iam-access-keys'
 
@@ -24,35 +24,20 @@ export interface CallerIdentity {
 /** One GetCallerIdentity signed with `creds`. */
 export type GetCallerIdentity = (creds: AccessKeyCredentials) => Promise<CallerIdentity>
 
-export interface StsCheckOptions {
-  readonly region: string
-  /** moto's endpoint locally; STS's regional endpoint otherwise. */
-  readonly endpoint?: string
-  readonly requestTimeoutMs: number
-}
-
-/** The production GetCallerIdentity: a short-lived STS client per call, signed with the key under test. */
-export function createGetCallerIdentity(opts: StsCheckOptions): GetCallerIdentity {
-  return async (creds) => {
-    const sts = new STSClient({
-      region: opts.region,
-      ...(opts.endpoint === undefined ? {} : { endpoint: opts.endpoint }),
-      credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
-      maxAttempts: 1,
-      requestHandler: { requestTimeout: opts.requestTimeoutMs, connectionTimeout: opts.requestTimeoutMs },
-    })
-    try {
-      const out = await sts.send(new GetCallerIdentityCommand({}))
-      if (out.Arn === undefined || out.Account === undefined)
-        throw new EngineError('server-error', 'STS GetCallerIdentity returned no identity')
-      return { arn: out.Arn, account: out.Account }
-    } catch (err) {
-      if (err instanceof EngineError) throw err
-      const { kind, code } = classifyIamError(err)
-      throw new EngineError(kind, 'STS GetCallerIdentity failed', code)
-    } finally {
-      sts.destroy()
-    }
+/**
+ * One GetCallerIdentity on `sts`, a client signed with the key under test (built by the composition,
+ * src/rotation/compose.ts, one per key). Errors leave as `EngineError` with the SDK error's name only.
+ */
+export async function readCallerIdentity(sts: STSClient): Promise<CallerIdentity> {
+  try {
+    const out = await sts.send(new GetCallerIdentityCommand({}))
+    if (out.Arn === undefined || out.Account === undefined)
+      throw new EngineError('server-error', 'STS GetCallerIdentity returned no identity')
+    return { arn: out.Arn, account: out.Account }
+  } catch (err) {
+    if (err instanceof EngineError) throw err
+    const { kind, code } = classifyIamError(err)
+    throw new EngineError(kind, 'STS GetCallerIdentity failed', code)
   }
 }
 

@@ -5,7 +5,10 @@ import {
   UpdateAccessKeyCommand,
   type IAMClient,
 } from '@aws-sdk/client-iam'
+import { IAM_USER_NAME_PATTERN } from '../../../contract/rotation-strategies'
 import { EngineError, safeCode, type EngineErrorKind } from '../engine-error'
+
+export { IAM_USER_NAME_PATTERN }
 
 /**
  * IAM access keys of one user, for the `iam-access-key` strategy. The IAM client is passed in (the
@@ -28,22 +31,27 @@ export interface NewAccessKey {
   readonly secretAccessKey: string
 }
 
-const USER_NAME = /^[\w+=,.@-]{1,64}$/
-const KEY_ID = /^[A-Z0-9]{16,128}$/
+export const ACCESS_KEY_ID_PATTERN = /^[A-Z0-9]{16,128}$/
 
 export function assertIamUserName(userName: string): void {
-  if (!USER_NAME.test(userName))
+  if (!IAM_USER_NAME_PATTERN.test(userName))
     throw new EngineError('invalid-input', 'IAM user name must be 1–64 characters of [A-Za-z0-9_+=,.@-]')
 }
 
 export function assertAccessKeyId(accessKeyId: string): void {
-  if (!KEY_ID.test(accessKeyId)) throw new EngineError('invalid-input', 'not an access key id')
+  if (!ACCESS_KEY_ID_PATTERN.test(accessKeyId)) throw new EngineError('invalid-input', 'not an access key id')
 }
 
 /** The SDK error's kind: its name is safe to log (`NoSuchEntityException`), its message may not be. */
 export function classifyIamError(err: unknown): { kind: EngineErrorKind; code: string | undefined } {
-  const e = (err ?? {}) as { name?: unknown; $retryable?: unknown; $metadata?: { httpStatusCode?: number } }
-  const code = safeCode(e.name)
+  const e = (err ?? {}) as {
+    name?: unknown
+    code?: unknown
+    $retryable?: unknown
+    $metadata?: { httpStatusCode?: number }
+  }
+  // A socket error reaches us as a plain Error whose `code` says what happened (ECONNREFUSED, ETIMEDOUT).
+  const code = e.name === 'Error' ? (safeCode(e.code) ?? safeCode(e.name)) : safeCode(e.name)
   const status = e.$metadata?.httpStatusCode
   if (code === 'AccessDenied' || code === 'AccessDeniedException') return { kind: 'permission-denied', code }
   if (code === 'InvalidClientTokenId' || code === 'SignatureDoesNotMatch' || code === 'ExpiredToken')
@@ -137,48 +145,52 @@ export async function deleteAccessKey(
   }
 }
 
-/** The key ids the secret's versions refer to, by label. */
+/** The key ids the secret's versions refer to, by label; no `current` while the secret holds no key yet. */
 export interface KnownKeys {
-  readonly current: string
-  readonly previous?: string
-  readonly pending?: string
+  readonly current: string | undefined
+  readonly previous?: string | undefined
+  readonly pending?: string | undefined
 }
 
 export type KeyRoomPlan =
   /** There is room (fewer than two keys, or the pending key already exists). */
   | { readonly action: 'none' }
-  /** Delete this Inactive, unlabelled or AWSPREVIOUS key first. */
+  /** Retire this key first: AWSPREVIOUS's (Active or not), or an Inactive key no label refers to. */
   | { readonly action: 'delete'; readonly accessKeyId: string }
   /** No key may be deleted safely; the ids (not secret) say what to look at. */
   | { readonly action: 'refuse'; readonly reason: string; readonly accessKeyIds: readonly string[] }
 
 /**
  * Before createSecret's CreateAccessKey. Never deletes the current key, nor an Active key the secret does
- * not hold as AWSPREVIOUS; deletes the oldest Inactive key that is not AWSCURRENT's (normally AWSPREVIOUS's,
- * deactivated by the last finishSecret), or AWSPREVIOUS's key itself. A pending key that already exists
- * means a retry: nothing to do.
+ * not hold as AWSPREVIOUS. The key to retire is AWSPREVIOUS's: the strategy keeps it Active through a whole
+ * rotation period (so a consumer holding it can refresh) and retires it here, at the next rotation; else the
+ * oldest Inactive key no label refers to. A pending key that already exists means a retry: nothing to do.
+ * A secret with no key yet (its first rotation) gets one only if the user has room: keys it does not know
+ * are never deleted.
  */
 export function planKeyRoom(keys: readonly AccessKeyInfo[], known: KnownKeys): KeyRoomPlan {
   if (known.pending !== undefined && keys.some((k) => k.accessKeyId === known.pending))
     return { action: 'none' }
-  if (!keys.some((k) => k.accessKeyId === known.current))
+  if (known.current !== undefined && !keys.some((k) => k.accessKeyId === known.current))
     return {
       action: 'refuse',
       reason: 'the current key is not one of the user\u2019s keys',
       accessKeyIds: keys.map((k) => k.accessKeyId),
     }
   if (keys.length < 2) return { action: 'none' }
-  // AWSPREVIOUS's key may still be Active if a finishSecret died after moving the labels (its retry is a
-  // no-op once the token is current): it has been the previous key for a whole rotation, so it may go.
-  const deletable = keys.filter(
-    (k) => k.accessKeyId !== known.current && (k.status === 'Inactive' || k.accessKeyId === known.previous),
+  const others = keys.filter((k) => k.accessKeyId !== known.current)
+  const deletable = others.filter(
+    (k) => known.current !== undefined && (k.status === 'Inactive' || k.accessKeyId === known.previous),
   )
-  const victim = deletable[0]
+  const previous = deletable.find((k) => k.accessKeyId === known.previous)
+  const victim = previous ?? deletable[0]
   if (victim !== undefined) return { action: 'delete', accessKeyId: victim.accessKeyId }
-  const others = keys.filter((k) => k.accessKeyId !== known.current).map((k) => k.accessKeyId)
   return {
     action: 'refuse',
-    reason: 'the user has two keys and the other one is Active; deactivate it if nothing uses it, then retry',
-    accessKeyIds: others,
+    reason:
+      known.current === undefined
+        ? 'the user already has two keys and the secret holds neither; delete one the secret should not keep, then retry'
+        : 'the user has two keys and the other one is Active; deactivate it if nothing uses it, then retry',
+    accessKeyIds: others.map((k) => k.accessKeyId),
   }
 }

@@ -1,4 +1,7 @@
+import { MYSQL_USER_PATTERN } from '../../../contract/rotation-strategies'
 import { EngineError } from '../engine-error'
+
+export { MYSQL_USER_PATTERN }
 
 /**
  * A MySQL/MariaDB account is a user name and a host pattern (`'app'@'%'`, `'app'@'10.0.%'`): two accounts
@@ -17,16 +20,15 @@ export interface MysqlAccount {
  * `<user>_clone` has to fit both). Host patterns: what MySQL accepts for hosts — names, IPv4/IPv6 literals,
  * `%`/`_` wildcards, `addr/netmask` and `addr/prefix` — 1–255 characters; `localhost` included.
  */
-const USER_PATTERN = /^[A-Za-z0-9_$.-]{1,32}$/
-const HOST_PATTERN = /^[A-Za-z0-9_.%:/-]{1,255}$/
+export const MYSQL_HOST_PATTERN = /^[A-Za-z0-9_.%:/-]{1,255}$/
 
 export function assertMysqlUser(user: string): void {
-  if (!USER_PATTERN.test(user))
+  if (!MYSQL_USER_PATTERN.test(user))
     throw new EngineError('invalid-input', 'MySQL user name must be 1–32 characters of [A-Za-z0-9_$.-]')
 }
 
 export function assertHostPattern(host: string): void {
-  if (!HOST_PATTERN.test(host))
+  if (!MYSQL_HOST_PATTERN.test(host))
     throw new EngineError('invalid-input', 'MySQL host pattern must be 1–255 characters of [A-Za-z0-9_.%:/-]')
 }
 

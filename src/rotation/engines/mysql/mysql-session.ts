@@ -1,4 +1,4 @@
-import { createConnection, type ConnectionOptions, type SslOptions } from 'mysql2/promise'
+import type { Connection, ConnectionOptions, SslOptions } from 'mysql2/promise'
 import { EngineError, safeCode, type EngineErrorKind } from '../engine-error'
 import { isIpLiteral, type TlsMode } from '../tls-mode'
 
@@ -126,8 +126,11 @@ export function createMysqlConnector(opts: MysqlConnectorOptions): MysqlConnectA
     }
     const ssl = mysqlTlsOptions(opts.tlsMode, creds.host, opts.ca)
     if (ssl !== undefined) config.ssl = ssl
-    let conn: Awaited<ReturnType<typeof createConnection>>
+    let conn: Connection
     try {
+      // Loaded on first use: mysql2 (with its character-set tables) is most of the rotation bundle, and a
+      // function rotating only PostgreSQL secrets or access keys never needs it.
+      const { createConnection } = await import('mysql2/promise')
       conn = await createConnection(config)
     } catch (err) {
       throw engineError('connect', err)

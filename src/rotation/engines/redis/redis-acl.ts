@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto'
+import { ACL_USER_PATTERN } from '../../../contract/rotation-strategies'
 import { EngineError } from '../engine-error'
+
+export { ACL_USER_PATTERN }
 
 /**
  * Redis ACL users, as pure functions over what `ACL GETUSER` / `ACL LIST` return. Redis 6+ lets a user hold
@@ -22,10 +25,9 @@ export interface AclUser {
 
 const HASH = /^[0-9a-f]{64}$/
 /** Names this code will touch: no spaces or control characters (ACL LIST could not be replayed), ≤ 128. */
-const USER = /^[A-Za-z0-9_.:@+=-]{1,128}$/
 
 export function assertAclUser(name: string): void {
-  if (!USER.test(name))
+  if (!ACL_USER_PATTERN.test(name))
     throw new EngineError(
       'invalid-input',
       'Redis ACL user name must be 1–128 characters of [A-Za-z0-9_.:@+=-]',

@@ -1,4 +1,4 @@
-import { createClient, ErrorReply } from '@redis/client'
+import type { createClient as CreateClient, ErrorReply } from '@redis/client'
 import { EngineError, safeCode, type EngineErrorKind } from '../engine-error'
 import { isIpLiteral, type TlsMode } from '../tls-mode'
 import { assertAclUser, parseAclGetUser, type AclUser } from './redis-acl'
@@ -69,9 +69,27 @@ export function redisTlsOptions(
   }
 }
 
+/**
+ * @redis/client, loaded on first use (it is a large part of the rotation bundle, and only the Redis
+ * strategies need it); its ErrorReply class is kept for the classification below.
+ */
+let errorReplyClass: (new (message: string) => ErrorReply) | undefined
+async function loadRedisClient(): Promise<{ createClient: typeof CreateClient }> {
+  const redis = await import('@redis/client')
+  errorReplyClass = redis.ErrorReply
+  return redis
+}
+
+/** A reply the server sent as an error (`-ERR …`), as opposed to a socket or client failure. */
+function isErrorReply(err: unknown): err is ErrorReply {
+  if (errorReplyClass !== undefined) return err instanceof errorReplyClass
+  // Before the client was ever loaded (unit tests classify replies directly): by class name.
+  return err instanceof Error && err.constructor.name === 'ErrorReply'
+}
+
 /** WRONGPASS/NOAUTH: these credentials do not log in. NOPERM: logged in, not allowed. */
 export function classifyRedisError(err: unknown): { kind: EngineErrorKind; code: string | undefined } {
-  if (err instanceof ErrorReply) {
+  if (isErrorReply(err)) {
     const code = safeCode(err.message.split(' ', 1)[0])
     if (code === 'WRONGPASS' || code === 'NOAUTH') return { kind: 'authentication-failed', code }
     if (code === 'NOPERM') return { kind: 'permission-denied', code }
@@ -90,6 +108,7 @@ function engineError(what: string, err: unknown): EngineError {
 export function createRedisConnector(opts: RedisConnectorOptions): RedisConnectAs {
   return async (creds) => {
     const tls = redisTlsOptions(opts.tlsMode, creds.host, opts.ca)
+    const { createClient } = await loadRedisClient()
     const client = createClient({
       socket: {
         host: creds.host,
