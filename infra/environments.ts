@@ -2,46 +2,74 @@ import { settingsFor, type FunctionKind } from '../src/contract/settings'
 import type { RuntimeCatalogDocument } from '../src/lib/secrets'
 import type { RotationDocument } from '../src/rotation'
 import type { ManagedSecret, StackPlan } from './plan'
+import { isBrokeredDeclaration } from './stage-declarations'
 
 /**
- * What the functions get from a plan: the runtime catalog and rotation documents, and each function's
- * environment. Deployed stages reference the secrets' ARNs with `${LogicalId}` placeholders in an Fn::Sub;
- * the local stage uses the secrets' names (serverless-offline resolves no intrinsics).
+ * What the functions get from a plan: the compiled catalog and rotation documents, bundled into the
+ * functions at packaging (esbuild.config.ts), and each function's environment, which carries settings only.
+ * Secrets the stack creates are referenced by name: their ARNs end in a suffix only known after the deploy,
+ * which the bundled documents precede; the HTTP role's grant still names each one's ARN (infra/iam.ts).
  */
-type Cfn = Record<string, unknown>
-
-/** Lambda refuses a function whose environment variables (names and values) exceed 4 KB in total. */
-export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096
-
 /** The runtime's bundle of Amazon root CAs (includes the RDS roots). */
 export const LAMBDA_AMAZON_CA_BUNDLE = '/var/runtime/ca-cert.pem'
 
-/** The runtime catalog, with `secretIdOf` choosing how a managed secret is referenced (name, or a CFN placeholder). */
+const byName = (m: ManagedSecret): string => m.awsName
+
+/**
+ * The compiled catalog: every brokered declared name (a secret with no readers, such as a master only
+ * rotation uses, is left out unless declared `brokered: true`), the brokered prefixes, and the rules.
+ */
 export function runtimeCatalogDocument(
-  plan: StackPlan,
-  secretIdOf: (m: ManagedSecret) => string,
+  plan: Pick<StackPlan, 'decl' | 'managed'>,
+  secretIdOf: (m: ManagedSecret) => string = byName,
 ): RuntimeCatalogDocument {
-  const byName = new Map(plan.managed.map((m) => [m.logicalName, m]))
+  const { params, stage } = plan.decl
+  const managed = new Map(plan.managed.map((m) => [m.logicalName, m]))
+  const secrets: RuntimeCatalogDocument['secrets'] = []
+  const prefixes: NonNullable<RuntimeCatalogDocument['prefixes']> = []
+  const readers = (list: readonly string[]) => (list.length === 0 ? {} : { readers: [...list] })
+  for (const [name, s] of Object.entries(params.secrets)) {
+    if (s.prefix !== undefined) {
+      prefixes.push({
+        pattern: name,
+        secretPrefix: s.prefix,
+        ...(s.requireTag === undefined ? {} : { requireTag: s.requireTag }),
+        ...readers(s.readers),
+      })
+      continue
+    }
+    if (!isBrokeredDeclaration(s)) continue
+    const m = managed.get(name)
+    const secretId = m === undefined ? s.arn : secretIdOf(m)
+    const rotationStrategy = s.rotation?.strategy
+    secrets.push({
+      name,
+      ...(secretId === undefined ? {} : { secretId }),
+      ...readers(s.readers),
+      ...(rotationStrategy === undefined ? {} : { rotationStrategy }),
+    })
+  }
   return {
-    // A secret with no readers (a master credential only the rotation function uses) is not brokered.
-    secrets: Object.entries(plan.decl.params.secrets)
-      .filter(([, s]) => s.readers.length > 0)
-      .map(([name, s]) => {
-        const m = byName.get(name)
-        const rotationStrategy = s.rotation?.strategy
-        return {
-          name,
-          secretId: m === undefined ? (s.arn as string) : secretIdOf(m),
-          readers: s.readers,
-          ...(rotationStrategy === undefined ? {} : { rotationStrategy }),
-        }
-      }),
+    stage,
+    accountId: params.accountId,
+    secrets,
+    ...(prefixes.length === 0 ? {} : { prefixes }),
+    ...(params.rules.length === 0
+      ? {}
+      : {
+          rules: params.rules.map((r) => ({
+            ...(r.id === undefined ? {} : { id: r.id }),
+            principals: r.principals,
+            ...(r.allow === undefined ? {} : { allow: r.allow }),
+            ...(r.deny === undefined ? {} : { deny: r.deny }),
+          })),
+        }),
   }
 }
 
 export function rotationDocument(
   plan: StackPlan,
-  secretIdOf: (m: ManagedSecret) => string,
+  secretIdOf: (m: ManagedSecret) => string = byName,
 ): RotationDocument {
   const byName = new Map(plan.managed.map((m) => [m.logicalName, m]))
   return {
@@ -64,11 +92,18 @@ export function rotationDocument(
   }
 }
 
-const deployed = (m: ManagedSecret): string => `\${${m.logicalId}}`
-
-/** A JSON document with `${LogicalId}` placeholders as a CloudFormation string (Ref of a secret is its ARN). */
-function subJson(doc: unknown): Cfn {
-  return { 'Fn::Sub': JSON.stringify(doc) }
+/**
+ * The documents bundled with the functions, as JSON text: the catalog (HTTP functions) and the rotation
+ * targets (rotation function). The same text serves packaging, `npm start`, `npm run rotate` and the tests.
+ */
+export function compiledDocuments(plan: StackPlan): {
+  readonly catalogJson: string
+  readonly rotationJson: string
+} {
+  return {
+    catalogJson: JSON.stringify(runtimeCatalogDocument(plan)),
+    rotationJson: JSON.stringify(rotationDocument(plan)),
+  }
 }
 
 /**
@@ -89,13 +124,9 @@ function settingsEnvironment(plan: StackPlan, fn: FunctionKind): Record<string, 
 
 export function httpEnvironment(plan: StackPlan): Record<string, unknown> {
   const { stage } = plan.decl
-  const local = stage === 'local'
   return {
     BROKER_STAGE: stage,
     ...settingsEnvironment(plan, 'http'),
-    BROKER_CATALOG_JSON: local
-      ? JSON.stringify(runtimeCatalogDocument(plan, (m) => m.awsName))
-      : subJson(runtimeCatalogDocument(plan, deployed)),
     ...(plan.localConsumersSecretName === undefined
       ? {}
       : { BROKER_LOCAL_CONSUMERS_SECRET_ID: plan.localConsumersSecretName }),
@@ -107,9 +138,6 @@ export function rotationEnvironment(plan: StackPlan): Record<string, unknown> {
   const local = stage === 'local'
   return {
     BROKER_STAGE: stage,
-    BROKER_ROTATION_JSON: local
-      ? JSON.stringify(rotationDocument(plan, (m) => m.awsName))
-      : subJson(rotationDocument(plan, deployed)),
     ...settingsEnvironment(plan, 'rotation'),
     // Lambda's Node.js 20+ runtimes no longer load Amazon's CA bundle (RDS's roots among them) by default;
     // verify-full against an RDS or Aurora endpoint needs it named here.
@@ -119,44 +147,4 @@ export function rotationEnvironment(plan: StackPlan): Record<string, unknown> {
       ? { NODE_EXTRA_CA_CERTS: LAMBDA_AMAZON_CA_BUNDLE }
       : {}),
   }
-}
-
-/**
- * The HTTP and rotation functions' environments as CloudFormation will resolve them, each secret's ARN at
- * its longest: `${SecretX}` in a Sub becomes the ARN, the account id Ref the stage's account.
- */
-export function resolvedEnvironments(plan: StackPlan): Record<'http' | 'rotation', Record<string, string>> {
-  const { params } = plan.decl
-  const awsNames = new Map(plan.managed.map((m) => [m.logicalId, m.awsName]))
-  const worstArn = (logicalId: string): string =>
-    `arn:aws-us-gov:secretsmanager:${params.region}:${params.accountId}:secret:${awsNames.get(logicalId) ?? logicalId}-AbCdEf`
-  const resolve = (v: unknown): string => {
-    if (typeof v === 'string') return v
-    const cfn = v as { 'Fn::Sub'?: string; Ref?: string }
-    if (cfn['Fn::Sub'] !== undefined)
-      return cfn['Fn::Sub'].replace(/\$\{(\w+)\}/g, (_, id: string) => worstArn(id))
-    if (cfn.Ref === 'AWS::AccountId') return params.accountId
-    return JSON.stringify(v)
-  }
-  const resolved = (env: Record<string, unknown>): Record<string, string> =>
-    Object.fromEntries(Object.entries(env).map(([k, v]) => [k, resolve(v)]))
-  return { http: resolved(httpEnvironment(plan)), rotation: resolved(rotationEnvironment(plan)) }
-}
-
-/**
- * The catalog and the rotation targets travel in environment variables, so a stage with many secrets can
- * pass every other check and then fail at deployment. Measure both environments with each secret's ARN
- * expanded at its longest (the `aws-us-gov` partition, the 6-character suffix) and refuse at packaging time.
- */
-export function environmentSizeProblems(plan: StackPlan): string[] {
-  return Object.entries(resolvedEnvironments(plan)).flatMap(([fn, env]) => {
-    // Lambda measures the JSON text of the whole map: quotes, separators and escaped quotes count.
-    const bytes = Buffer.byteLength(JSON.stringify(env))
-    return bytes <= LAMBDA_ENVIRONMENT_LIMIT_BYTES
-      ? []
-      : [
-          `the ${fn} functions' environment would be ${bytes} bytes with the secrets' ARNs expanded; Lambda ` +
-            `allows ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}. Split the catalog across stages or services, or shorten names.`,
-        ]
-  })
 }

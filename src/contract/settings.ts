@@ -308,16 +308,16 @@ export const STRUCTURED_PARAMS = {
   rotationVpc: '`{subnetIds, securityGroupIds}` for a rotation function that must reach a private database',
   localConsumers: 'local only: demo consumers that get SigV4 keys from `npm start`',
   secrets: 'the catalog, below',
+  rules: 'who may read what, as path rules: below',
 } as const
 
 /**
- * Variables the deployment sets that are not settings of a stage: which stage, the compiled documents, and the
- * local stage's helpers. With the settings' own variables, these are every BROKER_* variable a function reads.
+ * Variables the deployment sets that are not settings of a stage: which stage, and the local stage's helpers.
+ * With the settings' own variables, these are every BROKER_* variable a function reads. The compiled catalog
+ * and rotation documents are not among them: they are bundled with the functions (esbuild.config.ts).
  */
 export const STRUCTURAL_ENV = {
   BROKER_STAGE: 'the stage the function belongs to',
-  BROKER_CATALOG_JSON: 'the runtime catalog (HTTP functions)',
-  BROKER_ROTATION_JSON: 'the rotation targets (rotation function)',
   BROKER_LOCAL_CONSUMERS_SECRET_ID: 'local stage only: the secret holding the demo consumers’ keys',
   BROKER_AUDIT_FILE: 'local stage only: a file that receives a copy of every audit record',
 } as const
