@@ -17,7 +17,10 @@ const byName = (m: ManagedSecret): string => m.awsName
 
 /**
  * The compiled catalog: every brokered declared name (a secret with no readers, such as a master only
- * rotation uses, is left out unless declared `brokered: true`), the brokered prefixes, and the rules.
+ * rotation uses, is left out unless declared `brokered: true`), the brokered prefixes, and the rules. Names
+ * declared under a prefix with nothing of their own are listed in the prefix, relative, sorted and one per
+ * line (one JSON string parses far faster than thousands); the entries are sorted too, so a listing is a
+ * binary search.
  */
 export function runtimeCatalogDocument(
   plan: Pick<StackPlan, 'decl' | 'managed'>,
@@ -25,22 +28,27 @@ export function runtimeCatalogDocument(
 ): RuntimeCatalogDocument {
   const { params, stage } = plan.decl
   const managed = new Map(plan.managed.map((m) => [m.logicalName, m]))
-  const secrets: RuntimeCatalogDocument['secrets'] = []
-  const prefixes: NonNullable<RuntimeCatalogDocument['prefixes']> = []
-  const readers = (list: readonly string[]) => (list.length === 0 ? {} : { readers: [...list] })
-  for (const [name, s] of Object.entries(params.secrets)) {
-    if (s.prefix !== undefined) {
-      prefixes.push({
-        pattern: name,
-        secretPrefix: s.prefix,
-        ...(s.requireTag === undefined ? {} : { requireTag: s.requireTag }),
-        ...readers(s.readers),
-      })
-      continue
+  const entries = Object.entries(params.secrets)
+  const prefixNames = new Map<string, string[]>()
+  for (const [name, s] of entries) if (s.prefix !== undefined) prefixNames.set(name.slice(0, -1), [])
+  const headOf = (name: string): string | undefined => {
+    for (let slash = name.indexOf('/'); slash !== -1; slash = name.indexOf('/', slash + 1)) {
+      const head = name.slice(0, slash + 1)
+      if (prefixNames.has(head)) return head
     }
-    if (!isBrokeredDeclaration(s)) continue
+    return undefined
+  }
+  const secrets: RuntimeCatalogDocument['secrets'] = []
+  const readers = (list: readonly string[]) => (list.length === 0 ? {} : { readers: [...list] })
+  for (const [name, s] of entries) {
+    if (s.prefix !== undefined || !isBrokeredDeclaration(s)) continue
     const m = managed.get(name)
     const secretId = m === undefined ? s.arn : secretIdOf(m)
+    const head = secretId === undefined && s.readers.length === 0 ? headOf(name) : undefined
+    if (head !== undefined) {
+      prefixNames.get(head)?.push(name.slice(head.length))
+      continue
+    }
     const rotationStrategy = s.rotation?.strategy
     secrets.push({
       name,
@@ -49,10 +57,23 @@ export function runtimeCatalogDocument(
       ...(rotationStrategy === undefined ? {} : { rotationStrategy }),
     })
   }
+  const prefixes = entries.flatMap(([pattern, s]) => {
+    if (s.prefix === undefined) return []
+    const names = (prefixNames.get(pattern.slice(0, -1)) ?? []).sort()
+    return [
+      {
+        pattern,
+        secretPrefix: s.prefix,
+        ...(s.requireTag === undefined ? {} : { requireTag: s.requireTag }),
+        ...readers(s.readers),
+        ...(names.length === 0 ? {} : { names: names.join('\n') }),
+      },
+    ]
+  })
   return {
     stage,
     accountId: params.accountId,
-    secrets,
+    secrets: secrets.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     ...(prefixes.length === 0 ? {} : { prefixes }),
     ...(params.rules.length === 0
       ? {}

@@ -196,9 +196,7 @@ export function externalBrokeredArns(plan: StackPlan): string[] {
 }
 
 /** Secrets Manager prefixes other stacks own that the stage brokers (`secrets` keys ending in `/*`). */
-export function brokeredPrefixes(
-  plan: StackPlan,
-): {
+export function brokeredPrefixes(plan: StackPlan): {
   readonly pattern: string
   readonly secretPrefix: string
   readonly requireTag?: { key: string; value: string }

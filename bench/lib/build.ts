@@ -55,7 +55,10 @@ export const BENCH_DOCUMENTS: CompiledDocuments = {
  * compiled catalog and rotation targets.
  */
 export function deployedBuildOptions(documents: CompiledDocuments = BENCH_DOCUMENTS): BuildOptions {
-  const raw: Record<string, unknown> = { ...esbuildOptions(), plugins: [compiledDocumentsPlugin(() => documents)] }
+  const raw: Record<string, unknown> = {
+    ...esbuildOptions(),
+    plugins: [compiledDocumentsPlugin(() => documents)],
+  }
   const exclude = Array.isArray(raw['exclude']) ? (raw['exclude'] as string[]) : []
   for (const key of SERVERLESS_ESBUILD_KEYS) Reflect.deleteProperty(raw, key)
   const options = raw as BuildOptions

@@ -1,4 +1,6 @@
 import type { BundleInfo } from './build'
+import type { CatalogBenchResult } from './catalog'
+import { catalogGoals, renderCatalogMarkdown } from './catalog-report'
 import { kb, type ColdStartResult } from './cold-start'
 import type { HttpLoadResult } from './http-load'
 import { fmtUs, type LatencyResult } from './latency'
@@ -30,6 +32,7 @@ export interface BenchReport {
     coldSamples: number
     httpRequests: number
     httpConnections: number
+    decisions?: number
   }
   bundles: { functions: BundleInfo[]; peers: BundleInfo[] }
   latency: LatencyResult[] | undefined
@@ -37,6 +40,8 @@ export interface BenchReport {
   coldStart: ColdStartResult[] | undefined
   http: HttpLoadResult | { notMeasured: string } | undefined
   rotation: RotationResult | undefined
+  /** Part 6 (`catalog`): the catalog at organization scale. */
+  catalog?: CatalogBenchResult | undefined
   goals: Goal[]
   durationS: number
 }
@@ -113,6 +118,7 @@ export function evaluateGoals(r: BenchReport): Goal[] {
       detail: `${c.firstResponseMs.toFixed(1)} ms vs ${ptCold.firstResponseMs.toFixed(1)} ms to first response (medians)`,
     })
   }
+  if (r.catalog !== undefined) goals.push(...catalogGoals(r.catalog))
   return goals
 }
 
@@ -304,5 +310,6 @@ export function renderMarkdown(r: BenchReport): string {
       )
     }
   }
+  if (r.catalog !== undefined) out.push(...renderCatalogMarkdown(r.catalog))
   return `${out.join('\n')}\n`
 }

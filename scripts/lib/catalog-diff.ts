@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { basename, dirname } from 'node:path'
+import { declaredNames } from '../../src/lib/secrets'
 import {
   accessMatrix,
   serviceFilePath,
@@ -68,7 +69,7 @@ function pairs(m: AccessMatrix): Map<string, AccessChange> {
 
 function secretsOf(stage: StageCatalog): Map<string, string> {
   const out = new Map<string, string>()
-  for (const s of stage.doc.secrets) out.set(s.name, stage.catalog.lookup(s.name)?.secretId ?? '')
+  for (const name of declaredNames(stage.doc)) out.set(name, stage.catalog.lookup(name)?.secretId ?? '')
   for (const p of stage.doc.prefixes ?? []) out.set(p.pattern, `${p.secretPrefix}*`)
   return out
 }

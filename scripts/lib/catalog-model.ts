@@ -7,8 +7,7 @@ import {
   type StageDeclarations,
 } from '../../infra/stage-declarations'
 import {
-  buildNameTree,
-  grantsOfEveryMember,
+  declaredNames,
   loadCatalog,
   parsePrincipalMatcher,
   prefixSegments,
@@ -84,15 +83,13 @@ export function principalsNamed(doc: RuntimeCatalogDocument): string[] {
 }
 
 export function accessMatrix({ doc, catalog }: StageCatalog): AccessMatrix {
-  const tree = buildNameTree(doc.secrets.map((s) => s.name))
-  const declared = new Set(doc.secrets.map((s) => s.name))
   const prefixes = doc.prefixes ?? []
   const segments = prefixes.map((p) => prefixSegments(p.pattern) ?? [])
   const principals = principalsNamed(doc).map((principal) => {
-    const grants = grantsOfEveryMember(catalog.rules, parsePrincipalMatcher(principal))
+    const grants = catalog.rules.grantsOfEveryMember(parsePrincipalMatcher(principal))
     return {
       principal,
-      names: readableNames(tree, declared, grants),
+      names: readableNames(catalog.declared(), grants),
       patterns: readablePatterns(segments, grants),
     }
   })
@@ -101,13 +98,13 @@ export function accessMatrix({ doc, catalog }: StageCatalog): AccessMatrix {
     for (const name of p.names) readersOf.set(name, [...(readersOf.get(name) ?? []), p.principal])
   return {
     principals,
-    secrets: doc.secrets
-      .map((s) => ({
-        name: s.name,
-        secret: catalog.lookup(s.name)?.secretId ?? '',
-        readers: readersOf.get(s.name) ?? [],
-      }))
-      .sort((a, b) => (a.name < b.name ? -1 : 1)),
+    secrets: declaredNames(doc)
+      .sort()
+      .map((name) => ({
+        name,
+        secret: catalog.lookup(name)?.secretId ?? '',
+        readers: readersOf.get(name) ?? [],
+      })),
     prefixes: prefixes.map((p) => ({
       pattern: p.pattern,
       secretPrefix: p.secretPrefix,

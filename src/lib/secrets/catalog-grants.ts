@@ -3,10 +3,10 @@ import { isExactPattern, matchesName, parseNamePattern, type NamePattern } from 
 import { matchesPrincipal, parsePrincipalMatcher, type PrincipalMatcher } from './principal-pattern'
 
 /**
- * The rules of a catalog, indexed by principal: for each principal the exact names and the patterns it is
- * allowed and denied, with the rule each came from. Deny overrides allow; allows only add; no match is a
- * deny. A decision is two map lookups and a scan of that principal's few patterns; nothing here allocates
- * per decision.
+ * The rules of a catalog, indexed by principal. Loading only records which rules name which principal; a
+ * principal's grants (the exact names and patterns it is allowed and denied, with the rule each came from)
+ * are built the first time it calls, and kept. Deny overrides allow; allows only add; no match is a deny.
+ * A decision is then two map lookups and a scan of that principal's few patterns, with no allocation.
  */
 export type Effect = 'allow' | 'deny'
 
@@ -39,13 +39,6 @@ interface MutableGrants extends Grants {
   readonly denyPatterns: PatternGrant[]
 }
 
-export const NO_GRANTS: Grants = Object.freeze({
-  allowExact: new Map(),
-  allowPatterns: [],
-  denyExact: new Map(),
-  denyPatterns: [],
-})
-
 const emptyGrants = (): MutableGrants => ({
   allowExact: new Map(),
   allowPatterns: [],
@@ -53,111 +46,111 @@ const emptyGrants = (): MutableGrants => ({
   denyPatterns: [],
 })
 
-function addGrant(g: MutableGrants, pattern: NamePattern, rule: RuleRef): void {
-  const allow = rule.effect === 'allow'
-  if (isExactPattern(pattern)) {
-    const exact = allow ? g.allowExact : g.denyExact
-    if (!exact.has(pattern.text)) exact.set(pattern.text, rule)
-  } else {
-    ;(allow ? g.allowPatterns : g.denyPatterns).push({ pattern, rule })
-  }
-}
-
-function mergeInto(target: MutableGrants, source: Grants): void {
-  for (const [name, rule] of source.allowExact)
-    if (!target.allowExact.has(name)) target.allowExact.set(name, rule)
-  for (const [name, rule] of source.denyExact)
-    if (!target.denyExact.has(name)) target.denyExact.set(name, rule)
-  target.allowPatterns.push(...source.allowPatterns)
-  target.denyPatterns.push(...source.denyPatterns)
+/** One rule, or one `readers` list: what it grants, to be added to the grants of each principal it names. */
+interface Source {
+  readonly ref: RuleRef
+  readonly texts: readonly string[]
+  /** A name's readers grant exactly that name, even one with a "+" segment (a rule would read it as a wildcard). */
+  readonly exact: boolean
 }
 
 export interface RuleIndex {
-  /** Grants of each exactly named principal, with those of every role family it belongs to merged in. */
-  readonly exact: ReadonlyMap<string, Grants>
-  /** Grants of each role family, by its text (`arn:…:role/orders-*`). */
-  readonly families: ReadonlyMap<string, { readonly matcher: PrincipalMatcher; readonly grants: Grants }>
+  /** The grants of a caller: the rules that name it, and those of every role family it belongs to. */
+  grantsFor(principalArn: string): Grants
+  /** The grants every principal `m` names has (for a role family: the families that contain it). */
+  grantsOfEveryMember(m: PrincipalMatcher): Grants
 }
 
-/** Build the index from a checked document. */
+/**
+ * Grants are built per principal on first use and kept: a container meets few principals. Past this many,
+ * the oldest is dropped (a few hundred bytes each, so the bound is a few MB).
+ */
+const MEMO_LIMIT = 4096
+
+/** Index a checked document. Cost: one pass over every rule's principals. */
 export function indexRules(doc: RuntimeCatalogDocument): RuleIndex {
-  const exact = new Map<string, MutableGrants>()
-  const families = new Map<string, { matcher: PrincipalMatcher; grants: MutableGrants }>()
+  const sources: Source[] = []
+  const byPrincipal = new Map<string, number[]>()
+  const families = new Map<string, { matcher: PrincipalMatcher; sources: number[] }>()
+  const record = (principals: readonly string[], source: Source): void => {
+    const i = sources.push(source) - 1
+    for (const p of principals) {
+      if (p.endsWith('*')) {
+        let f = families.get(p)
+        if (f === undefined) families.set(p, (f = { matcher: parsePrincipalMatcher(p), sources: [] }))
+        f.sources.push(i)
+      } else {
+        let list = byPrincipal.get(p)
+        if (list === undefined) byPrincipal.set(p, (list = []))
+        list.push(i)
+      }
+    }
+  }
+  for (const e of doc.secrets)
+    if (e.readers !== undefined)
+      record(e.readers, {
+        ref: { effect: 'allow', index: -1, id: undefined, readersOf: e.name },
+        texts: [e.name],
+        exact: true,
+      })
+  for (const p of doc.prefixes ?? [])
+    if (p.readers !== undefined)
+      record(p.readers, {
+        ref: { effect: 'allow', index: -1, id: undefined, readersOf: p.pattern },
+        texts: [p.pattern],
+        exact: false,
+      })
+  for (const [index, r] of (doc.rules ?? []).entries()) {
+    const effect: Effect = r.allow === undefined ? 'deny' : 'allow'
+    record(r.principals, {
+      ref: { effect, index, id: r.id, readersOf: undefined },
+      texts: r.allow ?? r.deny ?? [],
+      exact: false,
+    })
+  }
+
   const patterns = new Map<string, NamePattern>()
   const patternOf = (text: string): NamePattern => {
     let p = patterns.get(text)
-    if (p === undefined) {
-      p = parseNamePattern(text)
-      patterns.set(text, p)
-    }
+    if (p === undefined) patterns.set(text, (p = parseNamePattern(text)))
     return p
   }
-  const grantsOf = (principal: string): MutableGrants => {
-    if (principal.endsWith('*')) {
-      let family = families.get(principal)
-      if (family === undefined) {
-        family = { matcher: parsePrincipalMatcher(principal), grants: emptyGrants() }
-        families.set(principal, family)
+  const add = (g: MutableGrants, s: Source): void => {
+    const allow = s.ref.effect === 'allow'
+    for (const text of s.texts) {
+      const pattern = s.exact ? undefined : patternOf(text)
+      if (pattern === undefined || isExactPattern(pattern)) {
+        const exact = allow ? g.allowExact : g.denyExact
+        if (!exact.has(text)) exact.set(text, s.ref)
+      } else {
+        ;(allow ? g.allowPatterns : g.denyPatterns).push({ pattern, rule: s.ref })
       }
-      return family.grants
     }
-    let g = exact.get(principal)
+  }
+  const build = (own: readonly number[], fromFamily: (m: PrincipalMatcher) => boolean): Grants => {
+    const g = emptyGrants()
+    for (const i of own) add(g, sources[i] as Source)
+    for (const f of families.values())
+      if (fromFamily(f.matcher)) for (const i of f.sources) add(g, sources[i] as Source)
+    return g
+  }
+  const memo = new Map<string, Grants>()
+  const grantsFor = (arn: string): Grants => {
+    let g = memo.get(arn)
     if (g === undefined) {
-      g = emptyGrants()
-      exact.set(principal, g)
+      if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value as string)
+      g = build(byPrincipal.get(arn) ?? [], (m) => matchesPrincipal(m, arn))
+      memo.set(arn, g)
     }
     return g
   }
-  const add = (principals: readonly string[], texts: readonly string[], rule: RuleRef): void => {
-    for (const principal of principals) {
-      const g = grantsOf(principal)
-      for (const text of texts) addGrant(g, patternOf(text), rule)
-    }
+  return {
+    grantsFor,
+    grantsOfEveryMember: (m) =>
+      m.kind === 'exact'
+        ? grantsFor(m.text)
+        : build([], (f) => f.kind === 'role-family' && m.prefix.startsWith(f.prefix)),
   }
-  // A name's readers grant exactly that name, even one with a "+" segment (which a rule would read as a
-  // wildcard): the shorthand means what it meant before rules existed.
-  for (const e of doc.secrets) {
-    if (e.readers === undefined) continue
-    const rule: RuleRef = { effect: 'allow', index: -1, id: undefined, readersOf: e.name }
-    for (const reader of e.readers) {
-      const exact = grantsOf(reader).allowExact
-      if (!exact.has(e.name)) exact.set(e.name, rule)
-    }
-  }
-  for (const p of doc.prefixes ?? []) {
-    if (p.readers !== undefined)
-      add(p.readers, [p.pattern], { effect: 'allow', index: -1, id: undefined, readersOf: p.pattern })
-  }
-  for (const [index, r] of (doc.rules ?? []).entries()) {
-    const effect: Effect = r.allow === undefined ? 'deny' : 'allow'
-    add(r.principals, r.allow ?? r.deny ?? [], { effect, index, id: r.id, readersOf: undefined })
-  }
-  if (families.size > 0) {
-    for (const [arn, g] of exact)
-      for (const f of families.values()) if (matchesPrincipal(f.matcher, arn)) mergeInto(g, f.grants)
-  }
-  return { exact, families }
-}
-
-/** The grants of a caller no rule names exactly: those of the role families it belongs to. */
-export function familyGrantsFor(index: RuleIndex, principalArn: string): Grants {
-  let merged: MutableGrants | undefined
-  for (const f of index.families.values()) {
-    if (!matchesPrincipal(f.matcher, principalArn)) continue
-    merged ??= emptyGrants()
-    mergeInto(merged, f.grants)
-  }
-  return merged ?? NO_GRANTS
-}
-
-/** The grants every member of `family` has: those of the families that contain it (itself included). */
-export function grantsOfEveryMember(index: RuleIndex, family: PrincipalMatcher): Grants {
-  if (family.kind === 'exact') return index.exact.get(family.text) ?? familyGrantsFor(index, family.text)
-  const merged = emptyGrants()
-  for (const f of index.families.values())
-    if (f.matcher.kind === 'role-family' && family.prefix.startsWith(f.matcher.prefix))
-      mergeInto(merged, f.grants)
-  return merged
 }
 
 function firstMatch(

@@ -1,84 +1,101 @@
+import type { RuntimeCatalogDocument } from './catalog-document'
+import { prefixNames, prefixSegments } from './catalog-document'
 import { denyingRule, type Grants } from './catalog-grants'
-import { intersectWithPrefix, patternCovers, type NamePattern } from './name-pattern'
+import { intersectWithPrefix, matchesName, patternCovers, type NamePattern } from './name-pattern'
 
 /**
  * What `GET /secrets` lists for a caller, computed from the caller's grants without any upstream call:
- * the declared names it may read (patterns expanded against them through a segment tree, so the cost
- * follows the number of matches, not the size of the catalog), and, for brokered prefixes, the patterns
- * it may read there (its allow patterns clipped to each prefix). A listed pattern is an upper bound: a
- * narrower deny, or a secret that does not exist, still answers 404 when read.
+ * the declared names it may read (each pattern expanded with a binary search into sorted name lists, so the
+ * cost follows the number of matches, not the size of the catalog), and, for brokered prefixes, the
+ * patterns it may read there (its allow patterns clipped to each prefix). A listed pattern is an upper
+ * bound: a narrower deny, or a secret that does not exist, still answers 404 when read.
  */
-interface NameNode {
-  children: Map<string, NameNode> | undefined
-  /** Set when a declared name ends here. */
-  name: string | undefined
-  /** Every declared name in this subtree, computed on first use. */
-  all: string[] | undefined
+interface SortedNames {
+  /** Prepended to each name: '' for the entries, a prefix's head (`teams/orders/`) for its names. */
+  readonly base: string
+  readonly names: readonly string[]
+  /** A prefix's literal segments; undefined for the entries. */
+  readonly segments: readonly string[] | undefined
 }
 
-const node = (): NameNode => ({ children: undefined, name: undefined, all: undefined })
-
-/** A segment tree of the declared names. */
-export interface NameTree {
-  readonly root: NameNode
+/** The declared names of a catalog, in sorted lists. */
+export interface DeclaredNames {
+  readonly lists: readonly SortedNames[]
+  has(name: string): boolean
+  readonly size: number
 }
 
-export function buildNameTree(names: Iterable<string>): NameTree {
-  const root = node()
-  for (const name of names) {
-    let at = root
-    for (const segment of name.split('/')) {
-      at.children ??= new Map()
-      let next = at.children.get(segment)
-      if (next === undefined) {
-        next = node()
-        at.children.set(segment, next)
-      }
-      at = next
-    }
-    at.name = name
+function lowerBound(sorted: readonly string[], value: string): number {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if ((sorted[mid] as string) < value) lo = mid + 1
+    else hi = mid
   }
-  return { root }
+  return lo
 }
 
-function subtree(n: NameNode): string[] {
-  if (n.all !== undefined) return n.all
-  const all: string[] = n.name === undefined ? [] : [n.name]
-  if (n.children !== undefined) for (const child of n.children.values()) all.push(...subtree(child))
-  n.all = all
-  return all
+const isSorted = (names: readonly string[]): boolean =>
+  names.every((n, i) => i === 0 || (names[i - 1] as string) < n)
+
+/** Index a checked document's declared names (the compiled document is already sorted; others are sorted here). */
+export function indexDeclaredNames(doc: RuntimeCatalogDocument): DeclaredNames {
+  const entries = doc.secrets.map((s) => s.name)
+  if (!isSorted(entries)) entries.sort()
+  const sorted = (names: string[]): string[] => (isSorted(names) ? names : names.sort())
+  const lists: SortedNames[] = [
+    { base: '', names: entries, segments: undefined },
+    ...(doc.prefixes ?? [])
+      .filter((p) => p.names !== undefined)
+      .map((p) => ({
+        base: p.pattern.slice(0, -1),
+        names: sorted(prefixNames(p)),
+        segments: prefixSegments(p.pattern) ?? [],
+      })),
+  ]
+  const has = (name: string): boolean =>
+    lists.some((l) => {
+      if (!name.startsWith(l.base)) return false
+      const rel = name.slice(l.base.length)
+      return l.names[lowerBound(l.names, rel)] === rel
+    })
+  return { lists, has, size: lists.reduce((n, l) => n + l.names.length, 0) }
 }
 
-/** Declared names matching `p`, walking only the branches the pattern can reach. */
-export function namesMatching(tree: NameTree, p: NamePattern, out: string[]): void {
-  const walk = (n: NameNode, i: number): void => {
-    if (i === p.fixed.length) {
-      if (p.stem === undefined) {
-        if (n.name !== undefined) out.push(n.name)
-        return
-      }
-      // The stem matches the start of the next segment; everything below a matching child matches.
-      if (n.children === undefined) return
-      for (const [segment, child] of n.children) if (segment.startsWith(p.stem)) out.push(...subtree(child))
-      return
-    }
-    if (n.children === undefined) return
-    const token = p.fixed[i] as string
-    if (token === '+') {
-      for (const child of n.children.values()) walk(child, i + 1)
-    } else {
-      const child = n.children.get(token)
-      if (child !== undefined) walk(child, i + 1)
+/** The text before a pattern's first wildcard: every name it matches starts with it. */
+function literalHead(p: NamePattern): string {
+  if (p.literal) return p.head
+  const plus = p.fixed.indexOf('+')
+  return p.fixed
+    .slice(0, plus)
+    .map((s) => `${s}/`)
+    .join('')
+}
+
+/** Declared names matching `p`, appended to `out`. */
+export function namesMatching(declared: DeclaredNames, p: NamePattern, out: string[]): void {
+  for (const list of declared.lists) {
+    const q = list.segments === undefined ? p : intersectWithPrefix(p, list.segments)
+    if (q === undefined) continue
+    const head = literalHead(q)
+    if (!head.startsWith(list.base)) continue
+    const rel = head.slice(list.base.length)
+    const all = q.literal && q.stem !== undefined
+    for (let i = lowerBound(list.names, rel); i < list.names.length; i++) {
+      const name = list.names[i] as string
+      if (!name.startsWith(rel)) break
+      const full = list.base === '' ? name : `${list.base}${name}`
+      if (all || matchesName(q, full)) out.push(full)
     }
   }
-  walk(tree.root, 0)
 }
 
 /** The declared names these grants allow and no deny refuses, sorted. */
-export function readableNames(tree: NameTree, declared: ReadonlySet<string>, g: Grants): string[] {
+export function readableNames(declared: DeclaredNames, g: Grants): string[] {
   const candidates: string[] = []
   for (const name of g.allowExact.keys()) if (declared.has(name)) candidates.push(name)
-  for (const { pattern } of g.allowPatterns) namesMatching(tree, pattern, candidates)
+  for (const { pattern } of g.allowPatterns) namesMatching(declared, pattern, candidates)
   const hasDeny = g.denyExact.size > 0 || g.denyPatterns.length > 0
   const unique = [...new Set(candidates)]
   const readable = hasDeny ? unique.filter((name) => denyingRule(g, name) === undefined) : unique

@@ -1,6 +1,6 @@
 import { prefixSegments, ruleLabel, secretLabel, type RuntimeCatalogDocument } from './catalog-document'
 import type { RuleRef } from './catalog-grants'
-import { buildNameTree, namesMatching } from './catalog-listing'
+import { indexDeclaredNames, namesMatching } from './catalog-listing'
 import { intersectWithPrefix, parseNamePattern, patternCovers } from './name-pattern'
 import { parsePrincipalMatcher, principalCovers } from './principal-pattern'
 
@@ -69,14 +69,14 @@ function deadAllows(doc: RuntimeCatalogDocument): string[] {
 
 /** One warning per rule pattern that matches no declared name and reaches into no brokered prefix. */
 function patternsMatchingNothing(doc: RuntimeCatalogDocument): string[] {
-  const tree = buildNameTree(doc.secrets.map((s) => s.name))
+  const declared = indexDeclaredNames(doc)
   const prefixes = (doc.prefixes ?? []).map((p) => prefixSegments(p.pattern) ?? [])
   const warnings: string[] = []
   for (const [i, r] of (doc.rules ?? []).entries()) {
     for (const text of [...(r.allow ?? []), ...(r.deny ?? [])]) {
       const pattern = parseNamePattern(text)
       const found: string[] = []
-      namesMatching(tree, pattern, found)
+      namesMatching(declared, pattern, found)
       if (found.length > 0) continue
       if (prefixes.some((segments) => intersectWithPrefix(pattern, segments) !== undefined)) continue
       warnings.push(`${ruleLabel(r, i)}: pattern ${text} matches no declared name and no brokered prefix`)

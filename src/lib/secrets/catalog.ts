@@ -1,5 +1,4 @@
 import { ConfigError } from '../errors'
-import { checkSecretName } from '../../contract/secret-name'
 import { ROTATION_STRATEGIES, type RotationStrategyKind } from '../../contract/rotation-strategies'
 import { isSecretName, parseSecretArn, secretIdProblem } from '../../contract/secret-id'
 import type { Stage } from '../../contract/settings'
@@ -7,13 +6,14 @@ import {
   coveringPrefix,
   findCatalogProblems,
   indexPrefixes,
+  nameProblem,
+  documentShapeIssues,
   prefixSegments,
-  RuntimeCatalogSchema,
   type CatalogPrefix,
   type RuntimeCatalogDocument,
 } from './catalog-document'
-import { familyGrantsFor, indexRules, type Grants, type RuleIndex } from './catalog-grants'
-import { buildNameTree, readableNames, readablePatterns, type NameTree } from './catalog-listing'
+import { indexRules, type Grants, type RuleIndex } from './catalog-grants'
+import { indexDeclaredNames, readableNames, readablePatterns, type DeclaredNames } from './catalog-listing'
 
 /**
  * The catalog: which logical names exist, which secret each one is, and who may read it. It is compiled
@@ -45,22 +45,24 @@ export interface Catalog {
   namesReadableBy(principalArn: string): readonly string[]
   /** The patterns `principalArn` may read inside brokered prefixes, sorted (see catalog-listing.ts). */
   patternsReadableBy(principalArn: string): readonly string[]
-  /** Number of declared names. */
+  /** Number of declared names (counted when first asked). */
   readonly size: number
   /** The document the catalog was loaded from, for tools (explain, report, diff). */
   readonly document: RuntimeCatalogDocument
   readonly rules: RuleIndex
+  /** The declared names in sorted lists (built on first use), for listings. */
+  declared(): DeclaredNames
 }
 
-/** Listings and family grants kept per container; principals are few, and a full map is simply dropped. */
-const MEMO_LIMIT = 1024
+/** Listings kept per container and principal (principals are few); past this many the oldest is dropped. */
+const MEMO_LIMIT = 256
 
 function memoized<T>(compute: (key: string) => T): (key: string) => T {
   const memo = new Map<string, T>()
   return (key) => {
     let hit = memo.get(key)
     if (hit === undefined) {
-      if (memo.size >= MEMO_LIMIT) memo.clear()
+      if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value as string)
       hit = compute(key)
       memo.set(key, hit)
     }
@@ -77,26 +79,24 @@ function parseDocument(source: unknown): RuntimeCatalogDocument {
       throw new ConfigError('The catalog is not valid JSON')
     }
   }
-  const parsed = RuntimeCatalogSchema.safeParse(raw)
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-    throw new ConfigError(`The catalog is malformed: ${issues.slice(0, 10).join('; ')}`)
-  }
-  return parsed.data
+  const issues = documentShapeIssues(raw)
+  if (issues.length > 0) throw new ConfigError(`The catalog is malformed: ${issues.slice(0, 10).join('; ')}`)
+  return raw as RuntimeCatalogDocument
 }
 
 function entryUnder(prefix: CatalogPrefix, name: string): CatalogEntry {
-  const rest = name.slice(prefix.pattern.length - 1)
   return {
     name,
-    secretId: `${prefix.secretPrefix}${rest}`,
+    secretId: `${prefix.secretPrefix}${name.slice(prefix.pattern.length - 1)}`,
     rotationStrategy: undefined,
     brokeredBy: prefix.pattern,
   }
 }
 
 /**
- * Parse and check a catalog document (JSON text or an already parsed object), then index it.
+ * Parse and check a catalog document (JSON text or an already parsed object), then index it. Loading does
+ * what every request needs (the checks, the entries by name, which rules name whom); the rest (a caller's
+ * grants, the sorted name lists for listings) is built on first use.
  * @throws ConfigError listing every problem at once.
  * @example const catalog = loadCatalog(config.catalogJson, config.accountId, config.stage)
  */
@@ -125,32 +125,26 @@ export function loadCatalog(source: unknown, accountId: string, stage?: Stage): 
     )
   }
   const rules = indexRules(doc)
-  const familyGrantsOf = memoized((arn) => familyGrantsFor(rules, arn))
-  const grantsFor = (principalArn: string): Grants =>
-    rules.exact.get(principalArn) ?? familyGrantsOf(principalArn)
-  let tree: NameTree | undefined
-  let declared: ReadonlySet<string> | undefined
+  let declared: DeclaredNames | undefined
+  const declaredNames = (): DeclaredNames => (declared ??= indexDeclaredNames(doc))
   const prefixSegmentsList = prefixes.map((p) => prefixSegments(p.pattern) ?? [])
   return Object.freeze({
     lookup(name: string): CatalogEntry | undefined {
       const entry = byName.get(name)
       if (entry !== undefined || prefixIndex.size === 0) return entry
       const prefix = coveringPrefix(prefixIndex, name)
-      return prefix === undefined || checkSecretName(name) !== undefined
-        ? undefined
-        : entryUnder(prefix, name)
+      return prefix === undefined || nameProblem(name) !== undefined ? undefined : entryUnder(prefix, name)
     },
-    grantsFor,
-    namesReadableBy: memoized((arn) => {
-      tree ??= buildNameTree(byName.keys())
-      declared ??= new Set(byName.keys())
-      return Object.freeze(readableNames(tree, declared, grantsFor(arn)))
-    }),
+    grantsFor: (principalArn: string) => rules.grantsFor(principalArn),
+    namesReadableBy: memoized((arn) => Object.freeze(readableNames(declaredNames(), rules.grantsFor(arn)))),
     patternsReadableBy: memoized((arn) =>
-      Object.freeze(readablePatterns(prefixSegmentsList, grantsFor(arn))),
+      Object.freeze(readablePatterns(prefixSegmentsList, rules.grantsFor(arn))),
     ),
-    size: byName.size,
+    get size(): number {
+      return declaredNames().size
+    },
     document: doc,
     rules,
+    declared: declaredNames,
   })
 }

@@ -9,6 +9,7 @@
 export { loadCatalog, parseSecretArn } from './catalog'
 export type { Catalog, CatalogEntry, RuntimeCatalogDocument } from './catalog'
 export {
+  declaredNames,
   findCatalogProblems,
   prefixSegments,
   ruleLabel,
@@ -19,12 +20,12 @@ export type { CatalogPrefix, CatalogRule, CatalogSecretEntry } from './catalog-d
 export { decideAccess } from './access-policy'
 export type { AccessDecision } from './access-policy'
 export { describeRule, findCatalogWarnings } from './catalog-warnings'
-export { grantsOfEveryMember } from './catalog-grants'
-export type { Grants, RuleRef } from './catalog-grants'
-export { readableNames, readablePatterns, buildNameTree } from './catalog-listing'
+export type { Grants, RuleIndex, RuleRef } from './catalog-grants'
+export { readableNames, readablePatterns } from './catalog-listing'
+export type { DeclaredNames } from './catalog-listing'
 export { namePatternProblem, parseNamePattern, matchesName, patternCovers } from './name-pattern'
 export type { NamePattern } from './name-pattern'
-export { parsePrincipalMatcher, principalProblem } from './principal-pattern'
+export { matchesPrincipal, parsePrincipalMatcher, principalProblem } from './principal-pattern'
 export type { PrincipalMatcher } from './principal-pattern'
 export { createSecretCache } from './secret-cache'
 export type { CacheResult, SecretCache, SecretCacheOptions } from './secret-cache'

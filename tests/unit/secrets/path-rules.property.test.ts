@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { checkSecretName } from '../../../src/contract/secret-name'
 import { loadCatalog, type RuntimeCatalogDocument } from '../../../src/lib/secrets'
 import { decideAccess } from '../../../src/lib/secrets/access-policy'
+import { nameProblem } from '../../../src/lib/secrets/catalog-document'
 import {
   intersectWithPrefix,
   matchesName,
@@ -75,27 +76,50 @@ const docArb: fc.Arbitrary<Generated> = fc
   })
   .map(({ declared, readers, prefix, rules }) => {
     const inPrefix = (n: string) => prefix && n.startsWith('b/')
+    const entries = declared
+      .filter((n) => !n.endsWith('/rotation'))
+      .map((n, i) => ({
+        name: n,
+        ...(inPrefix(n)
+          ? {}
+          : { secretId: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:s${i}-AbCdEf` }),
+        ...(i % 2 === 0 ? { readers: (readers[i] ?? []).filter((p) => !p.endsWith('*')) } : {}),
+      }))
+      .filter((e) => e.readers === undefined || e.readers.length > 0)
+    // Names under the prefix with no readers go where packaging puts them: the prefix's sorted, relative list.
+    const compact = entries.filter((e) => e.secretId === undefined && e.readers === undefined)
+    const names = compact.map((e) => e.name.slice('b/'.length)).sort()
     return {
       doc: {
-        secrets: declared
-          .filter((n) => !n.endsWith('/rotation'))
-          .map((n, i) => ({
-            name: n,
-            ...(inPrefix(n)
-              ? {}
-              : { secretId: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:s${i}-AbCdEf` }),
-            ...(i % 2 === 0 ? { readers: (readers[i] ?? []).filter((p) => !p.endsWith('*')) } : {}),
-          }))
-          .filter((e) => e.readers === undefined || e.readers.length > 0),
-        ...(prefix ? { prefixes: [{ pattern: 'b/*', secretPrefix: 'team-b/' }] } : {}),
+        secrets: entries.filter((e) => !compact.includes(e)),
+        ...(prefix
+          ? {
+              prefixes: [
+                {
+                  pattern: 'b/*',
+                  secretPrefix: 'team-b/',
+                  ...(names.length > 0 ? { names: names.join('\n') } : {}),
+                },
+              ],
+            }
+          : {}),
         rules: rules.map((r) => ({ principals: r.principals, [r.effect]: r.patterns })),
       },
     }
   })
 
+function declaredOf(doc: RuntimeCatalogDocument): string[] {
+  return [
+    ...doc.secrets.map((s) => s.name),
+    ...(doc.prefixes ?? []).flatMap((p) =>
+      (p.names === undefined ? [] : p.names.split('\n')).map((rel) => `${p.pattern.slice(0, -1)}${rel}`),
+    ),
+  ]
+}
+
 function refDecide(doc: RuntimeCatalogDocument, caller: string, n: string): boolean {
   if (checkSecretName(n) !== undefined) return false
-  const declared = doc.secrets.some((s) => s.name === n)
+  const declared = declaredOf(doc).includes(n)
   const underPrefix = (doc.prefixes ?? []).some((p) => n.startsWith(p.pattern.slice(0, -1)))
   if (!declared && !underPrefix) return false
   const grants: { effect: string; principals: string[]; exact: boolean; pattern: string }[] = [
@@ -164,6 +188,18 @@ describe('name patterns (property)', () => {
   })
 })
 
+describe('the fast name check', () => {
+  it('agrees with the name grammar on every string', () => {
+    const chars = fc.constantFrom(...'ab.-/+:*rn%'.split(''))
+    fc.assert(
+      fc.property(fc.oneof(anyName, fc.string({ unit: chars, maxLength: 12 })), (n) => {
+        expect(nameProblem(n)).toBe(checkSecretName(n))
+      }),
+      { numRuns: 5000 },
+    )
+  })
+})
+
 describe('decideAccess with path rules (property)', () => {
   it('agrees with the reference: deny by default, deny over allow, readers as exact allows', () => {
     fc.assert(
@@ -224,8 +260,7 @@ describe('decideAccess with path rules (property)', () => {
         fc.array(name, { maxLength: 20 }),
         ({ doc }, caller, probes) => {
           const catalog = loadCatalog(doc, ACCOUNT)
-          const expected = doc.secrets
-            .map((s) => s.name)
+          const expected = declaredOf(doc)
             .filter((n) => refDecide(doc, caller, n))
             .sort()
           expect(catalog.namesReadableBy(caller)).toEqual(expected)

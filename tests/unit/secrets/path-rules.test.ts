@@ -183,6 +183,7 @@ describe('findCatalogProblems', () => {
       { principals: [AUDITOR], allow: ['a'], deny: ['b'] },
       'declare exactly one of allow or deny',
     ],
+    ['an empty principal', { principals: [''], allow: ['orders/*'] }, 'must be an IAM user or role ARN'],
     ['no principal', { principals: [], allow: ['a'] }, 'principals is empty'],
   ])('names the rule for %s', (_what, rule, message) => {
     const found = problems({ rules: [...(aRulesDocument().rules ?? []), { id: 'r', ...rule }] })
