@@ -100,7 +100,7 @@ export function resolveWorstCase(value: unknown, template: Template, ctx: LimitC
 
 /** A policy's size as IAM counts it: its JSON without whitespace, intrinsics resolved at their longest. */
 export function policyChars(policy: unknown, template: Template, ctx: LimitContext): number {
-  return JSON.stringify(resolveWorstCase(policy, template, ctx)).length
+  return policy === undefined ? 0 : JSON.stringify(resolveWorstCase(policy, template, ctx)).length
 }
 
 function over(what: string, size: number, limit: number, unit = 'characters'): string[] {

@@ -217,6 +217,36 @@ const tagValueOk = (v: string): boolean => v.length <= 256 && (ASCII_TAG.test(v)
 /** Slash-separated segments of name characters; dot segments and the `arn:` form are checked beside it. */
 const SEGMENTS = /^[A-Za-z0-9_+=.@-]+(?:\/[A-Za-z0-9_+=.@-]+)*$/
 
+/** Characters a name may hold besides `/`, as a table indexed by char code. */
+const NAME_CHAR = new Uint8Array(128)
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+=.@-')
+  NAME_CHAR[c.charCodeAt(0)] = 1
+const SLASH = 47
+const DOT = 46
+
+/**
+ * The name grammar (contract/secret-name.ts) as one loop over the characters, for the request path: no
+ * regular expression call, no allocation. `checkSecretName` says why a name fails; this only says whether.
+ */
+export function isValidName(name: string): boolean {
+  const n = name.length
+  if (n === 0 || n > MAX_SECRET_NAME_LENGTH) return false
+  let start = 0
+  for (let i = 0; i <= n; i++) {
+    const c = i === n ? SLASH : name.charCodeAt(i)
+    if (c === SLASH) {
+      const len = i - start
+      if (len === 0) return false
+      if (len <= 2 && name.charCodeAt(start) === DOT && (len === 1 || name.charCodeAt(start + 1) === DOT))
+        return false
+      start = i + 1
+    } else if (c >= 128 || NAME_CHAR[c] !== 1) {
+      return false
+    }
+  }
+  return true
+}
+
 /**
  * The name grammar (contract/secret-name.ts), fast: one regular expression for the common case, the full
  * check (which says why) only for names that could hold a dot segment or fail.

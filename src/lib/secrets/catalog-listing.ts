@@ -97,9 +97,10 @@ export function readableNames(declared: DeclaredNames, g: Grants): string[] {
   for (const name of g.allowExact.keys()) if (declared.has(name)) candidates.push(name)
   for (const { pattern } of g.allowPatterns) namesMatching(declared, pattern, candidates)
   const hasDeny = g.denyExact.size > 0 || g.denyPatterns.length > 0
-  const unique = [...new Set(candidates)]
-  const readable = hasDeny ? unique.filter((name) => denyingRule(g, name) === undefined) : unique
-  return readable.sort()
+  const readable = hasDeny ? candidates.filter((name) => denyingRule(g, name) === undefined) : candidates
+  // Sorted, then duplicates (two patterns matching one name) are neighbours: dropped in one pass.
+  readable.sort()
+  return readable.filter((name, i) => i === 0 || readable[i - 1] !== name)
 }
 
 /**

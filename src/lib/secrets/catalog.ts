@@ -6,7 +6,7 @@ import {
   coveringPrefix,
   findCatalogProblems,
   indexPrefixes,
-  nameProblem,
+  isValidName,
   documentShapeIssues,
   prefixSegments,
   type CatalogPrefix,
@@ -133,7 +133,7 @@ export function loadCatalog(source: unknown, accountId: string, stage?: Stage): 
       const entry = byName.get(name)
       if (entry !== undefined || prefixIndex.size === 0) return entry
       const prefix = coveringPrefix(prefixIndex, name)
-      return prefix === undefined || nameProblem(name) !== undefined ? undefined : entryUnder(prefix, name)
+      return prefix === undefined || !isValidName(name) ? undefined : entryUnder(prefix, name)
     },
     grantsFor: (principalArn: string) => rules.grantsFor(principalArn),
     namesReadableBy: memoized((arn) => Object.freeze(readableNames(declaredNames(), rules.grantsFor(arn)))),

@@ -49,6 +49,11 @@ export function namePatternProblem(text: string): string | undefined {
 export function parseNamePattern(text: string): NamePattern {
   const problem = namePatternProblem(text)
   if (problem !== undefined) throw new Error(`pattern ${JSON.stringify(text)} ${problem}`)
+  return patternOf(text)
+}
+
+/** The pattern of a text known to be valid (built here from valid parts, so not checked again). */
+function patternOf(text: string): NamePattern {
   const star = text.endsWith('*')
   const head = star ? text.slice(0, -1) : text
   const parts = head.split('/')
@@ -124,7 +129,7 @@ export function intersectWithPrefix(
     if (pi === undefined) {
       // p's star part starts inside the prefix: every name under the prefix matches, or none does.
       return p.stem !== undefined && li.startsWith(p.stem)
-        ? parseNamePattern(`${prefixSegments.join('/')}/*`)
+        ? patternOf(`${prefixSegments.join('/')}/*`)
         : undefined
     }
     if (pi !== '+' && pi !== li) return undefined
@@ -133,5 +138,5 @@ export function intersectWithPrefix(
   const rest = p.fixed.slice(prefixSegments.length)
   if (rest.length === 0 && p.stem === undefined) return undefined
   const text = [...out, ...rest].join('/') + (p.stem === undefined ? '' : `/${p.stem}*`)
-  return parseNamePattern(text)
+  return patternOf(text)
 }

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { checkSecretName } from '../../../src/contract/secret-name'
 import { loadCatalog, type RuntimeCatalogDocument } from '../../../src/lib/secrets'
 import { decideAccess } from '../../../src/lib/secrets/access-policy'
-import { nameProblem } from '../../../src/lib/secrets/catalog-document'
+import { isValidName, nameProblem } from '../../../src/lib/secrets/catalog-document'
 import {
   intersectWithPrefix,
   matchesName,
@@ -22,7 +22,17 @@ const segment = fc.constantFrom(...SEGMENTS)
 const name = fc.array(segment, { minLength: 1, maxLength: 4 }).map((s) => s.join('/'))
 const anyName = fc.oneof(
   { weight: 5, arbitrary: name },
-  fc.constantFrom('a//b', 'a/../b', './a', '', 'a/b/', 'arn:aws:x', 'a*'),
+  fc.constantFrom(
+    'a//b',
+    'a/../b',
+    './a',
+    '',
+    'a/b/',
+    'arn:aws:x',
+    'a*',
+    `a/${'b'.repeat(254)}`,
+    `a/${'b'.repeat(255)}`,
+  ),
 )
 
 const patternArb = fc
@@ -194,6 +204,7 @@ describe('the fast name check', () => {
     fc.assert(
       fc.property(fc.oneof(anyName, fc.string({ unit: chars, maxLength: 12 })), (n) => {
         expect(nameProblem(n)).toBe(checkSecretName(n))
+        expect(isValidName(n)).toBe(checkSecretName(n) === undefined)
       }),
       { numRuns: 5000 },
     )
