@@ -3,6 +3,7 @@ import {
   decideAccess,
   describeRule,
   matchesName,
+  matchesPrincipal,
   parseNamePattern,
   parsePrincipalMatcher,
   type RuleRef,
@@ -29,11 +30,7 @@ function ruleText(stage: StageCatalog, ref: RuleRef, name: string, principal: st
   const rule = stage.doc.rules?.[ref.index]
   const patterns = rule?.allow ?? rule?.deny ?? []
   const pattern = patterns.find((p) => matchesName(parseNamePattern(p), name)) ?? patterns.join(', ')
-  const who =
-    rule?.principals.find((p) => {
-      const m = parsePrincipalMatcher(p)
-      return m.kind === 'exact' ? p === principal : principal.startsWith(m.prefix)
-    }) ?? principal
+  const who = rule?.principals.find((p) => matchesPrincipal(parsePrincipalMatcher(p), principal)) ?? principal
   return `${label}: ${ref.effect} ${pattern} for ${who}`
 }
 
