@@ -1,11 +1,13 @@
-import type { BuildOptions } from 'esbuild'
+import type { BuildOptions, Plugin } from 'esbuild'
 
 /**
  * Bundling options for every function (serverless-esbuild reads them through esbuild.config.cjs; the
  * benchmark builds with the same object). The AWS SDK v3 is bundled, pinned by the lockfile, rather than
  * taken from the Lambda runtime: the version we test is the version we run.
  */
-export const esbuildOptions = (): BuildOptions & Record<string, unknown> => ({
+export const esbuildOptions = (
+  serverless?: ServerlessForBundling,
+): BuildOptions & Record<string, unknown> => ({
   bundle: true,
   minify: true,
   sourcemap: false,
@@ -31,4 +33,66 @@ export const esbuildOptions = (): BuildOptions & Record<string, unknown> => ({
     ignore: ['.esbuild', 'node_modules', '.tmp', '.broker', '.package'],
   },
   metafile: false,
+  plugins: serverless === undefined ? [] : [compiledDocumentsPlugin(() => documentsFor(serverless))],
 })
+
+/** What esbuild.config.cjs receives from serverless-esbuild: the Serverless instance, for the stage. */
+export interface ServerlessForBundling {
+  readonly service: { readonly provider: { readonly stage: string } }
+  readonly processedInput?: { readonly options?: { readonly config?: string } }
+}
+
+/** The compiled documents bundled into the functions, as JSON text. */
+export interface CompiledDocuments {
+  readonly catalogJson: string
+  readonly rotationJson: string
+  /** The invalidation function's scope; a build without that function may leave it out. */
+  readonly invalidationJson?: string
+}
+
+function documentsFor(serverless: ServerlessForBundling): CompiledDocuments {
+  // The bridge is the module Serverless loaded to build the template: its plan, and its documents.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS module shared with serverless.yml
+  const bridge = require('./infra/serverless-bridge.cjs') as {
+    compiledDocuments(stage: string, configFile: string | undefined): CompiledDocuments
+  }
+  return bridge.compiledDocuments(
+    serverless.service.provider.stage,
+    serverless.processedInput?.options?.config,
+  )
+}
+
+/** The placeholder modules the documents replace (see their own comments). */
+const PLACEHOLDERS = {
+  catalog: /[\\/]src[\\/]lib[\\/]compiled-catalog\.ts$/,
+  rotation: /[\\/]src[\\/]rotation[\\/]compiled-rotation\.ts$/,
+  invalidation: /[\\/]src[\\/]invalidation[\\/]compiled-invalidation\.ts$/,
+} as const
+
+/**
+ * Bundles the stage's compiled catalog, rotation and invalidation documents into the functions that import them: the
+ * placeholder modules are replaced by the documents' JSON text (parsed once, at cold start, where
+ * `JSON.parse` is faster than a JavaScript object literal of the same size). Computed once per build
+ * process, so every function of a deploy carries the same documents.
+ */
+export function compiledDocumentsPlugin(documents: () => CompiledDocuments): Plugin {
+  let cached: CompiledDocuments | undefined
+  const get = (): CompiledDocuments => (cached ??= documents())
+  return {
+    name: 'secret-broker-compiled-documents',
+    setup(build) {
+      build.onLoad({ filter: PLACEHOLDERS.catalog }, () => ({
+        contents: `export const COMPILED_CATALOG_JSON = ${JSON.stringify(get().catalogJson)}`,
+        loader: 'ts',
+      }))
+      build.onLoad({ filter: PLACEHOLDERS.rotation }, () => ({
+        contents: `export const COMPILED_ROTATION_JSON = ${JSON.stringify(get().rotationJson)}`,
+        loader: 'ts',
+      }))
+      build.onLoad({ filter: PLACEHOLDERS.invalidation }, () => ({
+        contents: `export const COMPILED_INVALIDATION_JSON = ${JSON.stringify(get().invalidationJson)}`,
+        loader: 'ts',
+      }))
+    },
+  }
+}

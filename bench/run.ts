@@ -6,6 +6,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { MOTO_CREDENTIALS, startMoto, type MotoServer } from '../scripts/lib/moto'
 import { buildAll, BENCH_DIR, BUILD_DIR, REPO_ROOT } from './lib/build'
+import { measureCatalog } from './lib/catalog'
 import { measureColdStart } from './lib/cold-start'
 import { measureConsumer } from './lib/consumer'
 import { BENCH_REGION, BENCH_REGISTER_TABLE, BENCH_SECRET_NAME, BENCH_SECRET_VALUE } from './lib/events'
@@ -24,12 +25,13 @@ import { quietToolEnv } from '../scripts/lib/tool-env'
  * the goals are evaluated and reported.
  *
  * Knobs (env): BENCH_ITERATIONS (20000), BENCH_WARMUP (2000), BENCH_COLD_SAMPLES (15), BENCH_HTTP_REQUESTS
- * (2000), BENCH_PARTS (comma list of latency,calls,cold,client,http,rotation; all by default; a partial run writes
+ * (2000), BENCH_DECISIONS (200000), BENCH_PARTS (comma list of latency,calls,cold,client,http,rotation,catalog;
+ * all by default; a partial run writes
  * to .esbuild/bench/results instead of bench/results),
  * BENCH_CPU_PROFILE=1 (write .cpuprofile files of the latency children to .esbuild/bench/profiles).
  */
 const RESULTS_DIR = join(BENCH_DIR, 'results')
-const ALL_PARTS = ['latency', 'calls', 'cold', 'client', 'http', 'rotation']
+const ALL_PARTS = ['latency', 'calls', 'cold', 'client', 'http', 'rotation', 'catalog']
 
 function intFromEnv(key: string, fallback: number, min: number): number {
   const raw = process.env[key]
@@ -108,6 +110,7 @@ async function main(): Promise<void> {
     coldSamples: intFromEnv('BENCH_COLD_SAMPLES', 15, 1),
     httpRequests: intFromEnv('BENCH_HTTP_REQUESTS', 2_000, 1),
     httpConnections: intFromEnv('BENCH_HTTP_CONNECTIONS', 8, 1),
+    decisions: intFromEnv('BENCH_DECISIONS', 200_000, 1),
   }
   const parts = new Set((process.env['BENCH_PARTS'] ?? ALL_PARTS.join(',')).split(',').map((p) => p.trim()))
   // A partial run never overwrites the published results: it writes next to the build instead.
@@ -189,6 +192,15 @@ async function main(): Promise<void> {
   if (parts.has('rotation')) {
     log('\n5. rotation wall time per strategy (moto + private PostgreSQL, MariaDB and Redis)')
     report.rotation = await measureRotation(log)
+  }
+
+  if (parts.has('catalog')) {
+    log('\n6. the catalog at organization scale: a generated 10,000-name, 1,000-principal stage')
+    report.catalog = await measureCatalog({
+      coldSamples: settings.coldSamples,
+      decisions: settings.decisions,
+      log,
+    })
   }
 
   report.goals = evaluateGoals(report)

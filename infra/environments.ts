@@ -5,47 +5,95 @@ import type { InvalidationDocument } from '../src/invalidation/invalidation-conf
 import type { RuntimeCatalogDocument } from '../src/lib/secrets'
 import type { RotationDocument } from '../src/rotation'
 import type { ManagedSecret, StackPlan } from './plan'
-import { SERVICE_NAME } from './stage-declarations'
+import { isBrokeredDeclaration, SERVICE_NAME } from './stage-declarations'
 
 /**
- * What the functions get from a plan: the runtime catalog and rotation documents, and each function's
- * environment. Deployed stages reference the secrets' ARNs with `${LogicalId}` placeholders in an Fn::Sub;
- * the local stage uses the secrets' names (serverless-offline resolves no intrinsics).
+ * What the functions get from a plan: the compiled catalog and rotation documents, bundled into the
+ * functions at packaging (esbuild.config.ts), and each function's environment, which carries settings only.
+ * Secrets the stack creates are referenced by name: their ARNs end in a suffix only known after the deploy,
+ * which the bundled documents precede; the HTTP role's grant still names each one's ARN (infra/iam.ts).
  */
-type Cfn = Record<string, unknown>
-
-/** Lambda refuses a function whose environment variables (names and values) exceed 4 KB in total. */
-export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096
-
 /** The runtime's bundle of Amazon root CAs (includes the RDS roots). */
 export const LAMBDA_AMAZON_CA_BUNDLE = '/var/runtime/ca-cert.pem'
 
-/** The runtime catalog, with `secretIdOf` choosing how a managed secret is referenced (name, or a CFN placeholder). */
+const byName = (m: ManagedSecret): string => m.awsName
+
+/**
+ * The compiled catalog: every brokered declared name (a secret with no readers, such as a master only
+ * rotation uses, is left out unless declared `brokered: true`), the brokered prefixes, and the rules. Names
+ * declared under a prefix with nothing of their own are listed in the prefix, relative, sorted and one per
+ * line (one JSON string parses far faster than thousands); the entries are sorted too, so a listing is a
+ * binary search.
+ */
 export function runtimeCatalogDocument(
-  plan: StackPlan,
-  secretIdOf: (m: ManagedSecret) => string,
+  plan: Pick<StackPlan, 'decl' | 'managed'>,
+  secretIdOf: (m: ManagedSecret) => string = byName,
 ): RuntimeCatalogDocument {
-  const byName = new Map(plan.managed.map((m) => [m.logicalName, m]))
+  const { params, stage } = plan.decl
+  const managed = new Map(plan.managed.map((m) => [m.logicalName, m]))
+  const entries = Object.entries(params.secrets)
+  const prefixNames = new Map<string, string[]>()
+  for (const [name, s] of entries) if (s.prefix !== undefined) prefixNames.set(name.slice(0, -1), [])
+  const headOf = (name: string): string | undefined => {
+    for (let slash = name.indexOf('/'); slash !== -1; slash = name.indexOf('/', slash + 1)) {
+      const head = name.slice(0, slash + 1)
+      if (prefixNames.has(head)) return head
+    }
+    return undefined
+  }
+  const secrets: RuntimeCatalogDocument['secrets'] = []
+  const readers = (list: readonly string[]) => (list.length === 0 ? {} : { readers: [...list] })
+  for (const [name, s] of entries) {
+    if (s.prefix !== undefined || !isBrokeredDeclaration(s)) continue
+    const m = managed.get(name)
+    const secretId = m === undefined ? s.arn : secretIdOf(m)
+    const head = secretId === undefined && s.readers.length === 0 ? headOf(name) : undefined
+    if (head !== undefined) {
+      prefixNames.get(head)?.push(name.slice(head.length))
+      continue
+    }
+    const rotationStrategy = s.rotation?.strategy
+    secrets.push({
+      name,
+      ...(secretId === undefined ? {} : { secretId }),
+      ...readers(s.readers),
+      ...(rotationStrategy === undefined ? {} : { rotationStrategy }),
+    })
+  }
+  const prefixes = entries.flatMap(([pattern, s]) => {
+    if (s.prefix === undefined) return []
+    const names = (prefixNames.get(pattern.slice(0, -1)) ?? []).sort()
+    return [
+      {
+        pattern,
+        secretPrefix: s.prefix,
+        ...(s.requireTag === undefined ? {} : { requireTag: s.requireTag }),
+        ...readers(s.readers),
+        ...(names.length === 0 ? {} : { names: names.join('\n') }),
+      },
+    ]
+  })
   return {
-    // A secret with no readers (a master credential only the rotation function uses) is not brokered.
-    secrets: Object.entries(plan.decl.params.secrets)
-      .filter(([, s]) => s.readers.length > 0)
-      .map(([name, s]) => {
-        const m = byName.get(name)
-        const rotationStrategy = s.rotation?.strategy
-        return {
-          name,
-          secretId: m === undefined ? (s.arn as string) : secretIdOf(m),
-          readers: s.readers,
-          ...(rotationStrategy === undefined ? {} : { rotationStrategy }),
-        }
-      }),
+    stage,
+    accountId: params.accountId,
+    secrets: secrets.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    ...(prefixes.length === 0 ? {} : { prefixes }),
+    ...(params.rules.length === 0
+      ? {}
+      : {
+          rules: params.rules.map((r) => ({
+            ...(r.id === undefined ? {} : { id: r.id }),
+            principals: r.principals,
+            ...(r.allow === undefined ? {} : { allow: r.allow }),
+            ...(r.deny === undefined ? {} : { deny: r.deny }),
+          })),
+        }),
   }
 }
 
 export function rotationDocument(
   plan: StackPlan,
-  secretIdOf: (m: ManagedSecret) => string,
+  secretIdOf: (m: ManagedSecret) => string = byName,
 ): RotationDocument {
   const byName = new Map(plan.managed.map((m) => [m.logicalName, m]))
   return {
@@ -71,20 +119,36 @@ export function rotationDocument(
 /** The stage's invalidation register (a DynamoDB table with a fixed name, so no intrinsic is needed). */
 export const registerTable = (plan: StackPlan): string => registerTableName(SERVICE_NAME, plan.decl.stage)
 
-/** What the invalidation function records: the names (in Secrets Manager) of the stage's brokered secrets. */
+/**
+ * What the invalidation function records: the catalog's secrets by their names in Secrets Manager, and its
+ * brokered prefixes (a name under one is brokered without being listed), so the register follows the
+ * catalog whatever its size.
+ */
 export function invalidationDocument(plan: StackPlan): InvalidationDocument {
+  const catalog = runtimeCatalogDocument(plan)
   return {
-    secretNames: runtimeCatalogDocument(plan, (m) => m.awsName).secrets.map(
-      (s) => parseSecretArn(s.secretId)?.name ?? s.secretId,
+    secretNames: catalog.secrets.flatMap((s) =>
+      s.secretId === undefined ? [] : [parseSecretArn(s.secretId)?.name ?? s.secretId],
     ),
+    secretPrefixes: (catalog.prefixes ?? []).map((p) => p.secretPrefix),
   }
 }
 
-const deployed = (m: ManagedSecret): string => `\${${m.logicalId}}`
-
-/** A JSON document with `${LogicalId}` placeholders as a CloudFormation string (Ref of a secret is its ARN). */
-function subJson(doc: unknown): Cfn {
-  return { 'Fn::Sub': JSON.stringify(doc) }
+/**
+ * The documents bundled with the functions, as JSON text: the catalog (HTTP functions), the rotation
+ * targets (rotation function) and the invalidation scope (invalidation function). The same text serves
+ * packaging, `npm start`, `npm run rotate` and the tests.
+ */
+export function compiledDocuments(plan: StackPlan): {
+  readonly catalogJson: string
+  readonly rotationJson: string
+  readonly invalidationJson: string
+} {
+  return {
+    catalogJson: JSON.stringify(runtimeCatalogDocument(plan)),
+    rotationJson: JSON.stringify(rotationDocument(plan)),
+    invalidationJson: JSON.stringify(invalidationDocument(plan)),
+  }
 }
 
 /**
@@ -111,14 +175,10 @@ export const OFFLINE_API_ID = 'offlineContext_apiId'
 
 export function httpEnvironment(plan: StackPlan): Record<string, unknown> {
   const { stage } = plan.decl
-  const local = stage === 'local'
   return {
     BROKER_STAGE: stage,
-    BROKER_API_ID: local ? OFFLINE_API_ID : { Ref: 'ApiGatewayRestApi' },
+    BROKER_API_ID: stage === 'local' ? OFFLINE_API_ID : { Ref: 'ApiGatewayRestApi' },
     ...settingsEnvironment(plan, 'http'),
-    BROKER_CATALOG_JSON: local
-      ? JSON.stringify(runtimeCatalogDocument(plan, (m) => m.awsName))
-      : subJson(runtimeCatalogDocument(plan, deployed)),
     BROKER_REGISTER_TABLE: registerTable(plan),
     ...(plan.localConsumersSecretName === undefined
       ? {}
@@ -131,7 +191,6 @@ export function invalidationEnvironment(plan: StackPlan): Record<string, unknown
     BROKER_STAGE: plan.decl.stage,
     ...settingsEnvironment(plan, 'invalidation'),
     BROKER_REGISTER_TABLE: registerTable(plan),
-    BROKER_INVALIDATION_JSON: JSON.stringify(invalidationDocument(plan)),
   }
 }
 
@@ -140,9 +199,6 @@ export function rotationEnvironment(plan: StackPlan): Record<string, unknown> {
   const local = stage === 'local'
   return {
     BROKER_STAGE: stage,
-    BROKER_ROTATION_JSON: local
-      ? JSON.stringify(rotationDocument(plan, (m) => m.awsName))
-      : subJson(rotationDocument(plan, deployed)),
     ...settingsEnvironment(plan, 'rotation'),
     // Lambda's Node.js 20+ runtimes no longer load Amazon's CA bundle (RDS's roots among them) by default;
     // verify-full against an RDS or Aurora endpoint (PostgreSQL or MySQL/MariaDB) needs it named here.
@@ -156,51 +212,4 @@ export function rotationEnvironment(plan: StackPlan): Record<string, unknown> {
       ? { NODE_EXTRA_CA_CERTS: LAMBDA_AMAZON_CA_BUNDLE }
       : {}),
   }
-}
-
-/**
- * The HTTP and rotation functions' environments as CloudFormation will resolve them, each secret's ARN at
- * its longest: `${SecretX}` in a Sub becomes the ARN, the account id Ref the stage's account.
- */
-export function resolvedEnvironments(
-  plan: StackPlan,
-): Record<'http' | 'rotation' | 'invalidation', Record<string, string>> {
-  const { params } = plan.decl
-  const awsNames = new Map(plan.managed.map((m) => [m.logicalId, m.awsName]))
-  const worstArn = (logicalId: string): string =>
-    `arn:aws-us-gov:secretsmanager:${params.region}:${params.accountId}:secret:${awsNames.get(logicalId) ?? logicalId}-AbCdEf`
-  const resolve = (v: unknown): string => {
-    if (typeof v === 'string') return v
-    const cfn = v as { 'Fn::Sub'?: string; Ref?: string }
-    if (cfn['Fn::Sub'] !== undefined)
-      return cfn['Fn::Sub'].replace(/\$\{(\w+)\}/g, (_, id: string) => worstArn(id))
-    if (cfn.Ref === 'AWS::AccountId') return params.accountId
-    if (cfn.Ref === 'ApiGatewayRestApi') return 'a1b2c3d4e5' // REST API ids are 10 characters
-    return JSON.stringify(v)
-  }
-  const resolved = (env: Record<string, unknown>): Record<string, string> =>
-    Object.fromEntries(Object.entries(env).map(([k, v]) => [k, resolve(v)]))
-  return {
-    http: resolved(httpEnvironment(plan)),
-    rotation: resolved(rotationEnvironment(plan)),
-    invalidation: resolved(invalidationEnvironment(plan)),
-  }
-}
-
-/**
- * The catalog and the rotation targets travel in environment variables, so a stage with many secrets can
- * pass every other check and then fail at deployment. Measure both environments with each secret's ARN
- * expanded at its longest (the `aws-us-gov` partition, the 6-character suffix) and refuse at packaging time.
- */
-export function environmentSizeProblems(plan: StackPlan): string[] {
-  return Object.entries(resolvedEnvironments(plan)).flatMap(([fn, env]) => {
-    // Lambda measures the JSON text of the whole map: quotes, separators and escaped quotes count.
-    const bytes = Buffer.byteLength(JSON.stringify(env))
-    return bytes <= LAMBDA_ENVIRONMENT_LIMIT_BYTES
-      ? []
-      : [
-          `the ${fn} functions' environment would be ${bytes} bytes with the secrets' ARNs expanded; Lambda ` +
-            `allows ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}. Split the catalog across stages or services, or shorten names.`,
-        ]
-  })
 }

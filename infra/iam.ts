@@ -13,8 +13,16 @@ import {
 } from './cfn'
 import { HTTP_FUNCTIONS, httpFunctionName } from './http-functions'
 import { registerReadStatement, registerWriteStatement } from './invalidation'
-import { externalBrokeredArns, isBrokered, masterSecretRefs, rotatedSecrets, type StackPlan } from './plan'
+import {
+  brokeredPrefixes,
+  externalBrokeredArns,
+  isBrokered,
+  masterSecretRefs,
+  rotatedSecrets,
+  type StackPlan,
+} from './plan'
 import { SERVICE_NAME } from './stage-declarations'
+import { policyChars, TEMPLATE_LIMITS } from './template-limits'
 
 /**
  * One IAM role per kind of function, each with exactly what its functions do: the HTTP functions read the
@@ -59,21 +67,77 @@ function lambdaRole(name: string, statements: Statement[]): Cfn {
   }
 }
 
+const READ_SECRET = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret']
+
+/**
+ * Room left in the HTTP role's 10,240 characters of inline policy for statements added beside the secret
+ * grants, so that listing each managed secret's ARN never pushes the role past IAM's limit.
+ */
+export const HTTP_ROLE_POLICY_HEADROOM_CHARS = 1024
+
+/**
+ * What the HTTP functions may read: each brokered secret the stack creates, by its ARN (a Ref) while the
+ * list fits the role's policy, else the stage's own name space `secret-broker/<stage>/*` (the secrets of it
+ * that are not brokered, such as masters, still deny the HTTP role in their resource policies); each
+ * existing secret declared by ARN; each brokered prefix by a prefix ARN, with its tag condition when the
+ * stage requires the owners to opt in.
+ */
+export function httpSecretStatements(plan: StackPlan, others: readonly Statement[] = []): Statement[] {
+  const { stage, params } = plan.decl
+  const external = externalBrokeredArns(plan)
+  const refs = plan.managed.filter((m) => isBrokered(plan, m)).map((m) => ({ Ref: m.logicalId }))
+  const prefixStatements = prefixReadStatements(plan)
+  const exact = [...refs, ...external]
+  const statementsWith = (managed: unknown[]): Statement[] => [
+    ...(managed.length === 0 ? [] : [allow(READ_SECRET, managed)]),
+    ...prefixStatements,
+  ]
+  const exactStatements = statementsWith(exact)
+  const ctx = {
+    region: params.region,
+    accountId: params.accountId,
+    secretNames: new Map(plan.managed.map((m) => [m.logicalId, m.awsName])),
+  }
+  const fits =
+    policyChars(policyDocument([...others, ...exactStatements]), {}, ctx) <=
+    TEMPLATE_LIMITS.roleInlinePolicyChars - HTTP_ROLE_POLICY_HEADROOM_CHARS
+  if (fits || refs.length === 0) return exactStatements
+  return statementsWith([partitionArn('secretsmanager', `secret:${SERVICE_NAME}/${stage}/*`), ...external])
+}
+
+/** One statement per distinct tag requirement, listing the prefix ARNs (`secret:orders/*`) under it. */
+function prefixReadStatements(plan: StackPlan): Statement[] {
+  const groups = new Map<string, { tag: { key: string; value: string } | undefined; arns: Cfn[] }>()
+  for (const p of brokeredPrefixes(plan)) {
+    const key = p.requireTag === undefined ? '' : JSON.stringify([p.requireTag.key, p.requireTag.value])
+    const group = groups.get(key) ?? { tag: p.requireTag, arns: [] }
+    group.arns.push(partitionArn('secretsmanager', `secret:${p.secretPrefix}*`))
+    groups.set(key, group)
+  }
+  return [...groups.values()].map(({ tag, arns }) =>
+    allow(
+      READ_SECRET,
+      arns,
+      tag === undefined
+        ? undefined
+        : { StringEquals: { [`secretsmanager:ResourceTag/${tag.key}`]: tag.value } },
+    ),
+  )
+}
+
 function httpRole(plan: StackPlan): Cfn {
   const { stage, params } = plan.decl
-  const brokered: unknown[] = [
-    ...plan.managed.filter((m) => isBrokered(plan, m)).map((m) => ({ Ref: m.logicalId })),
-    ...externalBrokeredArns(plan),
-  ]
-  return lambdaRole(httpRoleName(stage), [
-    ...logStatements(HTTP_FUNCTIONS.map((k) => httpFunctionName(stage, k))),
-    ...(brokered.length === 0
-      ? []
-      : [allow(['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], brokered)]),
+  const logs = logStatements(HTTP_FUNCTIONS.map((k) => httpFunctionName(stage, k)))
+  const rest = [
     allow(['kms:Decrypt'], keyArn, viaSecretsManager),
     ...tracingStatements(params.tracing),
     // Cache invalidation (infra/invalidation.ts): the HTTP functions only read the register.
     registerReadStatement(),
+  ]
+  return lambdaRole(httpRoleName(stage), [
+    ...logs,
+    ...httpSecretStatements(plan, [...logs, ...rest]),
+    ...rest,
   ])
 }
 

@@ -9,9 +9,15 @@ import {
   type RotationStrategyKind,
 } from '../src/contract/rotation-strategies'
 import { ConfigError } from '../src/lib/errors'
-import { findCatalogProblems, parseSecretArn } from '../src/lib/secrets'
-import { environmentSizeProblems, runtimeCatalogDocument } from './environments'
-import { SERVICE_NAME, type SecretDeclaration, type StageDeclarations } from './stage-declarations'
+import { findCatalogProblems, findCatalogWarnings, parseSecretArn } from '../src/lib/secrets'
+import { declaredPrefixProblems } from './catalog-declarations'
+import { runtimeCatalogDocument } from './environments'
+import {
+  isBrokeredDeclaration,
+  SERVICE_NAME,
+  type SecretDeclaration,
+  type StageDeclarations,
+} from './stage-declarations'
 
 /**
  * The stack plan: a stage's declarations checked once and resolved into the secrets the stack manages.
@@ -40,6 +46,8 @@ export interface StackPlan {
   readonly managed: readonly ManagedSecret[]
   /** Name of the local stage's demo-consumer key secret (local stage only). */
   readonly localConsumersSecretName: string | undefined
+  /** Catalog warnings (a dead allow, a pattern that matches nothing): packaging prints them once. */
+  readonly warnings: readonly string[]
 }
 
 export function secretAwsName(stage: string, logicalName: string): string {
@@ -297,28 +305,29 @@ export function planStack(decl: StageDeclarations): StackPlan {
     problems.push(...rotationProblems(name, s, params.secrets))
     problems.push(...unrotatedUsernameProblems(name, s, params.secrets))
   }
-  problems.push(
-    ...findCatalogProblems(
-      runtimeCatalogDocument({ decl, managed, localConsumersSecretName: undefined }, (m) => m.awsName),
-      params.accountId,
-    ),
-  )
+  const catalog = runtimeCatalogDocument({ decl, managed })
+  problems.push(...findCatalogProblems(catalog, params.accountId))
+  const prefixes = declaredPrefixProblems(decl)
+  problems.push(...prefixes.problems)
   problems.push(...localConsumerProblems(decl))
   problems.push(...perimeterProblems(decl))
-  const plan: StackPlan = {
+  if (problems.length > 0)
+    throw new ConfigError(`Stage "${stage}" declarations are invalid:\n- ${problems.join('\n- ')}`)
+  return {
     decl,
     managed,
     localConsumersSecretName: stage === 'local' ? `${SERVICE_NAME}/local/_local/consumer-keys` : undefined,
+    warnings: [...findCatalogWarnings(catalog), ...prefixes.warnings],
   }
-  if (problems.length === 0) problems.push(...environmentSizeProblems(plan))
-  if (problems.length > 0)
-    throw new ConfigError(`Stage "${stage}" declarations are invalid:\n- ${problems.join('\n- ')}`)
-  return plan
 }
 
-/** Managed secrets that callers read through the broker (a secret with no readers only feeds rotation). */
+/**
+ * Managed secrets that callers read through the broker (a secret with no readers only feeds rotation,
+ * unless declared `brokered: true` for rules to grant).
+ */
 export function isBrokered(plan: StackPlan, m: ManagedSecret): boolean {
-  return (plan.decl.params.secrets[m.logicalName]?.readers.length ?? 0) > 0
+  const s = plan.decl.params.secrets[m.logicalName]
+  return s !== undefined && isBrokeredDeclaration(s)
 }
 
 export function rotatedSecrets(plan: StackPlan): ManagedSecret[] {
@@ -328,7 +337,26 @@ export function rotatedSecrets(plan: StackPlan): ManagedSecret[] {
 /** Existing secrets (declared by ARN) that the broker serves. */
 export function externalBrokeredArns(plan: StackPlan): string[] {
   return Object.values(plan.decl.params.secrets).flatMap((s) =>
-    s.arn === undefined || s.readers.length === 0 ? [] : [s.arn],
+    s.arn === undefined || !isBrokeredDeclaration(s) ? [] : [s.arn],
+  )
+}
+
+/** Secrets Manager prefixes other stacks own that the stage brokers (`secrets` keys ending in `/*`). */
+export function brokeredPrefixes(plan: StackPlan): {
+  readonly pattern: string
+  readonly secretPrefix: string
+  readonly requireTag?: { key: string; value: string }
+}[] {
+  return Object.entries(plan.decl.params.secrets).flatMap(([pattern, s]) =>
+    s.prefix === undefined
+      ? []
+      : [
+          {
+            pattern,
+            secretPrefix: s.prefix,
+            ...(s.requireTag === undefined ? {} : { requireTag: s.requireTag }),
+          },
+        ],
   )
 }
 

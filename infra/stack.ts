@@ -15,14 +15,15 @@ import { secretResources } from './secrets'
  * template out. This file composes them and is the one import for tools and tests.
  */
 export { planStack, secretAwsName, type ManagedSecret, type StackPlan } from './plan'
+export { templateLimitProblems, TEMPLATE_LIMITS } from './template-limits'
 export {
+  compiledDocuments,
   httpEnvironment,
   invalidationDocument,
   invalidationEnvironment,
   LAMBDA_AMAZON_CA_BUNDLE,
+  OFFLINE_API_ID,
   registerTable,
-  LAMBDA_ENVIRONMENT_LIMIT_BYTES,
-  resolvedEnvironments,
   rotationDocument,
   rotationEnvironment,
   runtimeCatalogDocument,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { parse, type Tags } from 'yaml'
 import { z } from 'zod'
 import {
@@ -51,6 +51,20 @@ const RotationDecl = z.strictObject({
   excludeCharacters: z.string().optional(),
 })
 
+/** Secrets Manager tag grammar (keys may not start with aws:, which AWS reserves). */
+const RequireTag = z.strictObject({
+  key: z
+    .string()
+    .regex(/^(?!aws:)[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u, 'a tag key: 1–128 characters, not aws:…'),
+  value: z.string().regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u, 'a tag value: 0–256 characters'),
+})
+
+/**
+ * One entry of `secrets`, keyed by its logical name: a secret the stack creates (`username`), an existing
+ * one (`arn`), a Secrets Manager prefix other stacks own brokered under a logical prefix (key `a/b/*`,
+ * `prefix: orders/`), or, with none of these, a name declared under such a prefix. `readers` is shorthand
+ * for a rule allowing exactly this name (or prefix) to those principals.
+ */
 const SecretDecl = z
   .strictObject({
     readers: z.array(z.string()).default([]),
@@ -70,15 +84,22 @@ const SecretDecl = z
     /** Non-secret fields stored next to username/password (engine, host, port, dbname, sslmode). */
     fields: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
     rotation: RotationDecl.optional(),
+    /** Key `a/b/*` only: the Secrets Manager name prefix (ending in "/") brokered under it. */
+    prefix: z.string().optional(),
+    /** With `prefix`: broker only secrets carrying this tag (an IAM condition, so the owner opts in). */
+    requireTag: RequireTag.optional(),
+    /** Whether callers may read it through the broker; by default, when it lists readers. */
+    brokered: z.boolean().optional(),
   })
   .superRefine((s, ctx) => {
-    if ((s.arn === undefined) === (s.username === undefined)) {
+    const kinds = [s.arn, s.username, s.prefix].filter((k) => k !== undefined).length
+    if (kinds > 1) {
       ctx.addIssue({
         code: 'custom',
-        message: 'declare either arn (an existing secret) or username (a secret this stack creates)',
+        message: 'declare one of arn (an existing secret), username (a secret this stack creates) or prefix',
       })
     }
-    if (s.arn !== undefined && s.rotation !== undefined) {
+    if (s.username === undefined && s.rotation !== undefined) {
       ctx.addIssue({
         code: 'custom',
         message: 'rotation can only be declared on a secret this stack creates',
@@ -87,7 +108,35 @@ const SecretDecl = z
     if (s.fields !== undefined && ('username' in s.fields || 'password' in s.fields)) {
       ctx.addIssue({ code: 'custom', message: 'fields may not set username or password' })
     }
+    const managedOnly = [s.passwordLength, s.excludeCharacters, s.fields]
+    if (s.username === undefined && managedOnly.some((v) => v !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'passwordLength, excludeCharacters and fields apply only to a secret this stack creates',
+      })
+    }
+    if (s.prefix === undefined && s.requireTag !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'requireTag applies only to a brokered prefix' })
+    }
+    if ((s.prefix !== undefined || kinds === 0) && s.brokered !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'brokered applies only to a secret declared by username or arn (a prefix and the names under it are brokered)',
+      })
+    }
   })
+
+/**
+ * A path rule: principals (exact IAM user/role ARNs of the stage's account, or `role/<family>*`) and the
+ * logical-name patterns it allows or denies (exact, `+` for one segment, `*` last for the rest).
+ */
+const RuleDecl = z.strictObject({
+  id: z.string().optional(),
+  principals: z.array(z.string()),
+  allow: z.array(z.string()).optional(),
+  deny: z.array(z.string()).optional(),
+})
 
 const LocalConsumer = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]{0,40}$/),
@@ -167,6 +216,7 @@ const StructuredParams = z.strictObject({
     .optional(),
   localConsumers: z.array(LocalConsumer).optional(),
   secrets: z.record(z.string(), SecretDecl),
+  rules: z.array(RuleDecl).default([]),
 })
 
 /** A stage's params: every scalar setting of contract/settings.ts (defaults applied) and the structured ones. */
@@ -176,9 +226,17 @@ export type StageParams = SettingValues & {
   readonly rotationVpc?: { readonly subnetIds: string[]; readonly securityGroupIds: string[] } | undefined
   readonly localConsumers?: z.infer<typeof LocalConsumer>[] | undefined
   readonly secrets: Record<string, SecretDeclaration>
+  readonly rules: RuleDeclaration[]
 }
 export const StageParamsSchema = StructuredParams as unknown as z.ZodType<StageParams>
 export type SecretDeclaration = z.infer<typeof SecretDecl>
+export type RuleDeclaration = z.infer<typeof RuleDecl>
+
+/** Is a declared secret served to callers? A prefix and the names under it are; others when they have readers. */
+export function isBrokeredDeclaration(s: SecretDeclaration): boolean {
+  if (s.arn === undefined && s.username === undefined) return true
+  return s.brokered ?? s.readers.length > 0
+}
 
 export interface StageDeclarations {
   readonly stage: Stage
@@ -220,14 +278,36 @@ export function isStage(s: string): s is Stage {
  */
 export const LOCAL_PARAM_OVERRIDES_VAR = 'SECRET_BROKER_LOCAL_PARAMS'
 
+/**
+ * A stage's declarations from a service file (serverless.yml by default, or the file given to Serverless
+ * with --config; a .json service file is parsed as JSON, which is much faster for a large catalog).
+ */
 export function loadStageDeclarations(
   stage: string,
   file = join(REPO_ROOT, 'serverless.yml'),
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): StageDeclarations {
   if (!isStage(stage)) throw new ConfigError(`Unknown stage "${stage}": expected one of ${STAGES.join(', ')}`)
-  const doc = parse(readFileSync(file, 'utf8'), { customTags: CFN_TAGS, uniqueKeys: true }) as {
-    params?: Record<string, Record<string, unknown>>
+  return stageDeclarationsFromText(stage, readFileSync(file, 'utf8'), basename(file), env)
+}
+
+/** The same from a service file's text (`npm run catalog -- diff` reads it from git). */
+export function stageDeclarationsFromText(
+  stage: string,
+  text: string,
+  fileName: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): StageDeclarations {
+  if (!isStage(stage)) throw new ConfigError(`Unknown stage "${stage}": expected one of ${STAGES.join(', ')}`)
+  let doc: { params?: Record<string, Record<string, unknown>> }
+  try {
+    doc = (
+      fileName.endsWith('.json') ? JSON.parse(text) : parse(text, { customTags: CFN_TAGS, uniqueKeys: true })
+    ) as typeof doc
+  } catch (err) {
+    throw new ConfigError(
+      `${fileName} cannot be parsed: ${err instanceof Error ? (err.message.split('\n')[0] ?? '') : ''}`,
+    )
   }
   const overridesJson = stage === 'local' ? env[LOCAL_PARAM_OVERRIDES_VAR] : undefined
   const overrides =
@@ -253,7 +333,7 @@ export function loadStageDeclarations(
   const parsed = StageParamsSchema.safeParse(merged)
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `params.${stage}.${i.path.join('.')}: ${i.message}`)
-    throw new ConfigError(`serverless.yml params for stage "${stage}" are invalid:\n- ${issues.join('\n- ')}`)
+    throw new ConfigError(`${fileName} params for stage "${stage}" are invalid:\n- ${issues.join('\n- ')}`)
   }
   if (parsed.data.authMode === 'local-sigv4' && stage !== 'local') {
     throw new ConfigError(`params.${stage}.authMode: local-sigv4 is only allowed in the local stage`)

@@ -3,15 +3,24 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { credentialRefusal, type Template } from '../infra/credential-guard'
-import { directInvokeBoundary, directInvokeScp, planStack } from '../infra/stack'
+import {
+  directInvokeBoundary,
+  directInvokeScp,
+  planStack,
+  templateLimitProblems,
+  type StackPlan,
+} from '../infra/stack'
 import { LOCAL_PARAM_OVERRIDES_VAR, loadStageDeclarations, REPO_ROOT } from '../infra/stage-declarations'
 import { findOnPath } from './lib/processes'
 import { QUIET_TOOL_ENV } from './lib/tool-env'
 
 /**
- * `npm run package -- --stage <local|dev|prod> [--package <dir>] [--deployed-template <file>]`: packages the
- * service with no AWS credentials and no network, validates the CloudFormation template with cfn-lint, and
- * writes the stage's direct-invocation policies next to it (`perimeter/`, see infra/direct-invoke.ts). With
+ * `npm run package -- --stage <local|dev|prod> [--package <dir>] [--config <service file>]
+ * [--deployed-template <file>]`: plans the stage once (a broken declaration is reported here, one line per
+ * problem, and nothing else runs; warnings are printed once), packages the service with no AWS credentials and
+ * no network (the compiled catalog, rotation and invalidation documents are bundled into the functions),
+ * checks the template against CloudFormation's and IAM's size limits, validates it with cfn-lint, and writes
+ * the stage's direct-invocation policies next to it (`perimeter/`, see infra/direct-invoke.ts). With
  * `--deployed-template` (the body `aws cloudformation get-template` returns for the stage's stack), it also
  * refuses a template that would regenerate a deployed secret's password — the check a deploy makes itself.
  * Ignored cfn-lint rules, each with its reason:
@@ -27,29 +36,33 @@ export const PERIMETER_ARTIFACTS = {
 } as const
 
 export interface PackageResult {
-  ok: boolean
-  template: string
-  output: string
-  /** The direct-invocation SCP and boundary documents written next to the template. */
-  artifacts: { scp: string; boundary: string }
+  readonly ok: boolean
+  readonly template: string
+  readonly output: string
+  /** Seconds spent planning, in Serverless (bundling included), and in the limit checks plus cfn-lint. */
+  readonly timings: { readonly planS: number; readonly serverlessS: number; readonly checksS: number }
+  /** Where the direct-invocation SCP and boundary documents are written (once cfn-lint has run). */
+  readonly artifacts: { readonly scp: string; readonly boundary: string }
 }
 
-function writePerimeterArtifacts(
-  stage: string,
-  outDir: string,
-  localParamOverrides: Record<string, unknown> | undefined,
-): PackageResult['artifacts'] {
-  const plan = planStack(
-    loadStageDeclarations(stage, undefined, {
-      [LOCAL_PARAM_OVERRIDES_VAR]: JSON.stringify(localParamOverrides ?? {}),
-    }),
-  )
-  const dir = join(outDir, 'perimeter')
-  mkdirSync(dir, { recursive: true })
-  const artifacts = {
-    scp: join(dir, PERIMETER_ARTIFACTS.scp),
-    boundary: join(dir, PERIMETER_ARTIFACTS.boundary),
-  }
+/** Where packaging reads the declarations from, and the deployed template to check the new one against. */
+export interface PackageOptions {
+  /** A service file other than serverless.yml (relative to the repository). */
+  readonly configFile?: string
+  /** The deployed stack's template: refuse a new one that would regenerate a live password. */
+  readonly deployedTemplate?: string
+}
+
+const seconds = (since: number): number => Math.round((performance.now() - since) / 10) / 100
+
+const artifactPaths = (outDir: string): PackageResult['artifacts'] => ({
+  scp: join(outDir, 'perimeter', PERIMETER_ARTIFACTS.scp),
+  boundary: join(outDir, 'perimeter', PERIMETER_ARTIFACTS.boundary),
+})
+
+function writePerimeterArtifacts(plan: StackPlan, outDir: string): PackageResult['artifacts'] {
+  const artifacts = artifactPaths(outDir)
+  mkdirSync(join(outDir, 'perimeter'), { recursive: true })
   writeFileSync(artifacts.scp, `${JSON.stringify(directInvokeScp(plan), null, 2)}\n`)
   writeFileSync(artifacts.boundary, `${JSON.stringify(directInvokeBoundary(plan), null, 2)}\n`)
   return artifacts
@@ -59,20 +72,42 @@ export function packageStage(
   stage: string,
   outDir = join(REPO_ROOT, '.package', stage),
   localParamOverrides?: Record<string, unknown>,
-  deployedTemplate?: string,
+  { configFile, deployedTemplate }: PackageOptions = {},
 ): PackageResult {
+  const timings = { planS: 0, serverlessS: 0, checksS: 0 }
+  const template = join(outDir, 'cloudformation-template-update-stack.json')
+  let started = performance.now()
+  let plan: StackPlan
+  try {
+    const overrides =
+      localParamOverrides === undefined
+        ? {}
+        : { [LOCAL_PARAM_OVERRIDES_VAR]: JSON.stringify(localParamOverrides) }
+    plan = planStack(loadStageDeclarations(stage, join(REPO_ROOT, configFile ?? 'serverless.yml'), overrides))
+  } catch (err) {
+    const output = `${err instanceof Error ? err.message : String(err)}\n`
+    return { ok: false, template, output, timings, artifacts: artifactPaths(outDir) }
+  }
+  timings.planS = seconds(started)
+  let output = plan.warnings.map((w) => `warning: ${w}\n`).join('')
+
   const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AWS_')) env[k] = v
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !k.startsWith('AWS_') && k !== LOCAL_PARAM_OVERRIDES_VAR) env[k] = v
   // Packaging talks to no AWS API; these placeholders only satisfy the framework's credential lookup.
   Object.assign(env, {
     AWS_ACCESS_KEY_ID: 'packaging-needs-no-credentials',
     AWS_SECRET_ACCESS_KEY: 'packaging-needs-no-credentials',
     ...QUIET_TOOL_ENV,
-    SECRET_BROKER_ESBUILD_WORK_DIR: join('.esbuild', `package-${stage}`),
+    SECRET_BROKER_ESBUILD_WORK_DIR: join(
+      '.esbuild',
+      `package-${stage}${configFile === undefined ? '' : `-${configFile}`}`,
+    ),
+    // Printed above already; Serverless plans the same declarations again in its own process.
+    SECRET_BROKER_WARNINGS_SHOWN: '1',
   })
-  delete env['SECRET_BROKER_LOCAL_PARAMS']
-  if (localParamOverrides !== undefined)
-    env['SECRET_BROKER_LOCAL_PARAMS'] = JSON.stringify(localParamOverrides)
+  if (localParamOverrides !== undefined) env[LOCAL_PARAM_OVERRIDES_VAR] = JSON.stringify(localParamOverrides)
+  started = performance.now()
   const sls = spawnSync(
     process.execPath,
     [
@@ -82,40 +117,55 @@ export function packageStage(
       stage,
       '--package',
       outDir,
+      ...(configFile === undefined ? [] : ['--config', configFile]),
     ],
-    {
-      cwd: REPO_ROOT,
-      env,
-      encoding: 'utf8',
-    },
+    { cwd: REPO_ROOT, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
   )
-  const template = join(outDir, 'cloudformation-template-update-stack.json')
-  const artifacts = { scp: join(outDir, 'perimeter', PERIMETER_ARTIFACTS.scp), boundary: '' }
-  artifacts.boundary = join(outDir, 'perimeter', PERIMETER_ARTIFACTS.boundary)
-  let output = `${sls.stdout}${sls.stderr}`
-  if (sls.status !== 0) return { ok: false, template, output, artifacts }
+  timings.serverlessS = seconds(started)
+  output += `${sls.stdout}${sls.stderr}`
+  if (sls.status !== 0) return { ok: false, template, output, timings, artifacts: artifactPaths(outDir) }
+
+  started = performance.now()
+  const limits = templateLimitProblems(readFileSync(template, 'utf8'), {
+    region: plan.decl.params.region,
+    accountId: plan.decl.params.accountId,
+    secretNames: new Map(plan.managed.map((m) => [m.logicalId, m.awsName])),
+  })
+  if (limits.length > 0) {
+    timings.checksS = seconds(started)
+    return {
+      ok: false,
+      template,
+      output: `${output}\nthe template does not fit one stack:\n- ${limits.join('\n- ')}\n`,
+      timings,
+      artifacts: artifactPaths(outDir),
+    }
+  }
   const cfnLint = findOnPath('cfn-lint')
   if (cfnLint === undefined)
     return {
       ok: false,
       template,
       output: `${output}\ncfn-lint was not found on PATH (pipx install cfn-lint, or pip install cfn-lint in a virtual environment on PATH)`,
-      artifacts,
+      timings,
+      artifacts: artifactPaths(outDir),
     }
   const lint = spawnSync(cfnLint, ['--ignore-checks', ...CFN_LINT_IGNORED, '--', template], {
     encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
   })
+  timings.checksS = seconds(started)
   output += `${lint.stdout}${lint.stderr}`
-  const written = writePerimeterArtifacts(stage, outDir, localParamOverrides)
+  const artifacts = writePerimeterArtifacts(plan, outDir)
   if (lint.status !== 0 || deployedTemplate === undefined)
-    return { ok: lint.status === 0, template, output, artifacts: written }
+    return { ok: lint.status === 0, template, output, timings, artifacts }
   const refusal = credentialRefusal(
     readFileSync(deployedTemplate, 'utf8'),
     JSON.parse(readFileSync(template, 'utf8')) as Template,
   )
   return refusal === undefined
-    ? { ok: true, template, output, artifacts: written }
-    : { ok: false, template, output: `${output}\n${refusal}\n`, artifacts: written }
+    ? { ok: true, template, output, timings, artifacts }
+    : { ok: false, template, output: `${output}\n${refusal}\n`, timings, artifacts }
 }
 
 function main(): void {
@@ -124,18 +174,23 @@ function main(): void {
       stage: { type: 'string', default: 'dev' },
       package: { type: 'string' },
       'deployed-template': { type: 'string' },
+      config: { type: 'string' },
     },
     strict: true,
   })
   const stage = values.stage
-  const result = packageStage(stage, values.package, undefined, values['deployed-template'])
+  const result = packageStage(stage, values.package, undefined, {
+    ...(values.config === undefined ? {} : { configFile: values.config }),
+    ...(values['deployed-template'] === undefined ? {} : { deployedTemplate: values['deployed-template'] }),
+  })
   process.stdout.write(result.output)
   if (!result.ok) {
     process.stderr.write(`\npackaging or cfn-lint failed for stage ${stage}\n`)
     process.exit(1)
   }
+  const t = result.timings
   process.stdout.write(
-    `\nstage ${stage}: packaged to ${result.template}, cfn-lint clean (ignored: ${CFN_LINT_IGNORED.join(', ')})\n` +
+    `\nstage ${stage}: packaged to ${result.template}, within CloudFormation's limits, cfn-lint clean (ignored: ${CFN_LINT_IGNORED.join(', ')}); plan ${t.planS} s, serverless ${t.serverlessS} s, checks ${t.checksS} s\n` +
       `direct invocation of the HTTP functions: attach ${result.artifacts.scp} as a service control policy ` +
       `(or ${result.artifacts.boundary} as a permissions boundary; docs/SECURITY.md)\n`,
   )

@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative } from 'node:path'
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager'
-import { planStack, rotationEnvironment, secretAwsName } from '../infra/stack'
+import { compiledDocuments, planStack, rotationEnvironment, secretAwsName } from '../infra/stack'
 import { loadStageDeclarations } from '../infra/stage-declarations'
 import { createSecretsManagerClient } from '../src/lib/aws-clients'
 import { redact, type Log, type LogFields } from '../src/lib/logger'
@@ -199,12 +199,15 @@ async function rotateCommand(argv: readonly string[], io: CommandIo): Promise<nu
   await checkSecretExists(awsName, motoEndpoint, region)
 
   const env = rotationEnvironment(plan)
-  const config = loadRotationConfig({
-    BROKER_STAGE: String(env['BROKER_STAGE']),
-    BROKER_ROTATION_JSON: String(env['BROKER_ROTATION_JSON']),
-    BROKER_LOG_LEVEL: String(env['BROKER_LOG_LEVEL']),
-    AWS_REGION: region,
-  })
+  // The rotation document the local stage's bundled function carries, compiled from the same plan.
+  const config = loadRotationConfig(
+    {
+      BROKER_STAGE: String(env['BROKER_STAGE']),
+      BROKER_LOG_LEVEL: String(env['BROKER_LOG_LEVEL']),
+      AWS_REGION: region,
+    },
+    compiledDocuments(plan).rotationJson,
+  )
   const logFile = join(dirname(stateFile), ROTATION_LOG_FILE)
   mkdirSync(dirname(logFile), { recursive: true })
   const deps = createRotationDeps(config, {

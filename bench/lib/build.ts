@@ -2,7 +2,8 @@ import { readFileSync, rmSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { build, type BuildOptions, type Metafile } from 'esbuild'
-import { esbuildOptions } from '../../esbuild.config'
+import { compiledDocumentsPlugin, esbuildOptions, type CompiledDocuments } from '../../esbuild.config'
+import { benchCatalogJson, BENCH_SECRET_NAME } from './events'
 
 /**
  * Builds what the benchmark runs, with the options serverless-esbuild uses for the deployed functions
@@ -50,8 +51,21 @@ const SERVERLESS_ESBUILD_KEYS = [
   'node',
 ]
 
-export function deployedBuildOptions(): BuildOptions {
-  const raw: Record<string, unknown> = { ...esbuildOptions() }
+/** The documents the benchmark's broker bundles carry: one secret (by name, as a deploy names its own), one reader. */
+export const BENCH_DOCUMENTS: CompiledDocuments = {
+  catalogJson: benchCatalogJson(BENCH_SECRET_NAME),
+  rotationJson: JSON.stringify({ pgSslMode: 'disable', targets: [] }),
+}
+
+/**
+ * The deployed functions' build options, with `documents` bundled as serverless-esbuild bundles a stage's
+ * compiled catalog and rotation targets.
+ */
+export function deployedBuildOptions(documents: CompiledDocuments = BENCH_DOCUMENTS): BuildOptions {
+  const raw: Record<string, unknown> = {
+    ...esbuildOptions(),
+    plugins: [compiledDocumentsPlugin(() => documents)],
+  }
   const exclude = Array.isArray(raw['exclude']) ? (raw['exclude'] as string[]) : []
   for (const key of SERVERLESS_ESBUILD_KEYS) Reflect.deleteProperty(raw, key)
   const options = raw as BuildOptions

@@ -133,7 +133,7 @@ export function lambdaContext(functionName: string, requestId: string): Context 
   return context as Context
 }
 
-/** The catalog the broker bundles are configured with: one secret, one reader. */
+/** The catalog the broker bundles carry: one secret, one reader. */
 export function benchCatalogJson(secretId: string): string {
   return JSON.stringify({ secrets: [{ name: BENCH_SECRET_NAME, secretId, readers: [BENCH_READER_ROLE] }] })
 }

@@ -1,4 +1,6 @@
 import type { BundleInfo } from './build'
+import type { CatalogBenchResult } from './catalog'
+import { catalogGoals, renderCatalogMarkdown } from './catalog-report'
 import { kb, type ColdStartResult } from './cold-start'
 import type { ConsumerResult } from './consumer'
 import { consumerGoals, renderConsumer } from './consumer-report'
@@ -36,6 +38,7 @@ export interface BenchReport {
     coldSamples: number
     httpRequests: number
     httpConnections: number
+    decisions?: number
   }
   bundles: { functions: BundleInfo[]; peers: BundleInfo[] }
   latency: LatencyResult[] | undefined
@@ -53,6 +56,8 @@ export interface BenchReport {
   http: HttpLoadResult | { notMeasured: string } | undefined
   rotation: RotationResult | undefined
   consumer: ConsumerResult | undefined
+  /** Part 7 (`catalog`): the catalog at organization scale. */
+  catalog?: CatalogBenchResult | undefined
   goals: Goal[]
   durationS: number
 }
@@ -160,6 +165,7 @@ export function evaluateGoals(r: BenchReport): Goal[] {
     })
   }
   if (r.consumer !== undefined) goals.push(...consumerGoals(r.consumer))
+  if (r.catalog !== undefined) goals.push(...catalogGoals(r.catalog))
   return goals
 }
 
@@ -465,5 +471,6 @@ export function renderMarkdown(r: BenchReport): string {
     }
   }
   if (r.consumer !== undefined) out.push(...renderConsumer(r.consumer, table))
+  if (r.catalog !== undefined) out.push(...renderCatalogMarkdown(r.catalog))
   return `${out.join('\n')}\n`
 }

@@ -1,19 +1,13 @@
 import { MOTO_CREDENTIALS } from '../../scripts/lib/moto'
 import type { BuildOutput, Peer } from './build'
 import { cleanEnv } from './child'
-import {
-  BENCH_ACCOUNT_ID,
-  BENCH_REGION,
-  BENCH_REGISTER_TABLE,
-  BENCH_SECRET_NAME,
-  benchCatalogJson,
-} from './events'
+import { BENCH_ACCOUNT_ID, BENCH_REGION, BENCH_REGISTER_TABLE, BENCH_SECRET_NAME } from './events'
 import { QUIET_TOOL_ENV } from '../../scripts/lib/tool-env'
 
 /**
  * The targets compared in-process, and the environment each runs with. The broker runs as deployed
- * (stage dev, AWS_IAM identity, its default TTL, the invalidation register); the peers read the same secret
- * from the same moto.
+ * (stage dev, AWS_IAM identity, its default TTL, the invalidation register, its catalog bundled: build.ts);
+ * the peers read the same secret from the same moto.
  */
 export type TargetId = 'broker' | 'floor' | 'powertools' | 'middy' | 'no-cache'
 
@@ -46,7 +40,6 @@ export function brokerEnv(upstream: Upstream, extra: Record<string, string> = {}
     BROKER_STAGE: 'dev',
     BROKER_ACCOUNT_ID: BENCH_ACCOUNT_ID,
     BROKER_AUTH_MODE: 'iam',
-    BROKER_CATALOG_JSON: benchCatalogJson(upstream.secretArn),
     BROKER_REGISTER_TABLE: BENCH_REGISTER_TABLE,
     ...extra,
   })

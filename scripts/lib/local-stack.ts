@@ -9,6 +9,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager'
 import {
+  compiledDocuments,
   invalidationEnvironment,
   planStack,
   registerTable,
@@ -153,7 +154,11 @@ function localInvalidationHandler(plan: StackPlan, region: string, motoEndpoint:
   const env = Object.fromEntries(
     Object.entries(invalidationEnvironment(plan)).map(([k, v]) => [k, String(v)]),
   )
-  const deps = createInvalidationDeps(loadInvalidationConfig({ ...env, AWS_REGION: region }), {
+  const config = loadInvalidationConfig(
+    { ...env, AWS_REGION: region },
+    compiledDocuments(plan).invalidationJson,
+  )
+  const deps = createInvalidationDeps(config, {
     endpoint: motoEndpoint,
     credentials: { ...MOTO_CREDENTIALS },
     log: createMemoryLog(),

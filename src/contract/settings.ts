@@ -362,16 +362,16 @@ export const STRUCTURED_PARAMS = {
   rotationVpc: '`{subnetIds, securityGroupIds}` for a rotation function that must reach a private database',
   localConsumers: 'local only: demo consumers that get SigV4 keys from `npm start`',
   secrets: 'the catalog, below',
+  rules: 'who may read what, as path rules: below',
 } as const
 
 /**
- * Variables the deployment sets that are not settings of a stage: which stage, the compiled documents, and the
- * local stage's helpers. With the settings' own variables, these are every BROKER_* variable a function reads.
+ * Variables the deployment sets that are not settings of a stage: which stage, and the local stage's helpers.
+ * With the settings' own variables, these are every BROKER_* variable a function reads. The compiled catalog,
+ * rotation and invalidation documents are not among them: they are bundled with the functions (esbuild.config.ts).
  */
 export const STRUCTURAL_ENV = {
   BROKER_STAGE: 'the stage the function belongs to',
-  BROKER_CATALOG_JSON: 'the runtime catalog (HTTP functions)',
-  BROKER_ROTATION_JSON: 'the rotation targets (rotation function)',
   BROKER_LOCAL_CONSUMERS_SECRET_ID: 'local stage only: the secret holding the demo consumers’ keys',
   BROKER_AUDIT_FILE: 'local stage only: a file that receives a copy of every audit record',
   BROKER_LOCAL_STACK_ID: 'local stage only: the id of the `npm start` stack, which /health answers with',
@@ -379,7 +379,6 @@ export const STRUCTURAL_ENV = {
     "the id of the stage's REST API: an event that does not name it (and the stage) is refused, a tripwire against direct invocation by mistake",
   BROKER_REGISTER_TABLE:
     'the invalidation register (DynamoDB table) the HTTP functions read and the invalidation function writes',
-  BROKER_INVALIDATION_JSON: 'the brokered secrets whose AWSCURRENT moves the invalidation function records',
 } as const
 
 /** Every BROKER_* variable any function reads; anything else is a typo, refused at cold start. */

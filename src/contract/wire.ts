@@ -119,7 +119,15 @@ export const WhoamiSchema = shaped<Whoami>()(
   }),
 )
 
-export const SecretNamesSchema = z.object({ names: z.array(z.string()) })
+/**
+ * GET /secrets: the declared names the caller may read, and the patterns it may read inside brokered
+ * prefixes (secrets other stacks own, which the broker does not list one by one). A pattern is an upper
+ * bound: a name under it may still be refused by a narrower deny, or not exist; both answer 404.
+ */
+export const SecretNamesSchema = z.object({
+  names: z.array(z.string()),
+  patterns: z.optional(z.array(z.string())),
+})
 export type SecretNames = z.infer<typeof SecretNamesSchema>
 
 /**

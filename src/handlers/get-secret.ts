@@ -50,7 +50,7 @@ export async function getRotationStatus(r: RouteRequest, d: HttpDeps): Promise<R
       },
     }
   } catch (err) {
-    throw translateUpstreamError(err)
+    throw translateUpstreamError(err, entry)
   }
 }
 

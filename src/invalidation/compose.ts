@@ -36,6 +36,7 @@ export function createInvalidationDeps(
       accountId: config.accountId,
       region: config.region,
       secretNames: new Set(config.secretNames),
+      secretPrefixes: config.secretPrefixes,
     },
     writer: createRegisterWriter(db, config.registerTable),
     log:

@@ -41,6 +41,13 @@ export interface InvalidationScope {
   readonly region: string
   /** Names (in Secrets Manager) of this stage's brokered secrets. */
   readonly secretNames: ReadonlySet<string>
+  /** Secrets Manager prefixes of this stage's brokered prefixes (absent: none). */
+  readonly secretPrefixes?: readonly string[]
+}
+
+/** Whether the catalog brokers a secret of this name: listed, or under a brokered prefix. */
+function brokered(name: string, scope: InvalidationScope): boolean {
+  return scope.secretNames.has(name) || (scope.secretPrefixes ?? []).some((p) => name.startsWith(p))
 }
 
 export type ClassifiedEvent =
@@ -99,7 +106,7 @@ function classifyLabelUpdated(
     // The resource and the detail must name the same secret.
     if (where.name !== name) return ignore('malformed')
   }
-  if (!scope.secretNames.has(name)) return ignore('not-brokered', name)
+  if (!brokered(name, scope)) return ignore('not-brokered', name)
   return {
     accepted: true,
     change: { secretName: name, secretArn: arn, event: LABEL_UPDATED, versionId, at, eventId: envelope.id },
@@ -120,7 +127,7 @@ function classifyCloudTrail(
   if (arn === undefined) return ignore('malformed')
   const where = checkArn(arn, scope)
   if (!('name' in where)) return where
-  if (!scope.secretNames.has(where.name)) return ignore('not-brokered', where.name)
+  if (!brokered(where.name, scope)) return ignore('not-brokered', where.name)
   return {
     accepted: true,
     change: {

@@ -12,6 +12,7 @@ import {
   type SettingValue,
   type Stage,
 } from '../contract/settings'
+import { COMPILED_CATALOG_JSON } from './compiled-catalog'
 import { ConfigError } from './errors'
 
 /**
@@ -42,7 +43,10 @@ export interface HttpConfig {
   readonly region: string
   readonly accountId: string
   readonly authMode: AuthMode
-  /** The raw catalog document; parsed and checked by `loadCatalog` in lib/secrets. */
+  /**
+   * The catalog document compiled at packaging and bundled with the function (never an environment
+   * variable); parsed and checked again by `loadCatalog` in lib/secrets.
+   */
   readonly catalogJson: string
   readonly cacheTtlMs: number
   readonly cacheMaxEntries: number
@@ -137,6 +141,12 @@ export function readRequired(env: Env, key: string): string {
   return raw
 }
 
+/** A bundled document, or the ConfigError that says how the function was built wrong. */
+export function requireDocument(doc: string | undefined, missing: string): string {
+  if (doc === undefined || doc === '') throw new ConfigError(missing)
+  return doc
+}
+
 export function readOptional(env: Env, key: string): string | undefined {
   const raw = env[key]
   return raw === undefined || raw === '' ? undefined : raw
@@ -167,7 +177,18 @@ function readLocalStackId(env: Env, stage: Stage): string | undefined {
   return id
 }
 
-export function loadHttpConfig(env: Env = process.env): HttpConfig {
+/** Why a function without its bundled document refuses to start. */
+export const NO_COMPILED_CATALOG =
+  'This build carries no compiled catalog: the HTTP functions must be bundled through esbuild.config.ts (npm run package, npm start)'
+
+/**
+ * The HTTP functions' configuration: the environment's settings, and the catalog bundled with the function.
+ * @example const config = loadHttpConfig()
+ */
+export function loadHttpConfig(
+  env: Env = process.env,
+  catalogJson: string | undefined = COMPILED_CATALOG_JSON,
+): HttpConfig {
   checkNoUnknownKeys(env)
   const stage = readStage(env)
   const authMode = readSetting(env, 'authMode')
@@ -181,7 +202,7 @@ export function loadHttpConfig(env: Env = process.env): HttpConfig {
     region: readRegion(env),
     accountId: readSetting(env, 'accountId'),
     authMode,
-    catalogJson: readRequired(env, 'BROKER_CATALOG_JSON'),
+    catalogJson: requireDocument(catalogJson, NO_COMPILED_CATALOG),
     cacheTtlMs: readSetting(env, 'cacheTtlSeconds') * 1000,
     cacheMaxEntries: readSetting(env, 'cacheMaxEntries'),
     maxStaleMs: readSetting(env, 'maxStaleSeconds') * 1000,

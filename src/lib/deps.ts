@@ -63,7 +63,8 @@ export function createHttpDeps(
       maxAttempts: config.upstreamMaxAttempts,
       ...(overrides.endpoint === undefined ? {} : { endpoint: overrides.endpoint }),
     })
-  const catalog = loadCatalog(config.catalogJson, config.accountId)
+  // The catalog bundled with this function, checked again here: a bad one stops the cold start, not a request.
+  const catalog = loadCatalog(config.catalogJson, config.accountId, config.stage)
   const source = createSecretSource(secretsManager)
   const register = overrides.register ?? registerSource(config)
   const watch =

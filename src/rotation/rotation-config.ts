@@ -1,6 +1,13 @@
 import * as z from 'zod/mini'
 import { PG_SSL_MODES, type LogLevel, type PgSslMode, type Stage } from '../contract/settings'
-import { checkNoUnknownKeys, readRegion, readRequired, readSetting, readStage, type Env } from '../lib/config'
+import {
+  checkNoUnknownKeys,
+  readRegion,
+  readSetting,
+  readStage,
+  requireDocument,
+  type Env,
+} from '../lib/config'
 import { ConfigError } from '../lib/errors'
 import {
   ROTATION_STRATEGIES,
@@ -9,7 +16,12 @@ import {
 } from '../contract/rotation-strategies'
 import { secretIdProblem } from '../contract/secret-id'
 
-/** The rotation function's configuration, read once at cold start from BROKER_ROTATION_JSON and friends. */
+import { COMPILED_ROTATION_JSON } from './compiled-rotation'
+
+/**
+ * The rotation function's configuration, read once at cold start: its settings from the environment, and the
+ * rotation document compiled at packaging and bundled with the function (never an environment variable).
+ */
 export { PG_SSL_MODES, type PgSslMode }
 
 const RotationDocumentSchema = z.strictObject({
@@ -52,12 +64,12 @@ export function parseRotationDocument(json: string): RotationDocument {
   try {
     raw = JSON.parse(json)
   } catch {
-    throw new ConfigError('BROKER_ROTATION_JSON is not valid JSON')
+    throw new ConfigError('The rotation document is not valid JSON')
   }
   const parsed = RotationDocumentSchema.safeParse(raw)
   if (!parsed.success) {
     throw new ConfigError(
-      `BROKER_ROTATION_JSON is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      `The rotation document is malformed: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     )
   }
   for (const [i, t] of parsed.data.targets.entries()) {
@@ -67,20 +79,27 @@ export function parseRotationDocument(json: string): RotationDocument {
     ] as const) {
       const problem = id === undefined ? undefined : secretIdProblem(id)
       if (problem !== undefined)
-        throw new ConfigError(`BROKER_ROTATION_JSON: targets.${i}.${field} ${problem}`)
+        throw new ConfigError(`The rotation document: targets.${i}.${field} ${problem}`)
     }
     if (ROTATION_STRATEGY_TRAITS[t.strategy].needsMaster && t.masterSecretId === undefined) {
       throw new ConfigError(
-        `BROKER_ROTATION_JSON: target ${t.secretId} uses ${t.strategy} without masterSecretId`,
+        `The rotation document: target ${t.secretId} uses ${t.strategy} without masterSecretId`,
       )
     }
   }
   return parsed.data
 }
 
-export function loadRotationConfig(env: Env = process.env): RotationConfig {
+/** Why a rotation function without its bundled document refuses to start. */
+export const NO_COMPILED_ROTATION =
+  'This build carries no compiled rotation document: the rotation function must be bundled through esbuild.config.ts (npm run package, npm start)'
+
+export function loadRotationConfig(
+  env: Env = process.env,
+  documentJson: string | undefined = COMPILED_ROTATION_JSON,
+): RotationConfig {
   checkNoUnknownKeys(env)
-  const doc = parseRotationDocument(readRequired(env, 'BROKER_ROTATION_JSON'))
+  const doc = parseRotationDocument(requireDocument(documentJson, NO_COMPILED_ROTATION))
   return Object.freeze({
     stage: readStage(env),
     region: readRegion(env),

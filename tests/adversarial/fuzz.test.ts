@@ -588,6 +588,7 @@ describe('hostile input, in-process through the real middy stack', () => {
               names: allowedEntries(caller.principal)
                 .map((e) => e.name)
                 .sort(),
+              patterns: [],
             })
           }
         },

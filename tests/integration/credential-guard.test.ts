@@ -96,7 +96,9 @@ describe('the credential guard against a deployed stack', () => {
   })
 
   it('refuses the same change at packaging time, given the deployed template', () => {
-    const result = packageStage('local', join(dir, 'moved-checked'), movedHost(), deployedFile)
+    const result = packageStage('local', join(dir, 'moved-checked'), movedHost(), {
+      deployedTemplate: deployedFile,
+    })
     expect(result.ok).toBe(false)
     expect(result.output).toContain('SecretDemoDb): fields.host changed')
     expect(result.output).toContain('declare a new secret')

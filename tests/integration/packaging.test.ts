@@ -1,8 +1,12 @@
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { packageStage } from '../../scripts/package'
 import { REFRESH_BUDGET_MS } from '../../src/lib/config'
-import { DENIAL_ROUTES } from '../../infra/stack'
-import { loadStageDeclarations } from '../../infra/stage-declarations'
+import { DENIAL_ROUTES, TEMPLATE_LIMITS } from '../../infra/stack'
+import { loadStageDeclarations, REPO_ROOT } from '../../infra/stage-declarations'
+import { writeScaleServiceFile } from '../../scripts/lib/catalog-scale'
+import { QUIET_TOOL_ENV } from '../../scripts/lib/tool-env'
 
 /**
  * `npm run package` for every stage with no credentials and no network, cfn-lint on each template, and
@@ -32,6 +36,7 @@ type Statement = {
 }
 
 const templates: Record<string, Template> = {}
+const packaged: Record<string, string> = {}
 
 function byType(t: Template, type: string) {
   return Object.entries(t.Resources).filter(([, r]) => r.Type === type)
@@ -39,13 +44,51 @@ function byType(t: Template, type: string) {
 function asArray<T>(x: T | T[]): T[] {
   return Array.isArray(x) ? x : [x]
 }
+/** One file of a packaged function's zip (Python's zipfile: no unzip tool, no zip library needed here). */
+function fileInZip(zip: string, member: string): string {
+  const res = spawnSync(
+    'python3',
+    [
+      '-c',
+      'import sys,zipfile; sys.stdout.write(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]).decode())',
+      zip,
+      member,
+    ],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  )
+  if (res.status !== 0) throw new Error(`cannot read ${member} from ${zip}: ${res.stderr}`)
+  return res.stdout
+}
+const environmentOf = (fn: Template['Resources'][string]): Record<string, unknown> =>
+  (fn.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}
 
 describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage) => {
   beforeAll(() => {
     const result = packageStage(stage)
     if (!result.ok) throw new Error(`packaging failed:\n${result.output.slice(-3000)}`)
     templates[stage] = JSON.parse(readFileSync(result.template, 'utf8')) as Template
+    packaged[stage] = result.template
   }, 120_000)
+
+  it('bundles the compiled catalog and rotation targets with the functions, and puts them in no environment', () => {
+    const t = templates[stage]!
+    for (const [, fn] of byType(t, 'AWS::Lambda::Function')) {
+      const names = Object.keys(environmentOf(fn))
+      expect(names).not.toContain('BROKER_CATALOG_JSON')
+      expect(names).not.toContain('BROKER_ROTATION_JSON')
+      expect(JSON.stringify(environmentOf(fn))).not.toMatch(/"readers"|"secretId"|"targets"/)
+    }
+    const dir = dirname(packaged[stage] ?? '')
+    const getSecret = fileInZip(join(dir, 'getSecret.zip'), 'src/handlers/get-secret.js')
+    expect(getSecret).toContain(`"secretId":"secret-broker/${stage}/`)
+    expect(getSecret).toContain(`"stage":"${stage}"`)
+    const rotate = fileInZip(join(dir, 'rotateSecret.zip'), 'src/handlers/rotate-secret.js')
+    expect(rotate).toContain('"targets":[{"secretId":')
+    expect(rotate).not.toContain('"readers"')
+  })
 
   it('every function runs nodejs22.x with its own role', () => {
     const fns = byType(templates[stage]!, 'AWS::Lambda::Function')
@@ -255,9 +298,12 @@ describe.each(['local', 'dev', 'prod'])('npm run package -- --stage %s', (stage)
   if (stage !== 'local') {
     it("verifies the database certificate with the runtime's Amazon CA bundle (Node 20+ does not load it)", () => {
       const fn = templates[stage]!.Resources['RotateSecretLambdaFunction']!
-      const env = (fn.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables
-      expect(env['NODE_EXTRA_CA_CERTS']).toBe('/var/runtime/ca-cert.pem')
-      expect(JSON.stringify(env['BROKER_ROTATION_JSON'])).toContain('verify-full')
+      expect(environmentOf(fn)['NODE_EXTRA_CA_CERTS']).toBe('/var/runtime/ca-cert.pem')
+      const rotate = fileInZip(
+        join(dirname(packaged[stage] ?? ''), 'rotateSecret.zip'),
+        'src/handlers/rotate-secret.js',
+      )
+      expect(rotate).toContain('"pgSslMode":"verify-full"')
     })
 
     it('declares the API stage: no data trace, no cache, throttled, access logs without headers or bodies', () => {
@@ -389,4 +435,101 @@ describe('packaging refuses a bad stage declaration', () => {
     expect(result.ok).toBe(false)
     expect(result.output).toContain('must be an IAM user or role ARN')
   }, 60_000)
+
+  const BAD_RULES = {
+    rules: [
+      { id: 'stars', principals: ['arn:aws:iam::123456789012:role/x'], allow: ['demo/*/db'] },
+      { id: 'elsewhere', principals: ['arn:aws:iam::999999999999:role/x'], allow: ['demo/*'] },
+    ],
+  }
+  const once = (output: string, line: string) => output.split(line).length - 1
+
+  it('prints each problem of a bad declaration once, naming the rule', () => {
+    const result = packageStage('local', undefined, BAD_RULES)
+    expect(result.ok).toBe(false)
+    expect(
+      once(
+        result.output,
+        'rules[0] "stars": allow pattern "demo/*/db" has a "*" that is not its last character',
+      ),
+    ).toBe(1)
+    expect(
+      once(
+        result.output,
+        'rules[1] "elsewhere": principal "arn:aws:iam::999999999999:role/x" is in another account',
+      ),
+    ).toBe(1)
+  }, 60_000)
+
+  it('prints each problem once when Serverless itself plans the stage (every function and resource reads the plan)', () => {
+    const env: Record<string, string> = {}
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AWS_')) env[k] = v
+    Object.assign(env, {
+      ...QUIET_TOOL_ENV,
+      AWS_ACCESS_KEY_ID: 'x',
+      AWS_SECRET_ACCESS_KEY: 'x',
+      SECRET_BROKER_LOCAL_PARAMS: JSON.stringify(BAD_RULES),
+      SECRET_BROKER_ESBUILD_WORK_DIR: join('.esbuild', 'package-bad-rules'),
+    })
+    const sls = spawnSync(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'node_modules/serverless/bin/serverless.js'),
+        'package',
+        '--stage',
+        'local',
+        '--package',
+        join(REPO_ROOT, '.package', 'bad-rules'),
+      ],
+      { cwd: REPO_ROOT, env, encoding: 'utf8' },
+    )
+    const output = `${sls.stdout}${sls.stderr}`
+    expect(sls.status).not.toBe(0)
+    expect(
+      once(output, 'rules[0] "stars": allow pattern "demo/*/db" has a "*" that is not its last character'),
+    ).toBe(1)
+    expect(once(output, 'rules[1] "elsewhere"')).toBe(1)
+  }, 60_000)
+
+  it('packages a stage with warnings and prints each warning once', () => {
+    const result = packageStage('local', undefined, {
+      rules: [{ id: 'typo', principals: ['arn:aws:iam::123456789012:user/demo-orders'], allow: ['dmeo/*'] }],
+    })
+    expect(result.ok).toBe(true)
+    expect(
+      once(
+        result.output,
+        'warning: rules[0] "typo": pattern dmeo/* matches no declared name and no brokered prefix',
+      ),
+    ).toBe(1)
+  }, 120_000)
+})
+
+describe('npm run package for a generated stage of 10,000 names and 1,000 principals', () => {
+  it("packages it within CloudFormation's limits, cfn-lint clean, with its catalog in the bundle", () => {
+    const service = writeScaleServiceFile()
+    try {
+      const started = Date.now()
+      const result = packageStage('dev', join(REPO_ROOT, '.package', 'catalog-scale'), undefined, {
+        configFile: service.file,
+      })
+      const seconds = (Date.now() - started) / 1000
+      if (!result.ok) throw new Error(`packaging failed:\n${result.output.slice(-3000)}`)
+      const text = readFileSync(result.template, 'utf8')
+      const t = JSON.parse(text) as Template
+      expect(Object.keys(t.Resources).length).toBeLessThanOrEqual(TEMPLATE_LIMITS.resources)
+      expect(Buffer.byteLength(text)).toBeLessThanOrEqual(TEMPLATE_LIMITS.bodyBytes)
+      for (const [, fn] of byType(t, 'AWS::Lambda::Function'))
+        expect(JSON.stringify(environmentOf(fn))).not.toMatch(/CATALOG|ROTATION_JSON|teams\//)
+      const listSecrets = fileInZip(
+        join(dirname(result.template), 'listSecrets.zip'),
+        'src/handlers/list-secrets.js',
+      )
+      expect(listSecrets).toContain('"pattern":"teams/t19/*"')
+      // The figure itself (≤ 60 s) is the benchmark's; a loaded test machine only has to stay in sight of it.
+      expect(seconds).toBeLessThan(180)
+    } finally {
+      service.remove()
+    }
+  }, 300_000)
 })

@@ -1,94 +1,76 @@
-// zod/mini: the same validation, tree-shaken to a few KB in the bundles (full zod is ~460 KB).
-import * as z from 'zod/mini'
-import { checkCatalogPrincipal, parsePrincipalArn } from '../auth/principal'
 import { ConfigError } from '../errors'
-import { checkSecretName } from '../../contract/secret-name'
 import { ROTATION_STRATEGIES, type RotationStrategyKind } from '../../contract/rotation-strategies'
 import { isSecretName, parseSecretArn, secretIdProblem } from '../../contract/secret-id'
+import type { Stage } from '../../contract/settings'
+import {
+  coveringPrefix,
+  findCatalogProblems,
+  indexPrefixes,
+  isValidName,
+  documentShapeIssues,
+  prefixSegments,
+  type CatalogPrefix,
+  type RuntimeCatalogDocument,
+} from './catalog-document'
+import { indexRules, type Grants, type RuleIndex } from './catalog-grants'
+import { indexDeclaredNames, readableNames, readablePatterns, type DeclaredNames } from './catalog-listing'
 
 /**
- * The catalog: which logical names exist, which secret each one is, and who may read it. It is declared per
- * stage in serverless.yml, checked at packaging time and again at cold start, and is never touched by a
- * request: a broken catalog stops the deploy, not a caller.
+ * The catalog: which logical names exist, which secret each one is, and who may read it. It is compiled
+ * per stage from serverless.yml at packaging, bundled with the HTTP functions, checked at packaging and
+ * again at cold start, and never touched by a request: a broken catalog stops the deploy, not a caller.
  */
 export { ROTATION_STRATEGIES, isSecretName, parseSecretArn, secretIdProblem, type RotationStrategyKind }
+export type { RuntimeCatalogDocument }
 
 export interface CatalogEntry {
   readonly name: string
-  /** Full ARN in deployed stages; the secret's name in the local stage (serverless-offline resolves no intrinsics). */
+  /**
+   * The secret to read: the name of a secret the stack creates (its ARN's suffix is only known after the
+   * deploy, which the compiled catalog precedes), an existing secret's ARN, or, under a brokered prefix,
+   * the Secrets Manager name the prefix maps the logical name to.
+   */
   readonly secretId: string
-  readonly readers: readonly string[]
   readonly rotationStrategy: RotationStrategyKind | undefined
+  /** The brokered prefix pattern the name lies under: its secret may not exist (or not be opted in). */
+  readonly brokeredBy: string | undefined
 }
 
 export interface Catalog {
+  /** The entry of a declared name, or of a valid name under a brokered prefix; undefined otherwise. */
   lookup(name: string): CatalogEntry | undefined
-  /** The logical names `principalArn` may read, sorted. */
+  /** The caller's grants (exact rules, and those of the role families it belongs to). */
+  grantsFor(principalArn: string): Grants
+  /** The declared names `principalArn` may read, sorted. */
   namesReadableBy(principalArn: string): readonly string[]
+  /** The patterns `principalArn` may read inside brokered prefixes, sorted (see catalog-listing.ts). */
+  patternsReadableBy(principalArn: string): readonly string[]
+  /** Number of declared names (counted when first asked). */
   readonly size: number
+  /** The document the catalog was loaded from, for tools (explain, report, diff). */
+  readonly document: RuntimeCatalogDocument
+  readonly rules: RuleIndex
+  /** The declared names in sorted lists (built on first use), for listings. */
+  declared(): DeclaredNames
 }
 
-const RuntimeCatalogSchema = z.strictObject({
-  secrets: z.array(
-    z.strictObject({
-      name: z.string(),
-      secretId: z.string(),
-      readers: z.array(z.string()),
-      rotationStrategy: z.optional(z.enum(ROTATION_STRATEGIES)),
-    }),
-  ),
-})
-export type RuntimeCatalogDocument = z.infer<typeof RuntimeCatalogSchema>
+/** Listings kept per container and principal (principals are few); past this many the oldest is dropped. */
+const MEMO_LIMIT = 256
 
-/** Problems found in a catalog, each naming the entry; empty when the catalog is sound. */
-export function findCatalogProblems(doc: RuntimeCatalogDocument, accountId: string): string[] {
-  const problems: string[] = []
-  const seen = new Set<string>()
-  for (const [i, entry] of doc.secrets.entries()) {
-    const where = `secrets[${i}] (${JSON.stringify(entry.name).slice(0, 80)})`
-    const nameProblem = checkSecretName(entry.name)
-    if (nameProblem !== undefined)
-      problems.push(`${where}: name is not a valid logical name (${nameProblem})`)
-    if (entry.name.split('/').at(-1) === 'rotation') {
-      problems.push(
-        `${where}: a name may not end in the segment "rotation" (reserved for /secrets/{name}/rotation)`,
-      )
+function memoized<T>(compute: (key: string) => T): (key: string) => T {
+  const memo = new Map<string, T>()
+  return (key) => {
+    let hit = memo.get(key)
+    if (hit === undefined) {
+      if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value as string)
+      hit = compute(key)
+      memo.set(key, hit)
     }
-    if (seen.has(entry.name)) problems.push(`${where}: duplicate name`)
-    seen.add(entry.name)
-    const arn = parseSecretArn(entry.secretId)
-    const idProblem = secretIdProblem(entry.secretId)
-    if (idProblem !== undefined) {
-      problems.push(`${where}: secretId ${idProblem}`)
-    } else if (arn !== undefined && arn.accountId !== accountId) {
-      problems.push(
-        `${where}: secretId belongs to account ${arn.accountId}, not this stage's account ${accountId}`,
-      )
-    }
-    if (entry.readers.length === 0) problems.push(`${where}: readers is empty (nobody could read it)`)
-    const readerSet = new Set<string>()
-    for (const reader of entry.readers) {
-      const readerProblem = checkCatalogPrincipal(reader)
-      if (readerProblem !== undefined)
-        problems.push(`${where}: reader ${JSON.stringify(reader)} ${readerProblem}`)
-      else if (parsePrincipalArn(reader)?.accountId !== accountId) {
-        problems.push(
-          `${where}: reader ${reader} is in another account; only ${accountId} principals may read`,
-        )
-      }
-      if (readerSet.has(reader)) problems.push(`${where}: reader ${reader} listed twice`)
-      readerSet.add(reader)
-    }
+    return hit
   }
-  return problems
 }
 
-/**
- * Parse and check a catalog document (JSON text or an already parsed object).
- * @throws ConfigError listing every problem at once.
- * @example const catalog = loadCatalog(config.catalogJson, config.accountId)
- */
-export function loadCatalog(source: unknown, accountId: string): Catalog {
+function parseDocument(source: unknown): RuntimeCatalogDocument {
   let raw: unknown = source
   if (typeof source === 'string') {
     try {
@@ -97,32 +79,72 @@ export function loadCatalog(source: unknown, accountId: string): Catalog {
       throw new ConfigError('The catalog is not valid JSON')
     }
   }
-  const parsed = RuntimeCatalogSchema.safeParse(raw)
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-    throw new ConfigError(`The catalog is malformed: ${issues.join('; ')}`)
+  const issues = documentShapeIssues(raw)
+  if (issues.length > 0) throw new ConfigError(`The catalog is malformed: ${issues.slice(0, 10).join('; ')}`)
+  return raw as RuntimeCatalogDocument
+}
+
+function entryUnder(prefix: CatalogPrefix, name: string): CatalogEntry {
+  return {
+    name,
+    secretId: `${prefix.secretPrefix}${name.slice(prefix.pattern.length - 1)}`,
+    rotationStrategy: undefined,
+    brokeredBy: prefix.pattern,
   }
-  const problems = findCatalogProblems(parsed.data, accountId)
+}
+
+/**
+ * Parse and check a catalog document (JSON text or an already parsed object), then index it. Loading does
+ * what every request needs (the checks, the entries by name, which rules name whom); the rest (a caller's
+ * grants, the sorted name lists for listings) is built on first use.
+ * @throws ConfigError listing every problem at once.
+ * @example const catalog = loadCatalog(config.catalogJson, config.accountId, config.stage)
+ */
+export function loadCatalog(source: unknown, accountId: string, stage?: Stage): Catalog {
+  const doc = parseDocument(source)
+  if (stage !== undefined && doc.stage !== undefined && doc.stage !== stage)
+    throw new ConfigError(`The catalog was compiled for stage ${doc.stage}, not ${stage}`)
+  const problems = findCatalogProblems(doc, accountId)
   if (problems.length > 0) throw new ConfigError(`The catalog is invalid:\n- ${problems.join('\n- ')}`)
 
+  const prefixes = doc.prefixes ?? []
+  const prefixIndex = indexPrefixes(prefixes)
   const byName = new Map<string, CatalogEntry>()
-  const byReader = new Map<string, string[]>()
-  for (const e of parsed.data.secrets) {
+  for (const e of doc.secrets) {
+    const prefix = e.secretId === undefined ? coveringPrefix(prefixIndex, e.name) : undefined
     byName.set(
       e.name,
-      Object.freeze({
-        name: e.name,
-        secretId: e.secretId,
-        readers: Object.freeze([...e.readers]),
-        rotationStrategy: e.rotationStrategy,
-      }),
+      prefix === undefined
+        ? {
+            name: e.name,
+            secretId: e.secretId ?? '',
+            rotationStrategy: e.rotationStrategy,
+            brokeredBy: undefined,
+          }
+        : entryUnder(prefix, e.name),
     )
-    for (const r of e.readers) byReader.set(r, [...(byReader.get(r) ?? []), e.name])
   }
-  for (const names of byReader.values()) names.sort()
+  const rules = indexRules(doc)
+  let declared: DeclaredNames | undefined
+  const declaredNames = (): DeclaredNames => (declared ??= indexDeclaredNames(doc))
+  const prefixSegmentsList = prefixes.map((p) => prefixSegments(p.pattern) ?? [])
   return Object.freeze({
-    lookup: (name: string) => byName.get(name),
-    namesReadableBy: (principalArn: string) => byReader.get(principalArn) ?? [],
-    size: byName.size,
+    lookup(name: string): CatalogEntry | undefined {
+      const entry = byName.get(name)
+      if (entry !== undefined || prefixIndex.size === 0) return entry
+      const prefix = coveringPrefix(prefixIndex, name)
+      return prefix === undefined || !isValidName(name) ? undefined : entryUnder(prefix, name)
+    },
+    grantsFor: (principalArn: string) => rules.grantsFor(principalArn),
+    namesReadableBy: memoized((arn) => Object.freeze(readableNames(declaredNames(), rules.grantsFor(arn)))),
+    patternsReadableBy: memoized((arn) =>
+      Object.freeze(readablePatterns(prefixSegmentsList, rules.grantsFor(arn))),
+    ),
+    get size(): number {
+      return declaredNames().size
+    },
+    document: doc,
+    rules,
+    declared: declaredNames,
   })
 }

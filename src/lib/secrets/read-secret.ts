@@ -25,7 +25,7 @@ export interface ReadResult extends CacheResult {
 
 /**
  * The catalog entry `principalArn` may read under `name`.
- * @throws SecretNotFoundError (audit reason: invalid-name, unknown-name or caller-not-allowed)
+ * @throws SecretNotFoundError (audit reason: invalid-name, unknown-name, caller-not-allowed or denied-by-rule)
  */
 export function authorizeRead(catalog: Catalog, principalArn: string, name: string): CatalogEntry {
   const decision = decideAccess(catalog, principalArn, name)
@@ -44,7 +44,7 @@ export async function readAuthorizedSecret(
     const result = await deps.cache.get(entry.secretId, opts)
     return { ...result, entry }
   } catch (err) {
-    throw translateUpstreamError(err)
+    throw translateUpstreamError(err, entry)
   }
 }
 
@@ -54,8 +54,12 @@ export const DEFAULT_RETRY_AFTER_SECONDS = 5
 /**
  * An upstream failure as the broker's error, as its kind's rule says: 503 with Retry-After, the same 404 as an
  * unknown name, or 502 (Secrets Manager refused the broker itself). Anything else is returned as is.
+ *
+ * Under a brokered prefix, "access denied" is the same 404 as well: the HTTP role may read a prefix only
+ * where the owner opted in (the `requireTag` condition), so a refusal there says the secret is not brokered,
+ * and answering otherwise would tell a caller that a secret exists which nobody brokers.
  */
-export function translateUpstreamError(err: unknown): unknown {
+export function translateUpstreamError(err: unknown, entry?: CatalogEntry): unknown {
   if (!(err instanceof UpstreamFailure)) return err
   const facts = {
     auditReason: `upstream-${err.kind}`,
@@ -63,8 +67,10 @@ export function translateUpstreamError(err: unknown): unknown {
     ...(err.register.length === 0 ? {} : { register: err.register }),
     ...(err.upstream.length === 0 && err.retryAfterMs !== undefined ? { backedOff: true } : {}),
   }
+  const answer =
+    entry?.brokeredBy !== undefined && err.kind === 'access-denied' ? 'not-found' : err.rule.answer
   const translated: BrokerError =
-    err.rule.answer === 'unavailable'
+    answer === 'unavailable'
       ? new UpstreamUnavailableError('Secrets Manager is unavailable and no usable cached value exists.', {
           cause: err,
           facts,
@@ -73,7 +79,7 @@ export function translateUpstreamError(err: unknown): unknown {
               ? DEFAULT_RETRY_AFTER_SECONDS
               : Math.max(1, Math.ceil(err.retryAfterMs / 1000)),
         })
-      : err.rule.answer === 'not-found'
+      : answer === 'not-found'
         ? new SecretNotFoundError({ cause: err, facts })
         : new UpstreamRefusedError('Secrets Manager refused the broker.', { cause: err, facts })
   return translated

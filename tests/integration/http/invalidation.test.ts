@@ -4,7 +4,7 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager'
-import { rotationEnvironment } from '../../../infra/stack'
+import { compiledDocuments } from '../../../infra/stack'
 import { readAuditFile } from '../../../scripts/lib/audit-file'
 import { rotateLikeSecretsManager } from '../../../scripts/lib/local-rotation'
 import { startLocalStack, type LocalStack } from '../../../scripts/lib/local-stack'
@@ -81,12 +81,10 @@ it('serves the new version to plain GETs within 5 s of a rotation run as Secrets
   const read = reader(1, 'demo/api-key')
   const before = await warm(read)
 
-  const env = rotationEnvironment(stack.plan)
-  const config = loadRotationConfig({
-    BROKER_STAGE: 'local',
-    BROKER_ROTATION_JSON: String(env['BROKER_ROTATION_JSON']),
-    AWS_REGION: stack.region,
-  })
+  const config = loadRotationConfig(
+    { BROKER_STAGE: 'local', AWS_REGION: stack.region },
+    compiledDocuments(stack.plan).rotationJson,
+  )
   const deps = createRotationDeps(config, {
     endpoint: stack.motoEndpoint,
     credentials: { ...MOTO_CREDENTIALS },

@@ -112,7 +112,7 @@ describe('the read path over HTTP (serverless-offline + moto)', () => {
   })
 
   it('lists only the names a consumer may read', async () => {
-    expect((await get('/secrets')).json()).toEqual({ names: ['demo/db', 'demo/reporting-db'] })
+    expect((await get('/secrets')).json()).toEqual({ names: ['demo/db', 'demo/reporting-db'], patterns: [] })
   })
 
   it('serves the new version at once on Cache-Control: no-cache after the value changed', async () => {

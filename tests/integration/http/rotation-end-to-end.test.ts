@@ -1,6 +1,6 @@
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { Client } from 'pg'
-import { rotationEnvironment } from '../../../infra/stack'
+import { compiledDocuments } from '../../../infra/stack'
 import { rotateLikeSecretsManager } from '../../../scripts/lib/local-rotation'
 import { startLocalStack, type LocalStack } from '../../../scripts/lib/local-stack'
 import { MOTO_CREDENTIALS } from '../../../scripts/lib/moto'
@@ -62,12 +62,10 @@ it('rotates demo/db in the database, and the broker serves the new version to a 
   const before = (await read()).json<Served>()
   expect(await canLogIn(before.value)).toBe(true)
 
-  const env = rotationEnvironment(stack.plan)
-  const config = loadRotationConfig({
-    BROKER_STAGE: 'local',
-    BROKER_ROTATION_JSON: String(env['BROKER_ROTATION_JSON']),
-    AWS_REGION: stack.region,
-  })
+  const config = loadRotationConfig(
+    { BROKER_STAGE: 'local', AWS_REGION: stack.region },
+    compiledDocuments(stack.plan).rotationJson,
+  )
   const deps = createRotationDeps(config, {
     endpoint: stack.motoEndpoint,
     credentials: { ...MOTO_CREDENTIALS },

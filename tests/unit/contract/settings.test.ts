@@ -16,6 +16,9 @@ import { loadRotationConfig } from '../../../src/rotation/rotation-config'
 import { renderSettingsTable, TABLE_BEGIN, TABLE_END } from '../../../scripts/lib/settings-table'
 
 const settings = Object.entries(SETTINGS) as [keyof typeof SETTINGS, Setting][]
+/** The documents a bundled function carries (they are not settings, and not in the environment). */
+const CATALOG_JSON = '{"secrets":[]}'
+const ROTATION_JSON = '{"pgSslMode":"disable","targets":[]}'
 
 describe('the settings contract', () => {
   it('is what README.md shows in its configuration table (npm run docs:settings rewrites it)', () => {
@@ -56,17 +59,11 @@ describe('the settings contract', () => {
   )
 
   it('reads every variable of both function kinds back to its declared default when unset', () => {
-    const http = loadHttpConfig({
-      BROKER_STAGE: 'dev',
-      BROKER_ACCOUNT_ID: '123456789012',
-      BROKER_CATALOG_JSON: '{"secrets":[]}',
-      AWS_REGION: 'us-east-1',
-    })
-    const rotation = loadRotationConfig({
-      BROKER_STAGE: 'dev',
-      BROKER_ROTATION_JSON: '{"pgSslMode":"disable","targets":[]}',
-      AWS_REGION: 'us-east-1',
-    })
+    const http = loadHttpConfig(
+      { BROKER_STAGE: 'dev', BROKER_ACCOUNT_ID: '123456789012', AWS_REGION: 'us-east-1' },
+      CATALOG_JSON,
+    )
+    const rotation = loadRotationConfig({ BROKER_STAGE: 'dev', AWS_REGION: 'us-east-1' }, ROTATION_JSON)
     expect(http.cacheTtlMs).toBe(SETTINGS.cacheTtlSeconds.default * 1000)
     expect(http.upstreamMaxAttempts).toBe(SETTINGS.upstreamMaxAttempts.default)
     expect(rotation.upstreamTimeoutMs).toBe(SETTINGS.upstreamTimeoutMs.default)
@@ -81,18 +78,14 @@ describe('the settings contract', () => {
       const env = {
         BROKER_STAGE: 'dev',
         BROKER_ACCOUNT_ID: '123456789012',
-        BROKER_CATALOG_JSON: '{"secrets":[]}',
-        BROKER_ROTATION_JSON: '{"pgSslMode":"disable","targets":[]}',
         AWS_REGION: 'us-east-1',
         [int.env as string]: String(int.max + 1),
       }
-      const load = int.functions?.includes('http') === true ? loadHttpConfig : loadRotationConfig
-      const { BROKER_CATALOG_JSON, BROKER_ROTATION_JSON, ...rest } = env
-      const forFn =
-        load === loadHttpConfig ? { ...rest, BROKER_CATALOG_JSON } : { ...rest, BROKER_ROTATION_JSON }
-      expect(() => load(forFn)).toThrow(
-        new ConfigError(`${int.env as string} must be an integer ${int.min}–${int.max}`),
-      )
+      const load =
+        int.functions?.includes('http') === true
+          ? () => loadHttpConfig(env, CATALOG_JSON)
+          : () => loadRotationConfig(env, ROTATION_JSON)
+      expect(load).toThrow(new ConfigError(`${int.env as string} must be an integer ${int.min}–${int.max}`))
       expect(() =>
         loadStageDeclarations('local', undefined, {
           SECRET_BROKER_LOCAL_PARAMS: JSON.stringify({ [name]: int.max + 1 }),

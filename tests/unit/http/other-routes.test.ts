@@ -136,7 +136,7 @@ describe('GET /secrets, /whoami, /health', () => {
       anApiEvent({ path: '/secrets', resource: '/secrets', userArn: BILLING }),
       aLambdaContext(),
     )
-    expect(JSON.parse(res.body)).toEqual({ names: ['billing/key'] })
+    expect(JSON.parse(res.body)).toEqual({ names: ['billing/key'], patterns: [] })
     expect(res.body).not.toContain('arn:')
   })
 

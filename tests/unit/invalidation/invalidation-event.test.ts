@@ -57,6 +57,25 @@ describe('classifyEvent', () => {
     })
   })
 
+  it('accepts a secret under a brokered prefix, and refuses a name that only shares its first characters', () => {
+    const scope: InvalidationScope = { ...SCOPE, secretNames: new Set(), secretPrefixes: ['orders/'] }
+    const under = (name: string) =>
+      label({
+        detail: { name },
+        resources: [`arn:aws:secretsmanager:us-west-2:012345678901:secret:${name}-a1b2c3`],
+      })
+    expect(classifyEvent(under('orders/db'), scope)).toMatchObject({
+      accepted: true,
+      change: { secretName: 'orders/db' },
+    })
+    expect(classifyEvent(under('ordersadmin/db'), scope)).toEqual({
+      accepted: false,
+      reason: 'not-brokered',
+      secretName: 'ordersadmin/db',
+    })
+    expect(classifyEvent(under('mySecret'), scope)).toMatchObject({ accepted: false, reason: 'not-brokered' })
+  })
+
   it.each([
     ['another label (AWSPREVIOUS)', label({ detail: { labelUpdated: 'AWSPREVIOUS' } }), 'other-label'],
     ['AWSPENDING', label({ detail: { labelUpdated: 'AWSPENDING' } }), 'other-label'],

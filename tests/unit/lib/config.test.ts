@@ -1,15 +1,29 @@
-import { loadHttpConfig } from '../../../src/lib/config'
+import { loadHttpConfig as loadWithBundled, NO_COMPILED_CATALOG, type Env } from '../../../src/lib/config'
 import { ConfigError } from '../../../src/lib/errors'
 import { aCatalogDocument } from '../../support/builders'
 
 const base = {
   BROKER_STAGE: 'dev',
   BROKER_ACCOUNT_ID: '123456789012',
-  BROKER_CATALOG_JSON: JSON.stringify(aCatalogDocument()),
   AWS_REGION: 'us-east-1',
 }
+/** As a bundled function loads it: the catalog comes with the build, not from the environment. */
+const CATALOG_JSON = JSON.stringify(aCatalogDocument())
+const loadHttpConfig = (env: Env) => loadWithBundled(env, CATALOG_JSON)
 
 describe('loadHttpConfig', () => {
+  it('takes the catalog from the build, and refuses to start without one', () => {
+    expect(loadHttpConfig(base).catalogJson).toBe(CATALOG_JSON)
+    // Unbundled, the placeholder module carries no catalog.
+    expect(() => loadWithBundled(base)).toThrow(new ConfigError(NO_COMPILED_CATALOG))
+  })
+
+  it('refuses the variable that carried the catalog before it moved into the bundle', () => {
+    expect(() => loadHttpConfig({ ...base, BROKER_CATALOG_JSON: CATALOG_JSON })).toThrow(
+      new ConfigError('Unknown configuration variable(s): BROKER_CATALOG_JSON'),
+    )
+  })
+
   it('reads a valid environment with defaults, frozen', () => {
     const config = loadHttpConfig(base)
     expect(config).toMatchObject({

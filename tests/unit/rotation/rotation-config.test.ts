@@ -38,6 +38,6 @@ describe('parseRotationDocument', () => {
   ])('refuses a %s Secrets Manager could not hold, naming the field', (field, target) => {
     const attempt = (): unknown => parseRotationDocument(aDocument(target))
     expect(attempt).toThrow(ConfigError)
-    expect(attempt).toThrow(`BROKER_ROTATION_JSON: targets.0.${field} must be a full secret ARN`)
+    expect(attempt).toThrow(`The rotation document: targets.0.${field} must be a full secret ARN`)
   })
 })

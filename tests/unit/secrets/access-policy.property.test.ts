@@ -40,7 +40,7 @@ describe('decideAccess (property)', () => {
         fc.oneof(logicalName, fc.string({ maxLength: 40 })),
         (doc, caller, name) => {
           const catalog = loadCatalog(doc, ACCOUNT)
-          const expected = doc.secrets.some((s) => s.name === name && s.readers.includes(caller))
+          const expected = doc.secrets.some((s) => s.name === name && s.readers?.includes(caller) === true)
           expect(decideAccess(catalog, caller, name).allow).toBe(expected)
         },
       ),
@@ -53,8 +53,9 @@ describe('decideAccess (property)', () => {
       fc.property(catalogDoc, principal, (doc, stranger) => {
         const catalog = loadCatalog(doc, ACCOUNT)
         for (const s of doc.secrets) {
-          for (const r of s.readers) expect(decideAccess(catalog, r, s.name).allow).toBe(true)
-          if (!s.readers.includes(stranger)) expect(decideAccess(catalog, stranger, s.name).allow).toBe(false)
+          for (const r of s.readers ?? []) expect(decideAccess(catalog, r, s.name).allow).toBe(true)
+          if (s.readers?.includes(stranger) !== true)
+            expect(decideAccess(catalog, stranger, s.name).allow).toBe(false)
         }
       }),
       { numRuns: 300 },
