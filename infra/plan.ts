@@ -214,6 +214,20 @@ export function isBrokered(plan: StackPlan, m: ManagedSecret): boolean {
   return (plan.decl.params.secrets[m.logicalName]?.readers.length ?? 0) > 0
 }
 
+/**
+ * Strategies whose rotation changes another system (a database): its user must accept the secret before the
+ * schedule exists, since Secrets Manager tests the rotation as soon as it does (docs/ROTATION.md, "Day 1").
+ */
+export function needsOnboarding(strategy: string): boolean {
+  return strategy !== 'random'
+}
+
+/** Whether the stack schedules this secret's rotation: `rotation.enabled`, by default unless it needs onboarding. */
+export function rotationScheduled(m: ManagedSecret): boolean {
+  if (m.rotation === undefined) return false
+  return m.rotation.enabled ?? !needsOnboarding(m.rotation.strategy)
+}
+
 export function rotatedSecrets(plan: StackPlan): ManagedSecret[] {
   return plan.managed.filter((m) => m.rotation !== undefined)
 }
