@@ -40,7 +40,7 @@ export async function stageInfo(
           `${i === 0 ? 'rotation    ' : '            '} ${m.logicalName}: ${m.rotation?.strategy ?? ''}, ${
             rotationScheduled(m)
               ? 'scheduled'
-              : `not scheduled yet (npm run onboard -- --stage ${stage} ${m.logicalName}, then rotation.enabled: true)`
+              : `not scheduled yet (npm run onboard -- --stage ${stage} --secret ${m.logicalName}, then rotation.enabled: true)`
           }`,
       ),
     ],
