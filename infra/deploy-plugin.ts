@@ -16,7 +16,7 @@ import {
 import { loadStageDeclarations } from './stage-declarations'
 
 /**
- * The Serverless plugin that guards a stage's lifecycle (loaded through infra/deploy-plugin.cjs):
+ * The Serverless plugin that guards a stage's lifecycle (loaded through infra/stage-lifecycle-plugin.cjs):
  *
  * - before `deploy`, `deploy function`, `remove` and `rollback` do anything (the `initialize` hook, before
  *   packaging): the deploy guard (infra/deploy-guard.ts) — the caller's account and region against the

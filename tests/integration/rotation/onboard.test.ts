@@ -67,7 +67,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const [k, v] of Object.entries(saved))
-    if (v === undefined) delete process.env[k]
+    if (v === undefined) Reflect.deleteProperty(process.env, k)
     else process.env[k] = v
   await env?.stop()
 })
