@@ -5,8 +5,11 @@ import {
   CloudFormationClient,
   DescribeStackResourcesCommand,
   DescribeStacksCommand,
+  CreateChangeSetCommand,
   GetTemplateCommand,
+  type CreateChangeSetCommandInput,
 } from '@aws-sdk/client-cloudformation'
+import { STSClient } from '@aws-sdk/client-sts'
 import { APIGatewayClient, GetMethodCommand, GetResourcesCommand } from '@aws-sdk/client-api-gateway'
 import { CloudWatchClient, GetDashboardCommand } from '@aws-sdk/client-cloudwatch'
 import { DescribeRuleCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge'
@@ -21,6 +24,7 @@ import {
 import { LOCAL_PARAM_OVERRIDES_VAR, loadStageDeclarations, REPO_ROOT } from '../../infra/stage-declarations'
 import { emulatorEnvironment, MOTO_CREDENTIALS, startMoto, type MotoServer } from '../../scripts/lib/moto'
 import { QUIET_TOOL_ENV } from '../../scripts/lib/tool-env'
+import { adoptStage } from '../../scripts/adopt'
 import { stageInfo } from '../../scripts/info'
 
 /**
@@ -68,6 +72,7 @@ const clients = {} as {
   apigw: APIGatewayClient
   events: EventBridgeClient
   cw: CloudWatchClient
+  sts: STSClient
 }
 
 async function slsRun(
@@ -115,6 +120,7 @@ beforeAll(async () => {
   clients.apigw = new APIGatewayClient(config)
   clients.events = new EventBridgeClient(config)
   clients.cw = new CloudWatchClient(config)
+  clients.sts = new STSClient(config)
 })
 
 afterAll(async () => {
@@ -275,7 +281,7 @@ describe('sls deploy and sls remove of the local stage, against a private moto',
     expect(JSON.parse(after)).toEqual(template)
   })
 
-  it('sls remove removes the stack and says what it keeps; a redeploy over retained secrets is refused', async () => {
+  it('sls remove says what it keeps; a redeploy over retained secrets is refused, and npm run adopt imports them with their key', async () => {
     const removed = await slsRun('remove', '--stage', 'local')
     expect(removed.ok).toBe(true)
     expect(removed.output).toMatch(
@@ -287,11 +293,16 @@ describe('sls deploy and sls remove of the local stage, against a private moto',
     await expect(clients.cfn.send(new DescribeStacksCommand({ StackName: STACK }))).rejects.toThrow(
       /does not exist/,
     )
-    // moto's CloudFormation creates no secrets: here is the one a real sls remove would have left behind.
-    await clients.sm.send(
+    // The key stays (DeletionPolicy Retain). moto's CloudFormation creates no secrets: here is the one a real
+    // sls remove would have left behind, under that key.
+    const keyId = /AWS::KMS::Key BrokerKey \(([0-9a-f-]{36})\)/.exec(removed.output)![1]!
+    const rotation = await clients.kms.send(new GetKeyRotationStatusCommand({ KeyId: keyId }))
+    expect(rotation.KeyRotationEnabled).toBe(true)
+    const retained = await clients.sm.send(
       new CreateSecretCommand({
         Name: 'secret-broker/local/demo/db',
         SecretString: '{"username":"demo_app"}',
+        KmsKeyId: keyId,
       }),
     )
     const again = await slsRun('deploy', '--stage', 'local')
@@ -299,6 +310,45 @@ describe('sls deploy and sls remove of the local stage, against a private moto',
     expect(again.output).toMatch(
       /Refusing to deploy stage local:\n- these secrets already exist, retained by an earlier sls remove .*: secret-broker\/local\/demo\/db\..*npm run adopt -- --stage local/s,
     )
+
+    // npm run adopt: the secret and its key found again and imported as their declarations. moto implements
+    // no IMPORT change sets, so the change set is recorded here instead of created; everything before it is real.
+    const recorded: CreateChangeSetCommandInput[] = []
+    const cfn = {
+      send: (command: { input: unknown }) => {
+        if (command instanceof CreateChangeSetCommand) {
+          recorded.push(command.input)
+          return Promise.reject(new Error('recorded'))
+        }
+        return (clients.cfn.send.bind(clients.cfn) as (c: unknown) => Promise<unknown>)(command)
+      },
+    } as unknown as CloudFormationClient
+    await expect(
+      adoptStage('local', {
+        env: { AWS_ENDPOINT_URL: moto.endpoint },
+        clients: { sts: clients.sts, sm: clients.sm, cfn },
+      }),
+    ).rejects.toThrow('recorded')
+    expect(recorded).toHaveLength(1)
+    expect(recorded[0]).toMatchObject({
+      StackName: STACK,
+      ChangeSetType: 'IMPORT',
+      ResourcesToImport: [
+        {
+          ResourceType: 'AWS::KMS::Key',
+          LogicalResourceId: 'BrokerKey',
+          ResourceIdentifier: { KeyId: keyId },
+        },
+        {
+          ResourceType: 'AWS::SecretsManager::Secret',
+          LogicalResourceId: 'SecretDemoDb',
+          ResourceIdentifier: { Id: retained.ARN },
+        },
+      ],
+    })
+    const imported = JSON.parse(recorded[0]!.TemplateBody!) as typeof template
+    expect(Object.keys(imported.Resources)).toEqual(['BrokerKey', 'SecretDemoDb'])
+    expect(imported.Resources['SecretDemoDb']).toEqual(template.Resources['SecretDemoDb'])
     await clients.sm.send(
       new DeleteSecretCommand({ SecretId: 'secret-broker/local/demo/db', ForceDeleteWithoutRecovery: true }),
     )
