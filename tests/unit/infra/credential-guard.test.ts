@@ -144,13 +144,11 @@ describe('credentialGuardRefusal (the deploy hook)', () => {
   })
 
   it('lets the first deploy (no stack yet) and an unchanged one through', async () => {
-    cfn
-      .on(GetTemplateCommand, { StackName: 'secret-broker-local' })
-      .rejects(
-        Object.assign(new Error('Stack with id secret-broker-local does not exist'), {
-          name: 'ValidationError',
-        }),
-      )
+    cfn.on(GetTemplateCommand, { StackName: 'secret-broker-local' }).rejects(
+      Object.assign(new Error('Stack with id secret-broker-local does not exist'), {
+        name: 'ValidationError',
+      }),
+    )
     await expect(credentialGuardRefusal(client, 'secret-broker-local', deployed)).resolves.toBeUndefined()
     cfn
       .on(GetTemplateCommand, { StackName: 'secret-broker-dev' })
