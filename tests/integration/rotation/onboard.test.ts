@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager'
-import { secretAwsName } from '../../../infra/stack'
+import { planStack, rotationEnvironment, secretAwsName } from '../../../infra/stack'
+import { loadStageDeclarations } from '../../../infra/stage-declarations'
 import { MOTO_CREDENTIALS } from '../../../scripts/lib/moto'
 import { canLogIn, startRotationEnv, type RotationEnv } from '../../../scripts/lib/rotation-env'
 import { scramSha256Verifier } from '../../../src/rotation'
@@ -132,6 +133,29 @@ describe('npm run onboard against moto and a private PostgreSQL', () => {
       env: { ...process.env, AWS_ENDPOINT_URL: undefined },
     })
     expect(noEmulator.lines[0]).toMatch(/the local stage is npm start's .* never deployed to AWS/)
+  })
+
+  it('the rotation function handles the onboard event npm run onboard sends it in AWS', async () => {
+    // The deployed function's environment for the local stage; its SDK client follows AWS_ENDPOINT_URL to moto.
+    const fnEnv = rotationEnvironment(planStack(loadStageDeclarations('local')))
+    for (const [k, v] of Object.entries(fnEnv)) process.env[k] = String(v)
+    process.env['BROKER_LOG_LEVEL'] = 'ERROR'
+    try {
+      await env.pg.query('ALTER ROLE demo_reporter PASSWORD NULL')
+      expect(await canLogIn(loginOf('demo/reporting-db'))).toBe(false)
+      const { handler } = await import('../../../src/handlers/rotate-secret')
+      const report = await handler({ onboard: { secretId: secretAwsName('local', 'demo/reporting-db') } })
+      expect(report).toEqual({
+        secretId: 'secret-broker/local/demo/reporting-db',
+        username: 'demo_reporter',
+        masterSecretId: 'secret-broker/local/demo/db-master',
+        action: 'password-set',
+        where: `on 127.0.0.1:${env.pg.port}/demo`,
+      })
+      expect(await canLogIn(loginOf('demo/reporting-db'))).toBe(true)
+    } finally {
+      for (const k of Object.keys(fnEnv)) Reflect.deleteProperty(process.env, k)
+    }
   })
 
   it('never sent a plain password to the server', () => {
