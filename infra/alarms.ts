@@ -37,12 +37,29 @@ export function alarm(description: string, metric: Cfn, threshold: number): Cfn 
 }
 
 export function alarmResources(plan: StackPlan): Cfn {
-  return {
+  const resources: Cfn = {
     ...topicResources(plan),
     ...rotationFailedRule(plan),
     ...metricAlarms(plan),
     ...directInvocationAlarm(plan),
   }
+  // Named alarms: an operator finds them by stage, and the dashboard lists them by ARN (infra/dashboard.ts).
+  for (const [id, r] of Object.entries(resources) as [string, { Type?: string; Properties: Cfn }][])
+    if (r.Type === ALARM) r.Properties = { AlarmName: alarmName(plan.decl.stage, id), ...r.Properties }
+  return resources
+}
+
+const ALARM = 'AWS::CloudWatch::Alarm'
+export const alarmName = (stage: string, logicalId: string): string => `${SERVICE_NAME}-${stage}-${logicalId}`
+
+/** The ARNs (as Fn::Sub text) of the named alarms among `resources`. */
+export function alarmArns(stage: string, resources: Cfn): string[] {
+  return Object.entries(resources as Record<string, { Type?: string }>)
+    .filter(([, r]) => r.Type === ALARM)
+    .map(
+      ([id]) =>
+        `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${alarmName(stage, id)}`,
+    )
 }
 
 function topicResources(plan: StackPlan): Cfn {

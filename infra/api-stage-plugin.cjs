@@ -1,7 +1,9 @@
-// A small Serverless plugin: declares the API Gateway stage in the CloudFormation template (access log
-// format, no data tracing, no cache, throttling, X-Ray), instead of Serverless's default of creating the
-// stage implicitly and changing its settings through API calls at deploy time — which leaves those settings
-// out of the template, where reviews and tests cannot see them. The resources come from infra/stack.ts.
+// A small Serverless plugin that finishes the packaged template. It declares the API Gateway stage in the
+// CloudFormation template (access log format, no data tracing, no cache, throttling, X-Ray), instead of
+// Serverless's default of creating the stage implicitly and changing its settings through API calls at deploy
+// time — which leaves those settings out of the template, where reviews and tests cannot see them. The
+// resources come from infra/stack.ts. It also drops the DependsOn entries Serverless writes that a Ref or
+// GetAtt already enforces (cfn-lint W3005, which moto's template validation refuses; infra/cfn.ts).
 'use strict'
 const { require: tsxRequire } = require('tsx/cjs/api')
 
@@ -14,6 +16,7 @@ class ApiStagePlugin {
 
   declareStage() {
     const template = this.serverless.service.provider.compiledCloudFormationTemplate
+    tsxRequire('./cfn.ts', __filename).dropEnforcedDependsOn(template.Resources)
     const deployment = Object.entries(template.Resources).find(
       ([, r]) => r.Type === 'AWS::ApiGateway::Deployment',
     )

@@ -1,58 +1,30 @@
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation'
 import { checkDeployedCredentials, type Template } from './credential-guard'
+import { readDeployedTemplate } from './deployed-stack'
 
 /**
- * The deploy-time half of infra/credential-guard.ts, as a Serverless plugin (loaded through
- * credential-guard-plugin.cjs): before CloudFormation is asked to create or update anything, it reads the
- * stack's deployed template and refuses a deploy that would make CloudFormation generate a new password for
- * a deployed secret. A stack that does not exist yet passes (the first deploy generates the passwords); a
- * template that cannot be read fails the deploy, since the check could not be made.
+ * The deploy-time half of infra/credential-guard.ts, run by infra/deploy-plugin.ts before CloudFormation is
+ * asked to create or update anything: it reads the stack's deployed template (GetTemplate, as submitted) and
+ * returns the refusal for a template that would make CloudFormation generate a new password for a deployed
+ * secret. A stack that does not exist yet passes (the first deploy generates the passwords); a template that
+ * cannot be read is a refusal too, since the check could not be made.
  */
-interface AwsProvider {
-  request(service: string, method: string, params: Record<string, unknown>): Promise<unknown>
-  naming: { getStackName(): string }
-}
-
-export interface ServerlessLike {
-  getProvider(name: 'aws'): AwsProvider
-  service: { provider: { compiledCloudFormationTemplate: Template } }
-  classes: { Error: new (message: string) => Error }
-}
-
-function isMissingStack(err: unknown): boolean {
-  const e = err as { message?: unknown; providerError?: { message?: unknown } }
-  return [e.message, e.providerError?.message].some((m) => typeof m === 'string' && /does not exist/.test(m))
-}
-
-export class CredentialGuardPlugin {
-  readonly hooks: Record<string, () => Promise<void>>
-
-  constructor(private readonly serverless: ServerlessLike) {
-    this.hooks = { 'before:aws:deploy:deploy:createStack': () => this.check() }
-  }
-
-  async check(): Promise<void> {
-    const provider = this.serverless.getProvider('aws')
-    const stackName = provider.naming.getStackName()
-    const deployedBody = async (): Promise<string | undefined> => {
-      try {
-        const res = (await provider.request('CloudFormation', 'getTemplate', {
-          StackName: stackName,
-          TemplateStage: 'Original',
-        })) as { TemplateBody?: unknown }
-        return typeof res.TemplateBody === 'string' ? res.TemplateBody : JSON.stringify(res.TemplateBody)
-      } catch (err) {
-        if (isMissingStack(err)) return undefined
-        const code = (err as { code?: unknown; name?: unknown }).code ?? (err as { name?: unknown }).name
-        throw new this.serverless.classes.Error(
-          `Refusing to deploy: could not read the deployed template of ${stackName} to check that no secret's ` +
-            `password would be regenerated (${String(code)}).`,
-        )
-      }
-    }
-    const refusal = await checkDeployedCredentials(
-      deployedBody,
-      this.serverless.service.provider.compiledCloudFormationTemplate,
+export async function credentialGuardRefusal(
+  cfn: Pick<CloudFormationClient, 'send'>,
+  stackName: string,
+  next: Template,
+): Promise<string | undefined> {
+  try {
+    return await checkDeployedCredentials(
+      () => readDeployedTemplate(cfn as CloudFormationClient, stackName),
+      next,
     )
-    if (refusal !== undefined) throw new this.serverless.classes.Error(refusal)
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith('Refusing to deploy')) return err.message
+    const name = (err as { name?: unknown }).name
+    return (
+      `Refusing to deploy: could not read the deployed template of ${stackName} to check that no secret's ` +
+      `password would be regenerated (${typeof name === 'string' ? name : 'error'}). Nothing was changed.`
+    )
   }
 }

@@ -330,6 +330,22 @@ export function isBrokered(plan: StackPlan, m: ManagedSecret): boolean {
   return s !== undefined && isBrokeredDeclaration(s)
 }
 
+/**
+ * Strategies whose rotation changes another system (a database): its user must accept the secret before the
+ * schedule exists, since Secrets Manager tests the rotation as soon as it does (docs/ROTATION.md, "Day 1").
+ */
+export function needsOnboarding(strategy: RotationStrategyKind): boolean {
+  // A database has never seen the password the stack generated; an access key is created by the first
+  // rotation itself, and a random password has no system behind it.
+  return ['postgres', 'mysql', 'redis'].includes(ROTATION_STRATEGY_TRAITS[strategy].engine)
+}
+
+/** Whether the stack schedules this secret's rotation: `rotation.enabled`, by default unless it needs onboarding. */
+export function rotationScheduled(m: ManagedSecret): boolean {
+  if (m.rotation === undefined) return false
+  return m.rotation.enabled ?? !needsOnboarding(m.rotation.strategy)
+}
+
 export function rotatedSecrets(plan: StackPlan): ManagedSecret[] {
   return plan.managed.filter((m) => m.rotation !== undefined)
 }

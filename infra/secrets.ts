@@ -1,11 +1,11 @@
 import { getAtt, ref, roleArn, type Cfn } from './cfn'
-import { isBrokered, ownedMasterNames, type ManagedSecret, type StackPlan } from './plan'
+import { isBrokered, ownedMasterNames, rotationScheduled, type ManagedSecret, type StackPlan } from './plan'
 import { SERVICE_NAME } from './stage-declarations'
 
 /**
  * The secrets the stack owns: each with a generated first password under the stage's key, a resource policy
  * that is the secret's own guardrail whatever the account's IAM policies grant, and a rotation schedule when
- * it rotates. Retained on stack deletion.
+ * its rotation is enabled. The secret and its policy are retained on stack deletion.
  *
  * What the resource policy leaves to whom (each is a Deny for everyone else, so an identity policy as broad
  * as PowerUserAccess or AdministratorAccess gains nothing past it):
@@ -86,6 +86,10 @@ function resourcePolicy(plan: StackPlan, m: ManagedSecret, mastersOwned: Readonl
   const breakGlass = params.breakGlassRoleArn === undefined ? [] : [params.breakGlassRoleArn]
   return {
     Type: 'AWS::SecretsManager::ResourcePolicy',
+    // Kept with the secret when the stack is deleted (sls remove) or the declaration removed: a retained secret
+    // stays locked to the stage's roles (named, so a redeployed stage's roles match) and deployment role.
+    DeletionPolicy: 'Retain',
+    UpdateReplacePolicy: 'Retain',
     Properties: {
       SecretId: ref(m.logicalId),
       BlockPublicPolicy: true,
@@ -136,7 +140,8 @@ export function secretResources(plan: StackPlan): Cfn {
   for (const m of plan.managed) {
     resources[m.logicalId] = secretResource(plan, m)
     resources[`${m.logicalId}ResourcePolicy`] = resourcePolicy(plan, m, mastersOwned)
-    if (m.rotation !== undefined) resources[`${m.logicalId}RotationSchedule`] = rotationSchedule(plan, m)
+    // A schedule only once the target accepts the secret (rotation.enabled; plan.ts rotationScheduled).
+    if (rotationScheduled(m)) resources[`${m.logicalId}RotationSchedule`] = rotationSchedule(plan, m)
   }
   // Secrets Manager may invoke the rotation function, for this account's secrets only.
   resources['RotateSecretLambdaPermission'] = {

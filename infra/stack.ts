@@ -1,6 +1,7 @@
-import { alarmResources } from './alarms'
+import { alarmArns, alarmResources } from './alarms'
 import { apiResources } from './api'
 import { getAtt, type Cfn } from './cfn'
+import { dashboardResources } from './dashboard'
 import { directInvokeDetectionResources } from './direct-invoke'
 import { iamResources } from './iam'
 import { invalidationResources } from './invalidation'
@@ -11,7 +12,7 @@ import { secretResources } from './secrets'
 /**
  * Everything serverless.yml computes from a stage's declarations, by resource family: the plan (plan.ts),
  * the functions' environments (environments.ts), the key (kms.ts), the roles (iam.ts), the secrets and their
- * policies (secrets.ts), the API (api.ts), the alarms (alarms.ts) and cache invalidation (invalidation.ts). Pure: same declarations in, same
+ * policies (secrets.ts), the API (api.ts), the alarms (alarms.ts), the dashboard (dashboard.ts) and cache invalidation (invalidation.ts). Pure: same declarations in, same
  * template out. This file composes them and is the one import for tools and tests.
  */
 export { planStack, secretAwsName, type ManagedSecret, type StackPlan } from './plan'
@@ -29,7 +30,8 @@ export {
   runtimeCatalogDocument,
 } from './environments'
 export { ACCESS_LOG_FORMAT, apiStageResources } from './api'
-export { DENIAL_ROUTES } from './alarms'
+export { alarmName, DENIAL_ROUTES } from './alarms'
+export { dashboardLines, dashboardName } from './dashboard'
 export {
   directInvokeBoundary,
   directInvokeEventPattern,
@@ -54,6 +56,7 @@ export function buildResources(plan: StackPlan): { Resources: Cfn; Outputs: Cfn 
     ...directInvokeDetectionResources(plan),
     ...invalidationResources(plan),
   }
+  Object.assign(resources, dashboardResources(plan, alarmArns(plan.decl.stage, resources)))
   const outputs: Cfn = {
     BrokerKeyArn: { Value: getAtt('BrokerKey', 'Arn') },
     ...Object.fromEntries(plan.managed.map((m) => [`${m.logicalId}Arn`, { Value: { Ref: m.logicalId } }])),

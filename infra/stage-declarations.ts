@@ -49,6 +49,13 @@ const RotationDecl = z.strictObject({
    */
   passwordLength: z.number().int().min(16).max(4096).optional(),
   excludeCharacters: z.string().optional(),
+  /**
+   * Whether the stack creates the secret's RotationSchedule (rotation turned on). Secrets Manager runs the
+   * function's testSecret against the target as soon as the schedule is created, so a strategy with a
+   * database is off until the database accepts the secret (`npm run onboard`, docs/ROTATION.md "Day 1"):
+   * the default is true for `random` and false for every strategy that changes another system.
+   */
+  enabled: z.boolean().optional(),
 })
 
 /** Secrets Manager tag grammar (keys may not start with aws:, which AWS reserves). */

@@ -237,11 +237,18 @@ export function stackPolicies(template: Template, d: Deployment, stage: string):
     if (found === undefined) throw new Error(`${secretId} has no resource policy`)
     return props(found[0])['ResourcePolicy'] as Policy
   }
-  const rotated = new Set(
-    byType('AWS::SecretsManager::RotationSchedule').map(
+  // A rotated secret is one its resource policy guards as rotated (only rotation writes its value): its
+  // RotationSchedule may not exist yet (rotation.enabled, day 1), but its policy and the roles' do.
+  const isRotated = (id: string): boolean =>
+    (policyOf(id).Statement as { Sid?: string }[]).some((st) => st.Sid === 'OnlyRotationWritesValues')
+  const rotated = new Set([
+    ...byType('AWS::SecretsManager::RotationSchedule').map(
       ([, r]) => (r.Properties?.['SecretId'] as { Ref?: string }).Ref,
     ),
-  )
+    ...byType('AWS::SecretsManager::Secret')
+      .map(([id]) => id)
+      .filter(isRotated),
+  ])
   const secrets = byType('AWS::SecretsManager::Secret').map(([id]) => {
     const p = props(id)
     const tags = p['Tags'] as { Key: string; Value: string }[]

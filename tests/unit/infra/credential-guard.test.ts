@@ -1,4 +1,6 @@
-import { CredentialGuardPlugin, type ServerlessLike } from '../../../infra/credential-guard-hook'
+import { CloudFormationClient, GetTemplateCommand } from '@aws-sdk/client-cloudformation'
+import { mockClient } from 'aws-sdk-client-mock'
+import { credentialGuardRefusal } from '../../../infra/credential-guard-hook'
 import { credentialRefusal, generationChanges, type Template } from '../../../infra/credential-guard'
 import { buildResources, planStack, rotationDocument } from '../../../infra/stack'
 import { loadStageDeclarations } from '../../../infra/stage-declarations'
@@ -125,63 +127,44 @@ describe('credentialRefusal', () => {
   })
 })
 
-describe('CredentialGuardPlugin (the deploy hook)', () => {
-  class ServerlessError extends Error {}
-  function serverless(
-    next: Template,
-    getTemplate: () => Promise<unknown>,
-  ): { sls: ServerlessLike; requests: unknown[] } {
-    const requests: unknown[] = []
-    return {
-      requests,
-      sls: {
-        getProvider: () => ({
-          naming: { getStackName: () => 'secret-broker-local' },
-          request: (service, method, params) => {
-            requests.push([service, method, params])
-            return getTemplate()
-          },
-        }),
-        service: { provider: { compiledCloudFormationTemplate: next } },
-        classes: { Error: ServerlessError },
-      },
-    }
-  }
-
-  it('runs before CloudFormation is asked to create or update the stack', () => {
-    const plugin = new CredentialGuardPlugin(serverless(deployed, () => Promise.resolve({})).sls)
-    expect(Object.keys(plugin.hooks)).toEqual(['before:aws:deploy:deploy:createStack'])
-  })
+describe('credentialGuardRefusal (the deploy hook)', () => {
+  const cfn = mockClient(CloudFormationClient)
+  beforeEach(() => cfn.reset())
+  const client = new CloudFormationClient({ region: 'us-east-1' })
 
   it("reads the stack's original template and refuses a regenerating deploy", async () => {
-    const { sls, requests } = serverless(
+    cfn
+      .on(GetTemplateCommand, { StackName: 'secret-broker-local', TemplateStage: 'Original' })
+      .resolves({ TemplateBody: JSON.stringify(deployed) })
+    const refusal = await credentialGuardRefusal(
+      client,
+      'secret-broker-local',
       templateWith((s) => (demoDb(s)['username'] = 'someone_else')),
-      () => Promise.resolve({ TemplateBody: JSON.stringify(deployed) }),
     )
-    await expect(new CredentialGuardPlugin(sls).check()).rejects.toThrow(ServerlessError)
-    await expect(new CredentialGuardPlugin(sls).check()).rejects.toThrow(/SecretDemoDb\): username changed/)
-    expect(requests[0]).toEqual([
-      'CloudFormation',
-      'getTemplate',
-      { StackName: 'secret-broker-local', TemplateStage: 'Original' },
-    ])
+    expect(refusal).toMatch(/SecretDemoDb\): username changed/)
+    expect(cfn).toHaveReceivedCommandWith(GetTemplateCommand, {
+      StackName: 'secret-broker-local',
+      TemplateStage: 'Original',
+    })
   })
 
   it('lets the first deploy (no stack yet) and an unchanged one through', async () => {
-    const missing = Object.assign(new Error('Stack with id secret-broker-local does not exist'), {
-      code: 'ValidationError',
-    })
-    await expect(
-      new CredentialGuardPlugin(serverless(deployed, () => Promise.reject(missing)).sls).check(),
-    ).resolves.toBeUndefined()
-    const same = serverless(deployed, () => Promise.resolve({ TemplateBody: JSON.stringify(deployed) }))
-    await expect(new CredentialGuardPlugin(same.sls).check()).resolves.toBeUndefined()
+    cfn.on(GetTemplateCommand, { StackName: 'secret-broker-local' }).rejects(
+      Object.assign(new Error('Stack with id secret-broker-local does not exist'), {
+        name: 'ValidationError',
+      }),
+    )
+    await expect(credentialGuardRefusal(client, 'secret-broker-local', deployed)).resolves.toBeUndefined()
+    cfn
+      .on(GetTemplateCommand, { StackName: 'secret-broker-dev' })
+      .resolves({ TemplateBody: JSON.stringify(deployed) })
+    await expect(credentialGuardRefusal(client, 'secret-broker-dev', deployed)).resolves.toBeUndefined()
   })
 
   it('fails closed when the deployed template cannot be read', async () => {
-    const denied = Object.assign(new Error('not authorized'), { code: 'AccessDenied' })
-    await expect(
-      new CredentialGuardPlugin(serverless(deployed, () => Promise.reject(denied)).sls).check(),
-    ).rejects.toThrow(/could not read the deployed template of secret-broker-local .*\(AccessDenied\)/)
+    cfn.on(GetTemplateCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }))
+    await expect(credentialGuardRefusal(client, 'secret-broker-local', deployed)).resolves.toMatch(
+      /could not read the deployed template of secret-broker-local .*\(AccessDenied\)[\s\S]*Nothing was changed/,
+    )
   })
 })
