@@ -3,7 +3,8 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda'
 import { STSClient } from '@aws-sdk/client-sts'
 import { targetProblems } from '../infra/deploy-checks'
 import { describeDeployRefusal, emulatorEndpoint } from '../infra/deploy-guard'
-import { planStack, rotationEnvironment, secretAwsName } from '../infra/stack'
+import { compiledDocuments, planStack, rotationEnvironment, secretAwsName } from '../infra/stack'
+import { needsOnboarding } from '../infra/plan'
 import { loadStageDeclarations, SERVICE_NAME } from '../infra/stage-declarations'
 import { createLogger } from '../src/lib/logger'
 import {
@@ -48,8 +49,14 @@ function requestFor(opts: OnboardOptions): OnboardRequest | string {
   const m = plan.managed.find((x) => x.logicalName === opts.secret)
   if (m === undefined)
     return `unknown secret ${opts.secret}; stage ${opts.stage} declares: ${plan.managed.map((x) => x.logicalName).join(', ')}`
-  if (m.rotation === undefined || m.rotation.strategy === 'random')
-    return `${opts.secret} ${m.rotation === undefined ? 'is not rotated' : 'rotates with random'}: it needs no onboarding`
+  if (m.rotation === undefined || !needsOnboarding(m.rotation.strategy))
+    return `${opts.secret} ${m.rotation === undefined ? 'is not rotated' : `rotates with ${m.rotation.strategy}`}: it needs no onboarding`
+  if (!m.rotation.strategy.startsWith('postgres-'))
+    return (
+      `${opts.secret} rotates with ${m.rotation.strategy}: npm run onboard sets PostgreSQL users only; set the ` +
+      `user's password to the secret's AWSCURRENT value through the master yourself, then deploy with ` +
+      `rotation.enabled: true (docs/ROTATION.md, "Day 1")`
+    )
   if (opts.master !== undefined && !plan.managed.some((x) => x.logicalName === opts.master))
     return `unknown master secret ${opts.master}; stage ${opts.stage} declares: ${plan.managed.map((x) => x.logicalName).join(', ')}`
   return {
@@ -61,13 +68,13 @@ function requestFor(opts: OnboardOptions): OnboardRequest | string {
 /** Against the emulator: the rotation function's composition, in this process. */
 async function onboardLocally(stage: string, req: OnboardRequest, endpoint: string): Promise<OnboardReport> {
   const decl = loadStageDeclarations(stage)
-  const env = rotationEnvironment(planStack(decl))
-  const config = loadRotationConfig({
-    BROKER_STAGE: String(env['BROKER_STAGE']),
-    BROKER_ROTATION_JSON: String(env['BROKER_ROTATION_JSON']),
-    BROKER_LOG_LEVEL: 'ERROR',
-    AWS_REGION: decl.params.region,
-  })
+  const plan = planStack(decl)
+  const env = rotationEnvironment(plan)
+  // The rotation document the stage's bundled function carries, compiled from the same plan.
+  const config = loadRotationConfig(
+    { BROKER_STAGE: String(env['BROKER_STAGE']), BROKER_LOG_LEVEL: 'ERROR', AWS_REGION: decl.params.region },
+    compiledDocuments(plan).rotationJson,
+  )
   const deps = createRotationDeps(config, {
     endpoint,
     log: createLogger({ level: 'ERROR', serviceName: 'secret-broker-onboard' }),

@@ -59,7 +59,7 @@ function findTarget(targets: readonly RotationTarget[], secretId: string): Rotat
     throw new RotationFailure(`${secretId} is not a rotation target of this stage (rotation.strategy unset?)`)
   if (!(ONBOARDED_STRATEGIES as readonly string[]).includes(target.strategy))
     throw new RotationFailure(
-      `${secretId} rotates with ${target.strategy}, which changes no database: it needs no onboarding`,
+      `${secretId} rotates with ${target.strategy}: onboarding sets PostgreSQL users only (docs/ROTATION.md, "Day 1")`,
     )
   return target
 }

@@ -370,33 +370,33 @@ describe('packaging refuses a bad stage declaration', () => {
         'pg/db': {
           username: 'pg_app',
           fields: { engine: 'postgres', host: 'pg.internal', port: 5432, dbname: 'app' },
-          rotation: { strategy: 'postgres-alternating-users', masterSecret: 'pg/master' },
+          rotation: { strategy: 'postgres-alternating-users', masterSecret: 'pg/master', enabled: true },
           readers: reader,
         },
         'pg/master': { username: 'pg_admin', readers: [] },
         'my/db': {
           username: 'my_app',
           fields: { engine: 'mysql', host: 'my.internal', port: 3306, dbname: 'app' },
-          rotation: { strategy: 'mysql-single-user' },
+          rotation: { strategy: 'mysql-single-user', enabled: true },
           readers: reader,
         },
         'my/reporting': {
           username: 'my_reporter',
           fields: { engine: 'mysql', host: 'my.internal', dbname: 'app' },
-          rotation: { strategy: 'mysql-alternating-users', masterSecret: 'my/master' },
+          rotation: { strategy: 'mysql-alternating-users', masterSecret: 'my/master', enabled: true },
           readers: reader,
         },
         'my/master': { username: 'my_admin', readers: [] },
         'cache/app': {
           username: 'cache-app',
           fields: { engine: 'redis', host: 'cache.internal', port: 6379 },
-          rotation: { strategy: 'redis-acl-single-user', masterSecret: 'cache/master' },
+          rotation: { strategy: 'redis-acl-single-user', masterSecret: 'cache/master', enabled: true },
           readers: reader,
         },
         'cache/sessions': {
           username: 'sessions',
           fields: { engine: 'redis', host: 'cache.internal' },
-          rotation: { strategy: 'redis-acl-alternating-users', masterSecret: 'cache/master' },
+          rotation: { strategy: 'redis-acl-alternating-users', masterSecret: 'cache/master', enabled: true },
           readers: reader,
         },
         'cache/master': { username: 'rotation-master', readers: [] },
@@ -425,6 +425,7 @@ describe('packaging refuses a bad stage declaration', () => {
         ],
       },
     ])
+    // Every kind scheduled: the database ones declared onboarded (`enabled: true`), the others by default.
     expect(byType(t, 'AWS::SecretsManager::RotationSchedule')).toHaveLength(7)
   }, 120_000)
 

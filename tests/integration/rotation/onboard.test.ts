@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager'
-import { planStack, rotationEnvironment, secretAwsName } from '../../../infra/stack'
+import { compiledDocuments, planStack, rotationEnvironment, secretAwsName } from '../../../infra/stack'
 import { loadStageDeclarations } from '../../../infra/stage-declarations'
 import { MOTO_CREDENTIALS } from '../../../scripts/lib/moto'
 import { canLogIn, startRotationEnv, type RotationEnv } from '../../../scripts/lib/rotation-env'
@@ -120,6 +120,15 @@ describe('npm run onboard against moto and a private PostgreSQL', () => {
       ok: false,
       lines: ['onboard: demo/api-key rotates with random: it needs no onboarding'],
     })
+    const accessKey = await onboardStage({ stage: 'local', secret: 'demo/deployer-key' })
+    expect(accessKey.lines).toEqual([
+      'onboard: demo/deployer-key rotates with iam-access-key: it needs no onboarding',
+    ])
+    const mysql = await onboardStage({ stage: 'local', secret: 'demo/mysql-db' })
+    expect(mysql.ok).toBe(false)
+    expect(mysql.lines[0]).toMatch(
+      /^onboard: demo\/mysql-db rotates with mysql-alternating-users: npm run onboard sets PostgreSQL users only; .* rotation\.enabled: true/,
+    )
     const unknown = await onboardStage({ stage: 'local', secret: 'demo/nope' })
     expect(unknown.lines[0]).toMatch(/^onboard: unknown secret demo\/nope; stage local declares: demo\/db, /)
     const dev = await onboardStage({ stage: 'dev', secret: 'orders/db' })
@@ -137,8 +146,13 @@ describe('npm run onboard against moto and a private PostgreSQL', () => {
 
   it('the rotation function handles the onboard event npm run onboard sends it in AWS', async () => {
     // The deployed function's environment for the local stage; its SDK client follows AWS_ENDPOINT_URL to moto.
-    const fnEnv = rotationEnvironment(planStack(loadStageDeclarations('local')))
+    const plan = planStack(loadStageDeclarations('local'))
+    const fnEnv = rotationEnvironment(plan)
     for (const [k, v] of Object.entries(fnEnv)) process.env[k] = String(v)
+    // The bundler puts the compiled rotation document into the deployed function; here the test does.
+    const { rotationJson } = compiledDocuments(plan)
+    jest.resetModules() // a fresh module graph for the handler, which reads the placeholder below
+    jest.doMock('../../../src/rotation/compiled-rotation', () => ({ COMPILED_ROTATION_JSON: rotationJson }))
     process.env['BROKER_LOG_LEVEL'] = 'ERROR'
     try {
       await env.pg.query('ALTER ROLE demo_reporter PASSWORD NULL')
