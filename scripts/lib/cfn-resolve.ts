@@ -55,6 +55,11 @@ export function createResolver(template: Template, d: Deployment): (value: unkno
         return `arn:${PARTITION}:s3:::${id.toLowerCase()}`
       case 'AWS::SecretsManager::Secret':
         return `arn:${PARTITION}:secretsmanager:${region}:${account}:secret:${prop(r, 'Name')}${SECRET_ARN_SUFFIX}`
+      case 'AWS::DynamoDB::Table':
+        return `arn:${PARTITION}:dynamodb:${region}:${account}:table/${prop(r, 'TableName')}`
+      case 'AWS::Events::Rule':
+        // A rule without a Name gets one from CloudFormation; the logical id stands in for it here.
+        return `arn:${PARTITION}:events:${region}:${account}:rule/${typeof r.Properties?.['Name'] === 'string' ? r.Properties['Name'] : id}`
       default:
         throw new Error(`no ARN for ${id} (${r.Type})`)
     }
