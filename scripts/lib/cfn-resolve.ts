@@ -58,7 +58,8 @@ export function createResolver(template: Template, d: Deployment): (value: unkno
       case 'AWS::DynamoDB::Table':
         return `arn:${PARTITION}:dynamodb:${region}:${account}:table/${prop(r, 'TableName')}`
       case 'AWS::Events::Rule':
-        return `arn:${PARTITION}:events:${region}:${account}:rule/${id}`
+        // A rule without a Name gets one from CloudFormation; the logical id stands in for it here.
+        return `arn:${PARTITION}:events:${region}:${account}:rule/${typeof r.Properties?.['Name'] === 'string' ? r.Properties['Name'] : id}`
       default:
         throw new Error(`no ARN for ${id} (${r.Type})`)
     }
