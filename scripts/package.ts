@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { credentialRefusal, type Template } from '../infra/credential-guard'
 import {
@@ -12,6 +13,7 @@ import {
 } from '../infra/stack'
 import { LOCAL_PARAM_OVERRIDES_VAR, loadStageDeclarations, REPO_ROOT } from '../infra/stage-declarations'
 import { findOnPath } from './lib/processes'
+import { withServerlessLockSync } from './lib/serverless-lock'
 import { QUIET_TOOL_ENV } from './lib/tool-env'
 
 /**
@@ -98,27 +100,36 @@ export function packageStage(
     AWS_ACCESS_KEY_ID: 'packaging-needs-no-credentials',
     AWS_SECRET_ACCESS_KEY: 'packaging-needs-no-credentials',
     ...QUIET_TOOL_ENV,
+    // One bundling work folder per output folder: packagings of the same stage into different folders
+    // (the test suites run in parallel) never share serverless-esbuild's intermediate files.
     SECRET_BROKER_ESBUILD_WORK_DIR: join(
       '.esbuild',
-      `package-${stage}${configFile === undefined ? '' : `-${configFile}`}`,
+      `package-${stage}-${createHash('sha256')
+        .update(resolve(outDir))
+        .update(configFile ?? '')
+        .digest('hex')
+        .slice(0, 12)}`,
     ),
     // Printed above already; Serverless plans the same declarations again in its own process.
     SECRET_BROKER_WARNINGS_SHOWN: '1',
   })
   if (localParamOverrides !== undefined) env[LOCAL_PARAM_OVERRIDES_VAR] = JSON.stringify(localParamOverrides)
   started = performance.now()
-  const sls = spawnSync(
-    process.execPath,
-    [
-      join(REPO_ROOT, 'node_modules/serverless/bin/serverless.js'),
-      'package',
-      '--stage',
-      stage,
-      '--package',
-      outDir,
-      ...(configFile === undefined ? [] : ['--config', configFile]),
-    ],
-    { cwd: REPO_ROOT, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  // Serverless builds in .serverless/ whatever --package says: one packaging of this checkout at a time.
+  const sls = withServerlessLockSync(() =>
+    spawnSync(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'node_modules/serverless/bin/serverless.js'),
+        'package',
+        '--stage',
+        stage,
+        '--package',
+        outDir,
+        ...(configFile === undefined ? [] : ['--config', configFile]),
+      ],
+      { cwd: REPO_ROOT, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    ),
   )
   timings.serverlessS = seconds(started)
   output += `${sls.stdout}${sls.stderr}`

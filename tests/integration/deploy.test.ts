@@ -26,6 +26,7 @@ import { emulatorEnvironment, MOTO_CREDENTIALS, startMoto, type MotoServer } fro
 import { QUIET_TOOL_ENV } from '../../scripts/lib/tool-env'
 import { adoptStage } from '../../scripts/adopt'
 import { stageInfo } from '../../scripts/info'
+import { withServerlessLock } from '../../scripts/lib/serverless-lock'
 
 /**
  * `sls deploy` for real, into a private moto server (osls uses AWS SDK v3, so AWS_ENDPOINT_URL sends every
@@ -82,18 +83,21 @@ async function slsRun(
   extraEnv: Record<string, string> = {},
 ): Promise<{ ok: boolean; output: string }> {
   try {
-    const out = await run(process.execPath, [sls, command, stageFlag, stage], {
-      cwd: REPO_ROOT,
-      env: {
-        ...env,
-        ...extraEnv,
-        SECRET_BROKER_ESBUILD_WORK_DIR: join(
-          '.esbuild',
-          `deploy-test-${stage}-${Object.keys(extraEnv).length}`,
-        ),
-      },
-      maxBuffer: 16 << 20,
-    })
+    // Serverless builds in .serverless/ of the checkout: one packaging at a time across the suites.
+    const out = await withServerlessLock(() =>
+      run(process.execPath, [sls, command, stageFlag, stage], {
+        cwd: REPO_ROOT,
+        env: {
+          ...env,
+          ...extraEnv,
+          SECRET_BROKER_ESBUILD_WORK_DIR: join(
+            '.esbuild',
+            `deploy-test-${stage}-${Object.keys(extraEnv).length}`,
+          ),
+        },
+        maxBuffer: 16 << 20,
+      }),
+    )
     return { ok: true, output: `${out.stdout}${out.stderr}` }
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string }

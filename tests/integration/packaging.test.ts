@@ -7,6 +7,7 @@ import { DENIAL_ROUTES, TEMPLATE_LIMITS } from '../../infra/stack'
 import { loadStageDeclarations, REPO_ROOT } from '../../infra/stage-declarations'
 import { writeScaleServiceFile } from '../../scripts/lib/catalog-scale'
 import { QUIET_TOOL_ENV } from '../../scripts/lib/tool-env'
+import { withServerlessLockSync } from '../../scripts/lib/serverless-lock'
 
 /**
  * `npm run package` for every stage with no credentials and no network, cfn-lint on each template, and
@@ -472,17 +473,19 @@ describe('packaging refuses a bad stage declaration', () => {
       SECRET_BROKER_LOCAL_PARAMS: JSON.stringify(BAD_RULES),
       SECRET_BROKER_ESBUILD_WORK_DIR: join('.esbuild', 'package-bad-rules'),
     })
-    const sls = spawnSync(
-      process.execPath,
-      [
-        join(REPO_ROOT, 'node_modules/serverless/bin/serverless.js'),
-        'package',
-        '--stage',
-        'local',
-        '--package',
-        join(REPO_ROOT, '.package', 'bad-rules'),
-      ],
-      { cwd: REPO_ROOT, env, encoding: 'utf8' },
+    const sls = withServerlessLockSync(() =>
+      spawnSync(
+        process.execPath,
+        [
+          join(REPO_ROOT, 'node_modules/serverless/bin/serverless.js'),
+          'package',
+          '--stage',
+          'local',
+          '--package',
+          join(REPO_ROOT, '.package', 'bad-rules'),
+        ],
+        { cwd: REPO_ROOT, env, encoding: 'utf8' },
+      ),
     )
     const output = `${sls.stdout}${sls.stderr}`
     expect(sls.status).not.toBe(0)
