@@ -99,9 +99,9 @@ describe('mysql-single-user with a fake server', () => {
 
 describe('iam-access-key with a fake IAM', () => {
   const USER = 'svc-deployer'
-  const K0 = 'AKIAPREVIOUS00000000'
-  const K1 = 'AKIACURRENT000000000'
-  const K2 = 'AKIANEW0000000000000'
+  const K0 = 'FAKEKEYPREVIOUS00000'
+  const K1 = 'FAKEKEYCURRENT000000'
+  const K2 = 'FAKEKEYNEW0000000000'
   const keyValue = (id: string) => ({ userName: USER, accessKeyId: id, secretAccessKey: `${CANARY}-${id}` })
 
   function setup() {
