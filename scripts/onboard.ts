@@ -9,6 +9,7 @@ import { loadStageDeclarations, SERVICE_NAME } from '../infra/stage-declarations
 import { createLogger } from '../src/lib/logger'
 import {
   createRotationDeps,
+  ONBOARDED_STRATEGIES,
   loadRotationConfig,
   onboardSecret,
   type OnboardReport,
@@ -51,7 +52,7 @@ function requestFor(opts: OnboardOptions): OnboardRequest | string {
     return `unknown secret ${opts.secret}; stage ${opts.stage} declares: ${plan.managed.map((x) => x.logicalName).join(', ')}`
   if (m.rotation === undefined || !needsOnboarding(m.rotation.strategy))
     return `${opts.secret} ${m.rotation === undefined ? 'is not rotated' : `rotates with ${m.rotation.strategy}`}: it needs no onboarding`
-  if (!m.rotation.strategy.startsWith('postgres-'))
+  if (!ONBOARDED_STRATEGIES.includes(m.rotation.strategy))
     return (
       `${opts.secret} rotates with ${m.rotation.strategy}: npm run onboard sets PostgreSQL users only; set the ` +
       `user's password to the secret's AWSCURRENT value through the master yourself, then deploy with ` +

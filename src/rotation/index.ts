@@ -59,4 +59,4 @@ export {
 } from './engines'
 export { MYSQL_DEFAULT_PORT, REDIS_DEFAULT_PORT } from './engine-values'
 export { KEY_PROPAGATION } from './strategies/iam-access-key'
-export { onboardSecret, type OnboardReport, type OnboardRequest } from './onboard'
+export { ONBOARDED_STRATEGIES, onboardSecret, type OnboardReport, type OnboardRequest } from './onboard'

@@ -44,7 +44,8 @@ export interface OnboardDeps {
   readonly log: RotationContext['log']
 }
 
-const ONBOARDED_STRATEGIES = ['postgres-single-user', 'postgres-alternating-users'] as const
+/** The strategies onboarding sets users for (PostgreSQL); the other database engines are onboarded by hand. */
+export const ONBOARDED_STRATEGIES: readonly string[] = ['postgres-single-user', 'postgres-alternating-users']
 
 /** A target named by its name or ARN (deployed targets are ARNs: the name plus Secrets Manager's 6-character suffix). */
 function names(t: RotationTarget, secretId: string): boolean {
@@ -57,7 +58,7 @@ function findTarget(targets: readonly RotationTarget[], secretId: string): Rotat
   const target = targets.find((t) => names(t, secretId))
   if (target === undefined)
     throw new RotationFailure(`${secretId} is not a rotation target of this stage (rotation.strategy unset?)`)
-  if (!(ONBOARDED_STRATEGIES as readonly string[]).includes(target.strategy))
+  if (!ONBOARDED_STRATEGIES.includes(target.strategy))
     throw new RotationFailure(
       `${secretId} rotates with ${target.strategy}: onboarding sets PostgreSQL users only (docs/ROTATION.md, "Day 1")`,
     )
