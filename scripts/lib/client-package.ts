@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { REPO_ROOT } from '../../infra/stage-declarations'
@@ -44,14 +44,20 @@ export async function installPackedClient(): Promise<InstalledClient> {
   try {
     const packDir = join(root, 'pack')
     mkdirSync(packDir)
-    const packed = await run(
-      'npm',
-      ['pack', '--workspace', 'packages/client', '--pack-destination', packDir, '--json', '--silent'],
-      { cwd: REPO_ROOT, env: npmEnv(), timeout: 180_000, maxBuffer: 16 * 1024 * 1024 },
-    )
-    const [entry] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string }[]
-    if (entry === undefined) throw new Error('npm pack reported no tarball')
-    const tarball = join(packDir, entry.filename)
+    // The tarball is found by listing packDir, which is new and empty, never by reading npm's stdout: the
+    // prepack build (tsup) writes its log there too, coloured when CI or FORCE_COLOR is set, so the JSON
+    // report cannot be told apart from the build's lines reliably.
+    await run('npm', ['pack', '--workspace', 'packages/client', '--pack-destination', packDir, '--silent'], {
+      cwd: REPO_ROOT,
+      env: npmEnv(),
+      timeout: 180_000,
+      maxBuffer: 16 * 1024 * 1024,
+    })
+    const tarballs = readdirSync(packDir).filter((name) => name.endsWith('.tgz'))
+    const [packedName] = tarballs
+    if (packedName === undefined || tarballs.length !== 1)
+      throw new Error(`npm pack should leave exactly one tarball in ${packDir}, found ${tarballs.length}`)
+    const tarball = join(packDir, packedName)
     const projectDir = join(root, 'service')
     mkdirSync(projectDir)
     writeFileSync(
