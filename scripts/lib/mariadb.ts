@@ -119,7 +119,7 @@ async function runToCompletion(
     proc.child.once('exit', (c) => resolve(c))
   })
   if (code !== 0)
-    throw new Error(`${command.split('/').at(-1) ?? command} exited with code ${code}; see ${logFile}`)
+    throw new Error(`${command.split('/').at(-1) ?? command} exited with code ${code}`)
 }
 
 /**
@@ -135,7 +135,11 @@ export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbSe
   const socketPath = join(root, 'mysqld.sock')
   const setupLog = join(root, 'setup.log')
   const initSql = join(root, 'init.sql')
+  // Its own temporary folder: bootstraps that share /tmp remove each other's temporary tables
+  // ("Unknown table 'mysql.tmp_user_sys'" when two tests install at once).
+  const tmpDir = join(root, 'tmp')
   mkdirSync(logDir)
+  mkdirSync(tmpDir)
   const logs = {
     general: join(logDir, 'general.log'),
     slow: join(logDir, 'slow.log'),
@@ -149,6 +153,7 @@ export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbSe
     [
       root,
       logDir,
+      tmpDir,
       initSql,
       ...(tls === undefined ? [] : [join(root, 'tls'), tls.caFile, tls.certFile, tls.keyFile]),
     ],
@@ -164,6 +169,7 @@ export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbSe
         `--datadir=${dataDir}`,
         '--skip-test-db',
         '--skip-name-resolve',
+        `--tmpdir=${tmpDir}`,
         '--auth-root-authentication-method=socket',
         `--extra-file=${initSql}`,
       ],
@@ -179,6 +185,7 @@ export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbSe
         root,
         dataDir,
         logDir,
+        tmpDir,
         socketPath,
         port,
         logs,
@@ -235,7 +242,13 @@ export async function startMariaDb(opts: MariaDbOptions = {}): Promise<MariaDbSe
     throw new Error(`MariaDB did not start: ${String(lastError)}`)
   } catch (err) {
     if (server !== undefined) await server.stop()
-    const tail = existsSync(logs.error) ? readFileSync(logs.error, 'utf8').slice(-2000) : ''
+    // The folder goes away with the error, so the error carries the ends of both logs (without the admin
+    // password of this throw-away server, should a tool ever echo it).
+    const tail = [setupLog, logs.error]
+      .filter((file) => existsSync(file))
+      .map((file) => `--- ${file.split('/').at(-1) ?? file}:\n${readFileSync(file, 'utf8').slice(-2000)}`)
+      .join('\n')
+      .replaceAll(adminPassword, '<admin password>')
     rmSync(root, { recursive: true, force: true })
     throw new Error(`${String(err)}\n${tail}`)
   }
@@ -287,6 +300,7 @@ function serverSettings(p: {
   root: string
   dataDir: string
   logDir: string
+  tmpDir: string
   socketPath: string
   port: number
   logs: MariaDbServer['logs']
@@ -295,6 +309,7 @@ function serverSettings(p: {
 }): Record<string, string> {
   return {
     datadir: p.dataDir,
+    tmpdir: p.tmpDir,
     'bind-address': '127.0.0.1',
     port: String(p.port),
     socket: p.socketPath,

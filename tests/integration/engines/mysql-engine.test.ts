@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { dirname } from 'node:path'
 import { startMariaDb, type MariaDbServer } from '../../../scripts/lib/mariadb'
 import { scanSourcesFor } from '../../../scripts/lib/log-scan'
 import { startTcpCapture, type TcpCapture } from '../../../scripts/lib/tcp-capture'
@@ -60,8 +61,35 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
-  await capture.stop()
-  await db.stop()
+  // Either may be missing when beforeAll failed; its error is the one to read.
+  await capture?.stop()
+  await db?.stop()
+})
+
+describe('the MariaDB harness', () => {
+  it('installs servers side by side: three at once all start, each with its own temporary folder', async () => {
+    // Arrange + Act: bootstraps that shared /tmp removed each other's temporary tables (a CI failure)
+    const servers = await Promise.allSettled([startMariaDb(), startMariaDb(), startMariaDb()])
+    const started = servers.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
+    try {
+      // Assert
+      expect(servers.map((s) => (s.status === 'fulfilled' ? 'started' : String(s.reason)))).toEqual([
+        'started',
+        'started',
+        'started',
+      ])
+      const tmpDirs = await Promise.all(
+        started.map(async (server) => {
+          const [row] = await server.query<{ t: string }>('SELECT @@tmpdir AS t')
+          return { tmp: row?.t ?? '', root: dirname(server.dataDir) }
+        }),
+      )
+      for (const { tmp, root } of tmpDirs) expect(tmp.startsWith(`${root}/`)).toBe(true)
+      expect(new Set(tmpDirs.map((d) => d.tmp)).size).toBe(3)
+    } finally {
+      await Promise.all(started.map((server) => server.stop()))
+    }
+  }, 90_000)
 })
 
 describe('the MariaDB harness sees a leaked password', () => {

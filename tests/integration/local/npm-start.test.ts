@@ -79,6 +79,21 @@ function dirsOwnedBy(pid: number | undefined): string[] {
   })
 }
 
+/** Listens on `port` of 127.0.0.1 as soon as whoever holds it lets go; fails after timeoutMs. */
+async function holdPort(port: number, timeoutMs: number): Promise<Server> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const server = createServer()
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false))
+      server.listen(port, '127.0.0.1', () => resolve(true))
+    })
+    if (bound) return server
+    if (Date.now() > deadline) throw new Error(`port ${port} stayed taken for ${timeoutMs / 1000} s`)
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -162,18 +177,14 @@ describe('npm start', () => {
     killed.child.kill('SIGKILL')
     await killed.exited
     expect(owned.every((dir) => existsSync(dir))).toBe(true)
-    // Port 3000 held by someone else, and a shell that points the SDK at another emulator.
-    let blocker: Server | undefined = createServer()
-    await new Promise<void>((resolve) => {
-      blocker?.once('error', () => {
-        blocker = undefined // taken already: busy anyway
-        resolve()
-      })
-      blocker?.listen(3000, '127.0.0.1', () => resolve())
-    })
+    // Port 3000 held by this test, and a shell that points the SDK at another emulator. Held by this test
+    // itself, never assumed busy: another suite's `npm start` (the README's) may hold it now and free it
+    // a moment later, and then the stack below would take it.
+    const blocker = await holdPort(3000, 180_000)
+    let next: Run | undefined
     try {
       // Act
-      const next = startLocal(['--state-dir', stateDir], {
+      next = startLocal(['--state-dir', stateDir], {
         AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:9',
         AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
         AWS_PROFILE: 'no-such-profile',
@@ -196,9 +207,14 @@ describe('npm start', () => {
       interrupt(next)
       expect(await next.exited).toBe(0)
     } finally {
-      blocker?.close()
+      // A failed assertion must not leave the stack running into the next test.
+      if (next !== undefined && next.child.exitCode === null) {
+        interrupt(next)
+        await next.exited
+      }
+      blocker.close()
     }
-  })
+  }, 300_000)
 
   it('says EADDRINUSE and the port when --port is taken', async () => {
     const port = await freePort()
