@@ -82,6 +82,9 @@ async function main(): Promise<void> {
     stack = await startLocalStack({
       stateDir,
       httpPort: port,
+      // Without --port, 3000 is a preference: if another program takes it before the API binds it (two
+      // `npm start` at once), the stack serves on a free port and says so.
+      httpPortFallback: requested === undefined,
       rotation: true,
       watch: true,
       postgres: withPostgres,
@@ -120,9 +123,10 @@ async function main(): Promise<void> {
       : Object.entries(stack.plan.decl.params.secrets)
           .filter(([, s]) => s.readers.includes(demo.principalArn))
           .map(([n]) => n)
+  const servedPort = Number(new URL(stack.apiUrl).port)
   const portNote =
-    requested === undefined && port !== DEFAULT_PORT
-      ? `  (port ${DEFAULT_PORT} was busy, so port ${port} was chosen: take the endpoint from local.json)`
+    requested === undefined && servedPort !== DEFAULT_PORT
+      ? `  (port ${DEFAULT_PORT} was busy, so port ${servedPort} was chosen: take the endpoint from local.json)`
       : undefined
   process.stdout.write(
     [

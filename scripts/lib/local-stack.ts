@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import { mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb'
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms'
 import {
   CreateSecretCommand,
   GetRandomPasswordCommand,
+  PutSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager'
 import {
@@ -86,6 +87,12 @@ export interface LocalStackOptions {
   /** Rebuild the functions when src/ changes (npm start); test stacks never rebuild under a running test. */
   readonly watch?: boolean
   readonly httpPort?: number
+  /**
+   * httpPort is a preference, not a demand (npm start without --port): when another program takes it between
+   * the check and serverless-offline's bind, the API is served on a free port instead. A free port is
+   * always chosen when httpPort is absent.
+   */
+  readonly httpPortFallback?: boolean
   /** Folder for logs and the audit file; a fresh temp folder under .tmp by default. */
   readonly stateDir?: string
   readonly region?: string
@@ -320,7 +327,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       typeof opts.upstreamEndpoint === 'function'
         ? await opts.upstreamEndpoint(motoEndpoint)
         : (opts.upstreamEndpoint ?? motoEndpoint)
-    const httpPort = opts.httpPort ?? (await freePort())
+    let httpPort = opts.httpPort ?? (await freePort())
     // Users get long-term keys, roles a 12-hour session (local-consumers.ts); the secret also names the
     // API's host:port, which a signature must be made for.
     const consumers = mintLocalConsumers(plan.decl.params.localConsumers ?? [], { now: Date.now() })
@@ -331,53 +338,88 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         SecretString: JSON.stringify(localConsumerKeysDocument(consumers, httpPort)),
       }),
     )
-    const lambdaPort = await freePort()
     const auditFile = join(stateDir, 'audit.jsonl')
     const offlineLog = join(stateDir, 'offline.log')
     const workDir = relative(REPO_ROOT, join(runDir, 'esbuild'))
-    const env = functionEnvironment(process.env, {
-      AWS_ENDPOINT_URL: upstreamEndpoint,
-      // The register is read from the emulator directly (or through a test's fault proxy of its own).
-      AWS_ENDPOINT_URL_DYNAMODB: registerEndpoint,
-      AWS_REGION: region,
-      AWS_DEFAULT_REGION: region,
-      AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
-      BROKER_AUDIT_FILE: auditFile,
-      BROKER_LOCAL_STACK_ID: stackId,
-      [LOCAL_PARAM_OVERRIDES_VAR]: overrides,
-      SECRET_BROKER_ESBUILD_WORK_DIR: workDir,
-      SECRET_BROKER_ESBUILD_WATCH: opts.watch === true ? 'on' : 'off',
-    })
-    const offline: Started = startProcess(
-      process.execPath,
-      [
-        join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js'),
-        'offline',
-        'start',
-        '--stage',
-        'local',
-        '--localEnvironment',
-        '--httpPort',
-        String(httpPort),
-        '--lambdaPort',
-        String(lambdaPort),
-      ],
-      { cwd: REPO_ROOT, env, logFile: offlineLog, ownerDir: runDir, ownerCommand: 'serverless.js' },
-    )
-    cleanups.push(async () => {
-      await offline.stop()
+    // Runs after every attempt's serverless-offline has stopped (clean-ups run last first).
+    cleanups.push(() => {
       rmSync(join(REPO_ROOT, workDir), { recursive: true, force: true })
+      return Promise.resolve()
     })
+    for (let attempt = 1; ; attempt++) {
+      const lambdaPort = await freePort()
+      const env = functionEnvironment(process.env, {
+        AWS_ENDPOINT_URL: upstreamEndpoint,
+        // The register is read from the emulator directly (or through a test's fault proxy of its own).
+        AWS_ENDPOINT_URL_DYNAMODB: registerEndpoint,
+        AWS_REGION: region,
+        AWS_DEFAULT_REGION: region,
+        AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+        BROKER_AUDIT_FILE: auditFile,
+        BROKER_LOCAL_STACK_ID: stackId,
+        [LOCAL_PARAM_OVERRIDES_VAR]: overrides,
+        SECRET_BROKER_ESBUILD_WORK_DIR: workDir,
+        SECRET_BROKER_ESBUILD_WATCH: opts.watch === true ? 'on' : 'off',
+      })
+      const logStart = fileSize(offlineLog)
+      const offline: Started = startProcess(
+        process.execPath,
+        [
+          join(REPO_ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js'),
+          'offline',
+          'start',
+          '--stage',
+          'local',
+          '--localEnvironment',
+          '--httpPort',
+          String(httpPort),
+          '--lambdaPort',
+          String(lambdaPort),
+        ],
+        { cwd: REPO_ROOT, env, logFile: offlineLog, ownerDir: runDir, ownerCommand: 'serverless.js' },
+      )
+      cleanups.push(() => offline.stop())
+      const apiUrl = `http://127.0.0.1:${httpPort}`
+      // Serving means this stack's own API answers: /health names the stack (another stack on the port, or
+      // a stranger, does not), and a serverless-offline that died (EADDRINUSE…) is reported with its reason.
+      let portTaken = false
+      try {
+        await waitFor(
+          // A stranger on the port may accept and never answer: each look gives up after 2 s.
+          async () =>
+            (await fetch(`${apiUrl}/health`, { signal: AbortSignal.timeout(2000) })).headers.get(
+              LOCAL_STACK_HEADER,
+            ) === stackId,
+          {
+            timeoutMs: 120_000,
+            what: `serverless-offline on ${apiUrl} (log: ${offlineLog})`,
+            intervalMs: 250,
+            // serverless-offline does not exit when its port is taken: it logs EADDRINUSE and waits.
+            abortIf: () => {
+              portTaken = offlineLostPort(offlineLog, logStart)
+              if (offline.child.exitCode === null && !portTaken) return undefined
+              return offlineExitReason(offlineLog, logStart, httpPort, lambdaPort)
+            },
+          },
+        )
+        break
+      } catch (err) {
+        // Another program took the port after it was found free (two `npm start` at once, say): when the
+        // port was only a preference, serve on a free one, and name it in the consumers' keys.
+        if (!(portTaken && (opts.httpPort === undefined || opts.httpPortFallback === true) && attempt < 3))
+          throw err
+        await offline.stop()
+        httpPort = await freePort()
+        await sm.send(
+          new PutSecretValueCommand({
+            SecretId: plan.localConsumersSecretName,
+            SecretString: JSON.stringify(localConsumerKeysDocument(consumers, httpPort)),
+          }),
+        )
+      }
+    }
     const apiUrl = `http://127.0.0.1:${httpPort}`
-    // Serving means this stack's own API answers: /health names the stack (another stack on the port, or a
-    // stranger, does not), and a serverless-offline that died (EADDRINUSE…) is reported with its reason.
-    await waitFor(async () => (await fetch(`${apiUrl}/health`)).headers.get(LOCAL_STACK_HEADER) === stackId, {
-      timeoutMs: 120_000,
-      what: `serverless-offline on ${apiUrl} (log: ${offlineLog})`,
-      intervalMs: 250,
-      abortIf: () => (offline.child.exitCode === null ? undefined : offlineExitReason(offlineLog, httpPort)),
-    })
     return {
       apiUrl,
       motoEndpoint,
@@ -444,13 +486,39 @@ export function functionEnvironment(
 }
 
 /** Why serverless-offline exited, from its log: a port in use is named as such. */
-function offlineExitReason(logFile: string, port: number): string {
-  let log = ''
+/** Bytes already in the log, so that an attempt reads only what it wrote itself. */
+function fileSize(file: string): number {
   try {
-    log = readFileSync(logFile, 'utf8')
+    return statSync(file).size
   } catch {
-    // no log yet
+    return 0
   }
-  if (/EADDRINUSE/.test(log)) return `port ${port} is already in use (EADDRINUSE): choose another with --port`
-  return `it exited (see ${logFile})`
+}
+
+function logSince(logFile: string, from: number): string {
+  try {
+    return readFileSync(logFile).subarray(from).toString('utf8')
+  } catch {
+    return '' // no log yet
+  }
+}
+
+/** The port serverless-offline could not bind, when that is why it exited. */
+function refusedPort(logFile: string, from: number): number | undefined {
+  const log = logSince(logFile, from)
+  if (!/EADDRINUSE/.test(log)) return undefined
+  const port = /EADDRINUSE[^\n]*?:(\d+)/.exec(log)?.[1]
+  return port === undefined ? -1 : Number(port)
+}
+
+/** serverless-offline exited because one of its ports was taken after it was found free. */
+function offlineLostPort(logFile: string, from: number): boolean {
+  return refusedPort(logFile, from) !== undefined
+}
+
+function offlineExitReason(logFile: string, from: number, httpPort: number, lambdaPort: number): string {
+  const refused = refusedPort(logFile, from)
+  if (refused === undefined) return `it exited (see ${logFile})`
+  if (refused === lambdaPort) return `its internal port ${lambdaPort} was taken (EADDRINUSE); try again`
+  return `port ${httpPort} is already in use (EADDRINUSE): choose another with --port`
 }

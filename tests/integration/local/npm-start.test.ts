@@ -165,25 +165,26 @@ describe('npm start', () => {
   })
 
   it('cleans up after a stack that was killed, says when port 3000 was busy, and ignores the shell’s AWS_* variables', async () => {
-    // Arrange: a stack killed outright leaves its folders and servers behind.
-    const killed = startLocal(['--state-dir', stateDir])
-    await untilServing(killed, 'the stack to be killed to serve')
-    const owned = dirsOwnedBy(killed.child.pid)
-    const children = owned.flatMap((dir) =>
-      (
-        JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as { children: { pid: number }[] }
-      ).children.map((c) => c.pid),
-    )
-    killed.child.kill('SIGKILL')
-    await killed.exited
-    expect(owned.every((dir) => existsSync(dir))).toBe(true)
-    // Port 3000 held by this test, and a shell that points the SDK at another emulator. Held by this test
-    // itself, never assumed busy: another suite's `npm start` (the README's) may hold it now and free it
-    // a moment later, and then the stack below would take it.
+    // Arrange: port 3000 held by this test from before the stack to be killed starts. Held by this test
+    // itself, never assumed busy: another suite's `npm start` (the README's) may hold it for a while and
+    // then free it; and a stack that took it and was killed leaves its API server on it, which the next
+    // stack's clean-up frees just before it looks for a port.
     const blocker = await holdPort(3000, 180_000)
     let next: Run | undefined
     try {
-      // Act
+      // A stack killed outright leaves its folders and servers behind.
+      const killed = startLocal(['--state-dir', stateDir])
+      await untilServing(killed, 'the stack to be killed to serve')
+      const owned = dirsOwnedBy(killed.child.pid)
+      const children = owned.flatMap((dir) =>
+        (
+          JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as { children: { pid: number }[] }
+        ).children.map((c) => c.pid),
+      )
+      killed.child.kill('SIGKILL')
+      await killed.exited
+      expect(owned.every((dir) => existsSync(dir))).toBe(true)
+      // Act: the next stack, from a shell that points the SDK at another emulator.
       next = startLocal(['--state-dir', stateDir], {
         AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:9',
         AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
@@ -213,6 +214,39 @@ describe('npm start', () => {
         await next.exited
       }
       blocker.close()
+    }
+  }, 300_000)
+
+  it('serves on a free port, and says so, when port 3000 is taken after it was found free', async () => {
+    // Arrange: 3000 free when npm start looks (it says "Starting…" after looking), then taken before the API
+    // binds it, as when two `npm start` run at once.
+    const free = await holdPort(3000, 180_000)
+    await new Promise<void>((resolve) => free.close(() => resolve()))
+    const run = startLocal(['--state-dir', stateDir])
+    let taker: Server | undefined
+    try {
+      await until(() => run.output().includes('Starting the local stack'), 'npm start to pick its port')
+      taker = await holdPort(3000, 180_000)
+      // Act
+      await untilServing(run, 'the stack to serve on another port')
+      // Assert: a free port, named, and the consumers' keys sign for it.
+      const local = JSON.parse(readFileSync(join(stateDir, 'local.json'), 'utf8')) as {
+        endpoint: string
+        consumers: { accessKeyId: string; secretAccessKey: string }[]
+      }
+      const port = Number(new URL(local.endpoint).port)
+      expect(port).not.toBe(3000)
+      expect(run.output()).toContain(`port 3000 was busy, so port ${port} was chosen`)
+      const res = await signedFetch(`${local.endpoint}/secrets/demo/db`, { credentials: local.consumers[0]! })
+      expect(res.status).toBe(200)
+      interrupt(run)
+      expect(await run.exited).toBe(0)
+    } finally {
+      if (run.child.exitCode === null) {
+        interrupt(run)
+        await run.exited
+      }
+      taker?.close()
     }
   }, 300_000)
 
