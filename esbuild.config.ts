@@ -1,4 +1,6 @@
 import type { BuildOptions, Plugin } from 'esbuild'
+import type { Stage } from './src/contract/settings'
+import { loadCatalog } from './src/lib/secrets'
 
 /**
  * Bundling options for every function (serverless-esbuild reads them through esbuild.config.cjs; the
@@ -75,16 +77,37 @@ const PLACEHOLDERS = {
  * `JSON.parse` is faster than a JavaScript object literal of the same size). Computed once per build
  * process, so every function of a deploy carries the same documents.
  */
+/**
+ * The check the functions' cold start would make, made once here on the exact text that is bundled (shape,
+ * whole-list checks, for the document's own account and stage), so that a bad catalog fails the build and
+ * the bundle can say it was checked (COMPILED_CATALOG_CHECKED). A document that names no account or stage
+ * (a hand-made one) is not vouched for: the cold start checks it against the function's own account.
+ * @returns whether the document was checked. @throws ConfigError naming the problems; the build stops.
+ */
+export function checkBundledCatalog(catalogJson: string): boolean {
+  const head = JSON.parse(catalogJson) as { accountId?: unknown; stage?: unknown } | null
+  if (typeof head?.accountId !== 'string' || typeof head.stage !== 'string') return false
+  loadCatalog(catalogJson, head.accountId, head.stage as Stage)
+  return true
+}
+
 export function compiledDocumentsPlugin(documents: () => CompiledDocuments): Plugin {
   let cached: CompiledDocuments | undefined
   const get = (): CompiledDocuments => (cached ??= documents())
   return {
     name: 'secret-broker-compiled-documents',
     setup(build) {
-      build.onLoad({ filter: PLACEHOLDERS.catalog }, () => ({
-        contents: `export const COMPILED_CATALOG_JSON = ${JSON.stringify(get().catalogJson)}`,
-        loader: 'ts',
-      }))
+      build.onLoad({ filter: PLACEHOLDERS.catalog }, () => {
+        const catalogJson = get().catalogJson
+        const checked = checkBundledCatalog(catalogJson)
+        return {
+          contents: [
+            `export const COMPILED_CATALOG_JSON = ${JSON.stringify(catalogJson)}`,
+            `export const COMPILED_CATALOG_CHECKED = ${String(checked)}`,
+          ].join('\n'),
+          loader: 'ts',
+        }
+      })
       build.onLoad({ filter: PLACEHOLDERS.rotation }, () => ({
         contents: `export const COMPILED_ROTATION_JSON = ${JSON.stringify(get().rotationJson)}`,
         loader: 'ts',

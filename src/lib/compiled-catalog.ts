@@ -6,3 +6,10 @@
  * start without one.
  */
 export const COMPILED_CATALOG_JSON: string | undefined = undefined
+
+/**
+ * True when the bundler checked COMPILED_CATALOG_JSON with `loadCatalog` (every shape and whole-list check,
+ * for the document's own account and stage) before it bundled it: the document is then as trusted as the
+ * code beside it, and the cold start skips the checks it would only repeat. False here, unbundled.
+ */
+export const COMPILED_CATALOG_CHECKED: boolean = false

@@ -12,7 +12,7 @@ import {
   type SettingValue,
   type Stage,
 } from '../contract/settings'
-import { COMPILED_CATALOG_JSON } from './compiled-catalog'
+import { COMPILED_CATALOG_CHECKED, COMPILED_CATALOG_JSON } from './compiled-catalog'
 import { ConfigError } from './errors'
 
 /**
@@ -48,6 +48,8 @@ export interface HttpConfig {
    * variable); parsed and checked again by `loadCatalog` in lib/secrets.
    */
   readonly catalogJson: string
+  /** catalogJson is the bundled document and the bundler checked it (COMPILED_CATALOG_CHECKED). */
+  readonly catalogCheckedAtBuild: boolean
   readonly cacheTtlMs: number
   readonly cacheMaxEntries: number
   readonly maxStaleMs: number
@@ -203,6 +205,8 @@ export function loadHttpConfig(
     accountId: readSetting(env, 'accountId'),
     authMode,
     catalogJson: requireDocument(catalogJson, NO_COMPILED_CATALOG),
+    // The bundler's check vouches for the bundled text only, never for a document passed in.
+    catalogCheckedAtBuild: COMPILED_CATALOG_CHECKED && catalogJson === COMPILED_CATALOG_JSON,
     cacheTtlMs: readSetting(env, 'cacheTtlSeconds') * 1000,
     cacheMaxEntries: readSetting(env, 'cacheMaxEntries'),
     maxStaleMs: readSetting(env, 'maxStaleSeconds') * 1000,

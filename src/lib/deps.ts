@@ -63,8 +63,12 @@ export function createHttpDeps(
       maxAttempts: config.upstreamMaxAttempts,
       ...(overrides.endpoint === undefined ? {} : { endpoint: overrides.endpoint }),
     })
-  // The catalog bundled with this function, checked again here: a bad one stops the cold start, not a request.
-  const catalog = loadCatalog(config.catalogJson, config.accountId, config.stage)
+  // The catalog bundled with this function. The bundler checked it with this same function (esbuild.config.ts)
+  // and the cold start does not repeat that; any other catalog is checked here, so a bad one stops the cold
+  // start, not a request.
+  const catalog = loadCatalog(config.catalogJson, config.accountId, config.stage, {
+    checkedAtBuild: config.catalogCheckedAtBuild,
+  })
   const source = createSecretSource(secretsManager)
   const register = overrides.register ?? registerSource(config)
   const watch =

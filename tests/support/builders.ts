@@ -26,6 +26,7 @@ export function anHttpConfig(overrides: Partial<HttpConfig> = {}): HttpConfig {
     accountId: ACCOUNT,
     authMode: 'iam',
     catalogJson: JSON.stringify(aCatalogDocument()),
+    catalogCheckedAtBuild: false,
     cacheTtlMs: 300_000,
     cacheMaxEntries: 100,
     maxStaleMs: 900_000,

@@ -143,3 +143,49 @@ describe('decideAccess', () => {
     }
   })
 })
+
+describe('loadCatalog of a document the build checked (checkedAtBuild)', () => {
+  const stamped = (doc: object, accountId = ACCOUNT): string =>
+    JSON.stringify({ stage: 'dev', accountId, ...doc })
+
+  it('answers exactly as the fully checked load does', () => {
+    // Arrange
+    const text = stamped(aCatalogDocument())
+    // Act
+    const trusted = loadCatalog(text, ACCOUNT, 'dev', { checkedAtBuild: true })
+    const checked = loadCatalog(text, ACCOUNT, 'dev')
+    // Assert
+    for (const principal of [ORDERS, BILLING, 'arn:aws:iam::123456789012:role/nobody'])
+      expect(trusted.namesReadableBy(principal)).toEqual(checked.namesReadableBy(principal))
+    expect(trusted.lookup('orders/db')).toEqual(checked.lookup('orders/db'))
+  })
+
+  it('checks a document that names another account, or none, as if it were not vouched for', () => {
+    // Arrange: a reader from another account, which the checks refuse.
+    const bad = {
+      secrets: [{ name: 'a', secretId: ORDERS_DB_ARN, readers: ['arn:aws:iam::999999999999:role/x'] }],
+    }
+    // Act + Assert
+    expect(() => loadCatalog(stamped(bad, '999999999999'), ACCOUNT, 'dev', { checkedAtBuild: true })).toThrow(
+      /another account/,
+    )
+    expect(() => loadCatalog(JSON.stringify(bad), ACCOUNT, 'dev', { checkedAtBuild: true })).toThrow(
+      /another account/,
+    )
+  })
+
+  it('still refuses text that is not JSON or not a document, an object source, and another stage', () => {
+    expect(() => loadCatalog('{"secrets": [', ACCOUNT, 'dev', { checkedAtBuild: true })).toThrow(
+      /not valid JSON/,
+    )
+    expect(() => loadCatalog('null', ACCOUNT, 'dev', { checkedAtBuild: true })).toThrow(ConfigError)
+    expect(() =>
+      loadCatalog({ secrets: [{ name: 'a', readers: ['orders-service'] }] }, ACCOUNT, 'dev', {
+        checkedAtBuild: true,
+      }),
+    ).toThrow(ConfigError)
+    expect(() => loadCatalog(stamped(aCatalogDocument()), ACCOUNT, 'prod', { checkedAtBuild: true })).toThrow(
+      /compiled for stage dev, not prod/,
+    )
+  })
+})
