@@ -72,12 +72,6 @@ const PLACEHOLDERS = {
 } as const
 
 /**
- * Bundles the stage's compiled catalog, rotation and invalidation documents into the functions that import them: the
- * placeholder modules are replaced by the documents' JSON text (parsed once, at cold start, where
- * `JSON.parse` is faster than a JavaScript object literal of the same size). Computed once per build
- * process, so every function of a deploy carries the same documents.
- */
-/**
  * The check the functions' cold start would make, made once here on the exact text that is bundled (shape,
  * whole-list checks, for the document's own account and stage), so that a bad catalog fails the build and
  * the bundle can say it was checked (COMPILED_CATALOG_CHECKED). A document that names no account or stage
@@ -85,25 +79,33 @@ const PLACEHOLDERS = {
  * @returns whether the document was checked. @throws ConfigError naming the problems; the build stops.
  */
 export function checkBundledCatalog(catalogJson: string): boolean {
-  const head = JSON.parse(catalogJson) as { accountId?: unknown; stage?: unknown } | null
-  if (typeof head?.accountId !== 'string' || typeof head.stage !== 'string') return false
-  loadCatalog(catalogJson, head.accountId, head.stage as Stage)
+  const doc = JSON.parse(catalogJson) as { accountId?: unknown; stage?: unknown } | null
+  if (typeof doc?.accountId !== 'string' || typeof doc.stage !== 'string') return false
+  // The parsed text is what the cold start will parse: checking it is checking the text.
+  loadCatalog(doc, doc.accountId, doc.stage as Stage)
   return true
 }
 
+/**
+ * Bundles the stage's compiled catalog, rotation and invalidation documents into the functions that import them: the
+ * placeholder modules are replaced by the documents' JSON text (parsed once, at cold start, where
+ * `JSON.parse` is faster than a JavaScript object literal of the same size). Computed once per build
+ * process, so every function of a deploy carries the same documents.
+ */
 export function compiledDocumentsPlugin(documents: () => CompiledDocuments): Plugin {
   let cached: CompiledDocuments | undefined
   const get = (): CompiledDocuments => (cached ??= documents())
+  // Checked once per build process too, not once per function bundled.
+  let checked: boolean | undefined
+  const catalogChecked = (): boolean => (checked ??= checkBundledCatalog(get().catalogJson))
   return {
     name: 'secret-broker-compiled-documents',
     setup(build) {
       build.onLoad({ filter: PLACEHOLDERS.catalog }, () => {
-        const catalogJson = get().catalogJson
-        const checked = checkBundledCatalog(catalogJson)
         return {
           contents: [
-            `export const COMPILED_CATALOG_JSON = ${JSON.stringify(catalogJson)}`,
-            `export const COMPILED_CATALOG_CHECKED = ${String(checked)}`,
+            `export const COMPILED_CATALOG_JSON = ${JSON.stringify(get().catalogJson)}`,
+            `export const COMPILED_CATALOG_CHECKED = ${String(catalogChecked())}`,
           ].join('\n'),
           loader: 'ts',
         }

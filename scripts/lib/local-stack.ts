@@ -397,9 +397,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
             intervalMs: 250,
             // serverless-offline does not exit when its port is taken: it logs EADDRINUSE and waits.
             abortIf: () => {
-              portTaken = offlineLostPort(offlineLog, logStart)
+              const refused = refusedPort(offlineLog, logStart)
+              portTaken = refused !== undefined
               if (offline.child.exitCode === null && !portTaken) return undefined
-              return offlineExitReason(offlineLog, logStart, httpPort, lambdaPort)
+              return offlineExitReason(offlineLog, refused, httpPort, lambdaPort)
             },
           },
         )
@@ -503,7 +504,7 @@ function logSince(logFile: string, from: number): string {
   }
 }
 
-/** The port serverless-offline could not bind, when that is why it exited. */
+/** The port serverless-offline could not bind (EADDRINUSE), -1 when its log does not name it, else undefined. */
 function refusedPort(logFile: string, from: number): number | undefined {
   const log = logSince(logFile, from)
   if (!/EADDRINUSE/.test(log)) return undefined
@@ -511,13 +512,12 @@ function refusedPort(logFile: string, from: number): number | undefined {
   return port === undefined ? -1 : Number(port)
 }
 
-/** serverless-offline exited because one of its ports was taken after it was found free. */
-function offlineLostPort(logFile: string, from: number): boolean {
-  return refusedPort(logFile, from) !== undefined
-}
-
-function offlineExitReason(logFile: string, from: number, httpPort: number, lambdaPort: number): string {
-  const refused = refusedPort(logFile, from)
+function offlineExitReason(
+  logFile: string,
+  refused: number | undefined,
+  httpPort: number,
+  lambdaPort: number,
+): string {
   if (refused === undefined) return `it exited (see ${logFile})`
   if (refused === lambdaPort) return `its internal port ${lambdaPort} was taken (EADDRINUSE); try again`
   return `port ${httpPort} is already in use (EADDRINUSE): choose another with --port`

@@ -78,16 +78,15 @@ export interface LoadCatalogOptions {
   readonly checkedAtBuild?: boolean
 }
 
-function parseText(source: string): RuntimeCatalogDocument {
+function parseText(source: string): unknown {
   try {
-    return JSON.parse(source) as RuntimeCatalogDocument
+    return JSON.parse(source) as unknown
   } catch {
     throw new ConfigError('The catalog is not valid JSON')
   }
 }
 
-function parseDocument(source: unknown): RuntimeCatalogDocument {
-  const raw: unknown = typeof source === 'string' ? parseText(source) : source
+function checkShape(raw: unknown): RuntimeCatalogDocument {
   const issues = documentShapeIssues(raw)
   if (issues.length > 0) throw new ConfigError(`The catalog is malformed: ${issues.slice(0, 10).join('; ')}`)
   return raw as RuntimeCatalogDocument
@@ -115,13 +114,15 @@ export function loadCatalog(
   stage?: Stage,
   opts: LoadCatalogOptions = {},
 ): Catalog {
+  const raw: unknown = typeof source === 'string' ? parseText(source) : source
   // A document the build checked was checked for its own account: it is trusted for that account only.
-  const bundled = opts.checkedAtBuild === true && typeof source === 'string' ? parseText(source) : undefined
   const trusted =
-    typeof bundled === 'object' &&
-    bundled !== null &&
-    (bundled as { accountId?: unknown }).accountId === accountId
-  const doc = trusted ? bundled : parseDocument(bundled ?? source)
+    opts.checkedAtBuild === true &&
+    typeof source === 'string' &&
+    typeof raw === 'object' &&
+    raw !== null &&
+    (raw as { accountId?: unknown }).accountId === accountId
+  const doc = trusted ? (raw as RuntimeCatalogDocument) : checkShape(raw)
   if (stage !== undefined && doc.stage !== undefined && doc.stage !== stage)
     throw new ConfigError(`The catalog was compiled for stage ${doc.stage}, not ${stage}`)
   if (!trusted) {
