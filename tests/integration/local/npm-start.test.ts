@@ -68,6 +68,13 @@ function interrupt(run: Run): void {
   if (run.child.pid !== undefined) process.kill(-run.child.pid, 'SIGINT')
 }
 
+/** Ctrl-C for a stack a failed assertion left running, so it cannot spill into the next test. */
+async function stopIfRunning(run: Run | undefined): Promise<void> {
+  if (run === undefined || run.child.exitCode !== null) return
+  interrupt(run)
+  await run.exited
+}
+
 /** The temp and run directories a process owns (their owner files name it). */
 function dirsOwnedBy(pid: number | undefined): string[] {
   return candidateDirs(REPO_ROOT).filter((dir) => {
@@ -208,11 +215,7 @@ describe('npm start', () => {
       interrupt(next)
       expect(await next.exited).toBe(0)
     } finally {
-      // A failed assertion must not leave the stack running into the next test.
-      if (next !== undefined && next.child.exitCode === null) {
-        interrupt(next)
-        await next.exited
-      }
+      await stopIfRunning(next)
       blocker.close()
     }
   }, 300_000)
@@ -242,18 +245,14 @@ describe('npm start', () => {
       interrupt(run)
       expect(await run.exited).toBe(0)
     } finally {
-      if (run.child.exitCode === null) {
-        interrupt(run)
-        await run.exited
-      }
+      await stopIfRunning(run)
       taker?.close()
     }
   }, 300_000)
 
   it('says EADDRINUSE and the port when --port is taken', async () => {
     const port = await freePort()
-    const holder = createServer()
-    await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', () => resolve()))
+    const holder = await holdPort(port, 10_000)
     try {
       const run = startLocal(['--state-dir', stateDir, '--port', String(port)])
       expect(await run.exited).toBe(1)
